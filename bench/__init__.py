@@ -1,0 +1,1 @@
+"""Benchmarks: separate from tests; results go to bench/results/ and docs/performance.md."""

@@ -1,0 +1,63 @@
+"""What the node and gateway services share at the HTTP edge: error masking and health."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
+
+from oretrail.errors import OretrailError
+
+__all__ = ["as_graphql_error", "build_schema", "health_endpoint", "mask_unexpected_errors"]
+
+MASKED_MESSAGE = "Unexpected error; it has been logged."
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Mask anything that is not one of ours; GraphQL validation errors have no original."""
+    original = error.original_error
+    return original is not None and not isinstance(original, OretrailError | GraphQLError)
+
+
+def mask_unexpected_errors() -> MaskErrors:
+    """Expected failures keep their message and code; anything else becomes a generic error."""
+    return MaskErrors(should_mask_error=_is_unexpected, error_message=MASKED_MESSAGE)
+
+
+class _Schema(strawberry.Schema):
+    """Logs only unexpected errors: a caller's bad input is answered, not a server fault."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if _is_unexpected(error):
+                StrawberryLogger.error(error, execution_context)
+
+
+def build_schema(query: type) -> strawberry.Schema:
+    """A schema whose unexpected errors are masked for callers and logged for operators."""
+    return _Schema(query=query, extensions=[mask_unexpected_errors])
+
+
+def as_graphql_error(error: OretrailError) -> GraphQLError:
+    """Our error as a GraphQL error whose ``extensions.code`` a client can branch on."""
+    return GraphQLError(str(error), extensions={"code": error.code}, original_error=error)
+
+
+def health_endpoint(
+    check: Callable[[], Awaitable[dict[str, object]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A GET /health handler: 200 with the check's body, or 503 if it says not ok."""
+
+    async def health(request: Request) -> Response:
+        body = await check()
+        return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
+
+    return health

@@ -1,0 +1,241 @@
+"""The ``oretrail`` command: run the demo, serve nodes and the gateway, trace, check seeds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from oretrail import __version__
+from oretrail.bootstrap import (
+    gateway_app,
+    load_federation_config,
+    node_app,
+    run_federation,
+    serve,
+)
+from oretrail.config import default_config_dir
+from oretrail.errors import OretrailError
+from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.store.seed import check_links_against, load_seed_dir
+
+__all__ = ["main"]
+
+DEMO_LOT = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
+DEMO_EXPOSURE_FACILITY = "urn:oretrail:facility:kasulo-coop:kasulo-site"
+
+EXPOSURE_QUERY = """
+query Exposure($lot: ID, $facility: ID) {
+  exposure(lot: $lot, facility: $facility) { start products reached gaps { lot reason detail } }
+}
+"""
+
+
+class CommandFailed(Exception):
+    """A command could not do its job; the message is shown to the user as is."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oretrail",
+        description="Trace the critical minerals in a product back to the mines, across "
+        "companies that each keep control of their own data.",
+    )
+    parser.add_argument("--version", action="version", version=f"oretrail {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config directory (default: $ORETRAIL_CONFIG, ./config, or the checkout's config/)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a whole federation on this machine and trace the sample battery pack",
+        description="Start every sample participant's node and the gateway on 127.0.0.1 "
+        "(free ports), trace the sample battery pack, print the report, and stop everything.",
+    )
+    demo.add_argument("--lot", default=DEMO_LOT, help=f"lot to trace (default: {DEMO_LOT})")
+    demo.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="judge certificates on this date, YYYY-MM-DD (default: today)",
+    )
+    demo.add_argument("--json", action="store_true", help="print the raw JSON answer")
+
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run a node or the gateway until interrupted",
+        description="Run one service in the foreground.",
+    )
+    services = serve_cmd.add_subparsers(dest="service", required=True, metavar="SERVICE")
+    node = services.add_parser(
+        "node",
+        help="serve one participant's node",
+        description="Serve one participant's data from its seed file.",
+    )
+    node.add_argument("--org", required=True, help="participant id in the registry")
+    node.add_argument(
+        "--seed",
+        type=Path,
+        default=None,
+        help="seed file (default: the registry's seed for this participant)",
+    )
+    node.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    node.add_argument(
+        "--port", type=int, default=None, help="port (default: the port of the registry's endpoint)"
+    )
+    node.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
+    gateway = services.add_parser(
+        "gateway", help="serve the gateway", description="Serve the caller-facing gateway."
+    )
+    gateway.add_argument("--host", default=None, help="address to bind (default from gateway.toml)")
+    gateway.add_argument("--port", type=int, default=None, help="port (default from gateway.toml)")
+    gateway.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
+
+    trace = commands.add_parser(
+        "trace",
+        help="trace a lot through a running gateway",
+        description="Ask a running gateway to trace a lot upstream.",
+    )
+    trace.add_argument("lot", help="lot id, urn:oretrail:lot:<organisation>:<local-id>")
+    trace.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8100/graphql",
+        help="gateway GraphQL URL (default http://127.0.0.1:8100/graphql)",
+    )
+    trace.add_argument("--max-depth", type=int, default=None, help="input hops to follow")
+    trace.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="judge certificates on this date, YYYY-MM-DD",
+    )
+    trace.add_argument("--json", action="store_true", help="print the raw JSON answer")
+
+    seed = commands.add_parser(
+        "seed",
+        help="work with seed files",
+        description="Seed files hold each participant's sample data.",
+    )
+    seed_cmds = seed.add_subparsers(dest="seed_command", required=True, metavar="ACTION")
+    check = seed_cmds.add_parser(
+        "check",
+        help="validate seed files against the registry",
+        description="Validate every seed file in a directory and check "
+        "that every link names a registered organisation.",
+    )
+    check.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="seed directory (default: graph/seed next to the config)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (OretrailError, CommandFailed) as exc:
+        print(f"oretrail: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    config_dir: Path = args.config or default_config_dir()
+    if args.command == "demo":
+        return asyncio.run(_demo(config_dir, args.lot, args.as_of, as_json=args.json))
+    if args.command == "trace":
+        trace = asyncio.run(_query_trace(args.gateway, args.lot, args.max_depth, args.as_of))
+        print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
+        return 0
+    if args.command == "seed":
+        directory = args.directory or config_dir.parent / "graph" / "seed"
+        config = load_federation_config(config_dir)
+        seeds = load_seed_dir(directory)
+        check_links_against(seeds.values(), config.registry.participants)
+        lots = sum(len(s.lots) for s in seeds.values())
+        print(f"{len(seeds)} seed files, {lots} lots: all valid")
+        return 0
+    config = load_federation_config(config_dir)
+    if args.service == "node":
+        participant = config.registry.get(args.org)
+        port = args.port or int(participant.endpoint.split(":")[-1].split("/")[0])
+        asyncio.run(serve(node_app(participant, seed=args.seed, dev=args.dev), args.host, port))
+        return 0
+    host = args.host or config.settings.host
+    port = args.port or config.settings.port
+    asyncio.run(serve(gateway_app(config, dev=args.dev), host, port))
+    return 0
+
+
+async def _post(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    timeout = aiohttp.ClientTimeout(total=60)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(url, json={"query": query, "variables": variables}) as response,
+        ):
+            text = await response.text()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise CommandFailed(
+            f"cannot reach the gateway at {url}: {exc or type(exc).__name__}"
+        ) from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise CommandFailed(f"the gateway answered HTTP {response.status} without JSON") from None
+    if document.get("errors"):
+        raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
+    data: dict[str, Any] = document["data"]
+    return data
+
+
+async def _query_trace(url: str, lot: str, depth: int | None, as_of: date | None) -> dict[str, Any]:
+    variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
+    data = await _post(url, TRACE_QUERY, variables)
+    trace: dict[str, Any] = data["trace"]
+    return trace
+
+
+async def _demo(config_dir: Path, lot: str, as_of: date | None, *, as_json: bool) -> int:
+    started = time.monotonic()
+    config = load_federation_config(config_dir)
+    seeded = sum(1 for p in config.registry.participants.values() if p.seed)
+    print(f"Starting {seeded} participant nodes and the gateway on 127.0.0.1 ...", flush=True)
+    async with run_federation(config) as federation:
+        print(f"Gateway at {federation.gateway_url}; tracing {lot}", flush=True)
+        trace = await _query_trace(federation.gateway_url, lot, None, as_of)
+        exposure = await _post(
+            federation.gateway_url,
+            EXPOSURE_QUERY,
+            {"lot": None, "facility": DEMO_EXPOSURE_FACILITY},
+        )
+    if as_json:
+        print(json.dumps({"trace": trace, **exposure}, indent=2))
+    else:
+        print()
+        print(format_trace(trace))
+        products = exposure["exposure"]["products"]
+        print()
+        print(f"Exposure: products holding material from {DEMO_EXPOSURE_FACILITY}")
+        for product in products:
+            print(f"  {product}")
+        print()
+        print(f"Done in {time.monotonic() - started:.1f} s; all servers stopped.")
+    return 0

@@ -1,0 +1,181 @@
+"""Typed settings read from config/*.toml: the participant registry and gateway settings.
+
+Every problem is a :class:`ConfigError` that names the file and the entry.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from oretrail.domain.model import ORG_SLUG, Custody, Role
+from oretrail.errors import ConfigError, UnknownParticipant
+
+__all__ = [
+    "GatewaySettings",
+    "Participant",
+    "Registry",
+    "RiskSettings",
+    "default_config_dir",
+    "load_gateway_settings",
+    "load_registry",
+]
+
+
+def default_config_dir() -> Path:
+    """``$ORETRAIL_CONFIG``, else ./config, else the config/ of the source checkout."""
+    env = os.environ.get("ORETRAIL_CONFIG")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "config"
+    if (here / "registry.toml").is_file():
+        return here
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One organisation in the consortium and where its node answers."""
+
+    id: str
+    name: str
+    roles: tuple[Role, ...]
+    country: str
+    endpoint: str
+    seed: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    participants: Mapping[str, Participant]
+
+    def get(self, org: str) -> Participant:
+        try:
+            return self.participants[org]
+        except KeyError:
+            raise UnknownParticipant(f"organisation {org!r} is not in the registry") from None
+
+    def roles(self) -> dict[str, tuple[Role, ...]]:
+        return {p.id: p.roles for p in self.participants.values()}
+
+    def with_endpoints(self, endpoints: Mapping[str, str]) -> Registry:
+        """A copy whose listed participants answer at other endpoints (demo, tests)."""
+        return Registry(
+            {
+                org: replace(p, endpoint=endpoints.get(org, p.endpoint))
+                for org, p in self.participants.items()
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSettings:
+    mass_balance_tolerance: float = 0.02
+    min_coverage: float = 0.95
+    required_custody: Custody | None = None
+    cahra_regions: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8100
+    default_depth: int = 20
+    max_depth: int = 50
+    node_timeout: float = 5.0
+    risk: RiskSettings = field(default_factory=RiskSettings)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_registry(path: Path) -> Registry:
+    """Read the participant registry; seed paths are resolved relative to the file."""
+    raw = _read_toml(path)
+    entries = raw.get("participants")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: no [[participants]] entries")
+    participants: dict[str, Participant] = {}
+    for index, entry in enumerate(entries):
+        where = f"{path}: participants[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a table")
+        org = entry.get("id")
+        if not isinstance(org, str) or not ORG_SLUG.fullmatch(org):
+            raise ConfigError(f"{where}: id {org!r} is not an organisation slug")
+        if org in participants:
+            raise ConfigError(f"{where}: organisation {org!r} is listed twice")
+        endpoint = entry.get("endpoint")
+        if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in {"http", "https"}:
+            raise ConfigError(f"{where}: endpoint {endpoint!r} is not an http(s) URL")
+        try:
+            roles = tuple(Role(r) for r in entry.get("roles", []))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        seed = entry.get("seed")
+        participants[org] = Participant(
+            id=org,
+            name=str(entry.get("name", org)),
+            roles=roles,
+            country=str(entry.get("country", "")),
+            endpoint=endpoint,
+            seed=(path.parent / seed).resolve() if isinstance(seed, str) else None,
+        )
+    return Registry(participants)
+
+
+def load_gateway_settings(path: Path) -> GatewaySettings:
+    """Read gateway.toml; a missing file means all defaults."""
+    if not path.exists():
+        return GatewaySettings()
+    raw = _read_toml(path)
+    gateway = raw.get("gateway", {})
+    risk = raw.get("risk", {})
+    defaults = GatewaySettings()
+    try:
+        required = risk.get("required_custody")
+        cahra = (
+            _load_cahra(path.parent / risk["cahra_list"]) if "cahra_list" in risk else frozenset()
+        )
+        settings = GatewaySettings(
+            host=str(gateway.get("host", defaults.host)),
+            port=int(gateway.get("port", defaults.port)),
+            default_depth=int(gateway.get("default_depth", defaults.default_depth)),
+            max_depth=int(gateway.get("max_depth", defaults.max_depth)),
+            node_timeout=float(gateway.get("node_timeout", defaults.node_timeout)),
+            risk=RiskSettings(
+                mass_balance_tolerance=float(risk.get("mass_balance_tolerance", 0.02)),
+                min_coverage=float(risk.get("min_coverage", 0.95)),
+                required_custody=None if required is None else Custody(required),
+                cahra_regions=cahra,
+            ),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not 1 <= settings.default_depth <= settings.max_depth:
+        raise ConfigError(f"{path}: default_depth must be between 1 and max_depth")
+    return settings
+
+
+def _load_cahra(path: Path) -> frozenset[tuple[str, str]]:
+    raw = _read_toml(path)
+    regions = raw.get("regions", [])
+    if not isinstance(regions, list):
+        raise ConfigError(f"{path}: regions must be a list")
+    try:
+        return frozenset((str(r["country"]), str(r["region"])) for r in regions)
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: every region needs country and region ({exc})") from None

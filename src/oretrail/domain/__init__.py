@@ -1,0 +1,1 @@
+"""Pure domain: the vocabulary of the supply chain and the rules of a trace."""

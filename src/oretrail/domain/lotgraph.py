@@ -1,0 +1,86 @@
+"""The lot graph a trace discovers: lots it opened, lots it could not, and the links between.
+
+The planner fills a :class:`LotGraph`; attribution, custody and risk rules read
+it. Nothing here knows where the lots came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from oretrail.domain.model import Certificate, Custody, Facility
+
+__all__ = ["GapReason", "LotGraph", "TracedInput", "TracedLot", "Unopened"]
+
+
+class GapReason(StrEnum):
+    """Why a lot on the trace could not be opened (IRS calls such lots tombstones)."""
+
+    WITHHELD = "WITHHELD"
+    UNREACHABLE = "UNREACHABLE"
+    TIMEOUT = "TIMEOUT"
+    INVALID_RESPONSE = "INVALID_RESPONSE"
+    UNKNOWN_OWNER = "UNKNOWN_OWNER"
+    NOT_FOUND = "NOT_FOUND"
+    DEPTH_LIMIT = "DEPTH_LIMIT"
+    CYCLE = "CYCLE"
+
+
+@dataclass(frozen=True, slots=True)
+class TracedInput:
+    """One input link as seen by the trace: the input lot and the mass consumed."""
+
+    lot: str
+    owner: str
+    kilograms: float
+
+
+@dataclass(frozen=True, slots=True)
+class TracedLot:
+    """What a trace learnt about one lot it opened."""
+
+    id: str
+    owner: str
+    material: str
+    quantity_kg: float | None
+    contents: Mapping[str, float] | None
+    custody: Custody | None
+    facility: Facility | None = None
+    certificates: tuple[Certificate, ...] = ()
+    recycled_pre_consumer: float | None = None
+    recycled_post_consumer: float | None = None
+    inputs: tuple[TracedInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unopened:
+    """A lot the trace reached but could not open, and why."""
+
+    lot: str
+    owner: str
+    reason: GapReason
+    detail: str
+
+
+@dataclass(slots=True)
+class LotGraph:
+    """Opened lots by id, unopened lots by id, and the root the trace started from."""
+
+    root: str
+    lots: dict[str, TracedLot] = field(default_factory=dict)
+    unopened: dict[str, Unopened] = field(default_factory=dict)
+
+    def edges(self) -> Iterator[tuple[str, TracedInput]]:
+        """Every (consumer id, input) pair among the opened lots."""
+        for lot in self.lots.values():
+            for link in lot.inputs:
+                yield lot.id, link
+
+    def owner_of(self, lot_id: str) -> str:
+        if lot_id in self.lots:
+            return self.lots[lot_id].owner
+        if lot_id in self.unopened:
+            return self.unopened[lot_id].owner
+        return ""

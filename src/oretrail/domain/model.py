@@ -1,0 +1,201 @@
+"""The supply-chain vocabulary: organisations, facilities, lots, links, shipments, certificates.
+
+Plain frozen dataclasses and enums; no I/O and nothing but the standard library,
+so every rule built on them can be tested in microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TypeGuard
+
+from oretrail.errors import InvalidLotId
+
+__all__ = [
+    "Certificate",
+    "Custody",
+    "Facility",
+    "InputLink",
+    "Lot",
+    "LotRef",
+    "Organisation",
+    "Quantity",
+    "Role",
+    "Shipment",
+    "is_number",
+    "parse_lot_id",
+]
+
+ORG_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_LOCAL_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+LOT_PREFIX = "urn:oretrail:lot:"
+_MAX_ID_LENGTH = 256
+
+
+class Role(StrEnum):
+    """What an organisation does in the chain."""
+
+    MINE = "MINE"
+    TRADER = "TRADER"
+    SMELTER = "SMELTER"
+    REFINER = "REFINER"
+    PRECURSOR = "PRECURSOR"
+    CATHODE = "CATHODE"
+    ANODE = "ANODE"
+    CELL = "CELL"
+    PACK = "PACK"
+    OEM = "OEM"
+    RECYCLER = "RECYCLER"
+    AUDITOR = "AUDITOR"
+    NGO = "NGO"
+
+
+class Custody(StrEnum):
+    """ISO 22095 chain-of-custody models, strongest first."""
+
+    IDENTITY_PRESERVED = "IDENTITY_PRESERVED"
+    SEGREGATED = "SEGREGATED"
+    CONTROLLED_BLENDING = "CONTROLLED_BLENDING"
+    MASS_BALANCE = "MASS_BALANCE"
+    BOOK_AND_CLAIM = "BOOK_AND_CLAIM"
+
+    @property
+    def strength(self) -> int:
+        """Higher is stronger: IDENTITY_PRESERVED is 4, BOOK_AND_CLAIM is 0."""
+        return len(_CUSTODY_ORDER) - 1 - _CUSTODY_ORDER.index(self)
+
+
+_CUSTODY_ORDER = list(Custody)
+
+MASS_UNITS = {"kg": 1.0, "t": 1000.0}
+
+
+def is_number(value: object) -> TypeGuard[float]:
+    """A finite int or float, and not a bool (which Python counts as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """An amount with its unit; only mass units take part in attribution."""
+
+    value: float
+    unit: str
+
+    def kilograms(self) -> float | None:
+        """The amount in kg, or None when the unit is not a mass unit."""
+        factor = MASS_UNITS.get(self.unit)
+        return None if factor is None else self.value * factor
+
+
+@dataclass(frozen=True, slots=True)
+class LotRef:
+    """The parts of a global lot id: the owning organisation and its local id."""
+
+    org: str
+    local: str
+
+    def __str__(self) -> str:
+        return f"{LOT_PREFIX}{self.org}:{self.local}"
+
+
+def parse_lot_id(text: str) -> LotRef:
+    """Split ``urn:oretrail:lot:<org>:<local-id>``; raise InvalidLotId naming what is wrong."""
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if len(text) > _MAX_ID_LENGTH:
+        raise InvalidLotId(f"lot id {shown!r} is longer than {_MAX_ID_LENGTH} characters")
+    if not text.startswith(LOT_PREFIX):
+        raise InvalidLotId(
+            f"lot id {shown!r} does not start with {LOT_PREFIX!r}; "
+            f"expected {LOT_PREFIX}<organisation>:<local-id>"
+        )
+    org, sep, local = text[len(LOT_PREFIX) :].partition(":")
+    if not sep:
+        raise InvalidLotId(f"lot id {shown!r} has no local id after the organisation")
+    if not ORG_SLUG.fullmatch(org):
+        raise InvalidLotId(
+            f"lot id {shown!r}: organisation {org!r} is not a slug (a-z, 0-9 and '-')"
+        )
+    if not _LOCAL_ID.fullmatch(local):
+        raise InvalidLotId(
+            f"lot id {shown!r}: local id {local!r} may hold only letters, digits, '.', '_', '-'"
+        )
+    return LotRef(org, local)
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    id: str
+    name: str
+    roles: tuple[Role, ...]
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facility:
+    id: str
+    org: str
+    name: str
+    kind: str
+    country: str
+    region: str
+    latitude: float | None = None
+    longitude: float | None = None
+    artisanal: bool = False
+    cahra: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """An auditor's statement about a facility or an organisation."""
+
+    id: str
+    subject: str
+    issuer: str
+    standard: str
+    scope: str
+    valid_from: date
+    valid_to: date
+    status: str = "ACTIVE"
+
+    def valid_on(self, day: date) -> bool:
+        return self.status == "ACTIVE" and self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True, slots=True)
+class InputLink:
+    """Lot ``consumer`` consumed ``quantity`` of lot ``lot`` (an EPCIS TransformationEvent)."""
+
+    lot: str
+    quantity: Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    id: str
+    owner: str
+    material: str
+    quantity: Quantity
+    produced_at: date
+    facility: str
+    custody: Custody
+    # Mass fractions by element symbol. None means "not declared"; an element
+    # missing from a declared mapping is zero.
+    contents: dict[str, float] | None = None
+    carbon_footprint: float | None = None
+    recycled_pre_consumer: float = 0.0
+    recycled_post_consumer: float = 0.0
+    inputs: tuple[InputLink, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    lot: str
+    from_org: str
+    to_org: str
+    shipped_on: date
+    quantity: Quantity

@@ -1,0 +1,1 @@
+"""The gateway: verifies callers, plans traces, calls nodes and assembles the answer."""

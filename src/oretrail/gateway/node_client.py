@@ -1,0 +1,363 @@
+"""The gateway's seam to participants' nodes: a port, and its aiohttp adapter.
+
+Every failure of a node call becomes a :class:`NodeCallError` whose ``reason``
+is a gap reason, so the planner never sees an aiohttp or JSON exception. A node's
+answer is checked field by field: a node can say what it likes, but it cannot make
+the gateway crash or accept a lot under someone else's name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import aiohttp
+
+from oretrail.config import Participant
+from oretrail.domain.lotgraph import GapReason, TracedInput, TracedLot
+from oretrail.domain.model import MASS_UNITS, Certificate, Custody, Facility, is_number
+from oretrail.errors import NodeCallError
+
+__all__ = [
+    "LOTS_QUERY",
+    "OUTPUTS_QUERY",
+    "HttpNodeClient",
+    "LotReply",
+    "NodeClient",
+    "OutputsReply",
+    "parse_lots",
+    "parse_outputs",
+]
+
+# A node answer larger than this is refused rather than buffered without end.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+LOTS_QUERY = """
+query Lots($ids: [ID!]!) {
+  lots(ids: $ids) {
+    id status detail
+    lot {
+      id owner material custody
+      quantity { value unit }
+      contents { element fraction }
+      recycledPreConsumer recycledPostConsumer
+      facility {
+        id name kind country region latitude longitude artisanal cahra
+        certificates { id subject issuer standard scope validFrom validTo status }
+      }
+      inputs { lot owner quantity { value unit } grant }
+    }
+  }
+}
+"""
+
+OUTPUTS_QUERY = """
+query Outputs($ids: [ID!]!) {
+  outputs(ids: $ids) {
+    id
+    consumers { lot quantity { value unit } }
+    shippedTo { to date quantity { value unit } }
+  }
+}
+"""
+
+
+LOTS_AT_QUERY = """
+query LotsAt($facility: ID!) { lotsAt(facility: $facility) }
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LotReply:
+    """A node's answer for one id: the lot, or the reason it was not given."""
+
+    id: str
+    status: str
+    detail: str | None
+    lot: TracedLot | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputsReply:
+    id: str
+    consumers: tuple[str, ...]
+    shipped_to: tuple[str, ...]
+
+
+class NodeClient(Protocol):
+    """How the gateway asks a participant's node for lots and outputs."""
+
+    async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
+        """One batched ``lots(ids:)`` call; raises NodeCallError on any failure."""
+        ...
+
+    async def fetch_outputs(self, node: Participant, ids: Sequence[str]) -> dict[str, OutputsReply]:
+        """One batched ``outputs(ids:)`` call; raises NodeCallError on any failure."""
+        ...
+
+    async def fetch_lots_at(self, node: Participant, facility: str) -> list[str]:
+        """Ids of the lots produced at one of the node's facilities."""
+        ...
+
+
+class HttpNodeClient:
+    """NodeClient over one shared aiohttp session, with a timeout per call."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        timeout: float,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_bytes = max_response_bytes
+
+    async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
+        data = await self._post(node, LOTS_QUERY, {"ids": list(ids)})
+        return parse_lots(node.id, ids, data)
+
+    async def fetch_outputs(self, node: Participant, ids: Sequence[str]) -> dict[str, OutputsReply]:
+        data = await self._post(node, OUTPUTS_QUERY, {"ids": list(ids)})
+        return parse_outputs(node.id, ids, data)
+
+    async def fetch_lots_at(self, node: Participant, facility: str) -> list[str]:
+        data = await self._post(node, LOTS_AT_QUERY, {"facility": facility})
+        try:
+            return [_str(i, "lotsAt") for i in _list(_get(data, "lotsAt"), "lotsAt")]
+        except _Shape as exc:
+            raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node.id}: {exc}") from None
+
+    async def _post(self, node: Participant, query: str, variables: dict[str, Any]) -> Any:
+        where = f"node {node.id} at {node.endpoint}"
+        try:
+            async with self._session.post(
+                node.endpoint,
+                json={"query": query, "variables": variables},
+                timeout=self._timeout,
+                headers={"Accept": "application/json"},
+            ) as response:
+                body = await self._read_limited(response, where)
+                status = response.status
+        except TimeoutError:
+            raise NodeCallError(GapReason.TIMEOUT, f"{where} did not answer in time") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise NodeCallError(
+                GapReason.UNREACHABLE, f"{where} is unreachable: {exc.strerror}"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise NodeCallError(
+                GapReason.UNREACHABLE, f"{where} failed: {type(exc).__name__}"
+            ) from None
+        if status != 200:
+            raise NodeCallError(GapReason.INVALID_RESPONSE, f"{where} answered HTTP {status}")
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise NodeCallError(
+                GapReason.INVALID_RESPONSE, f"{where} answered with no valid JSON"
+            ) from None
+        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+            errors = document.get("errors") if isinstance(document, dict) else None
+            raise NodeCallError(
+                GapReason.INVALID_RESPONSE, f"{where} answered without data{_first_error(errors)}"
+            )
+        return document["data"]
+
+    async def _read_limited(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise NodeCallError(
+                    GapReason.INVALID_RESPONSE,
+                    f"{where} answered with more than {self._max_bytes} bytes",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _first_error(errors: object) -> str:
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return f": {str(errors[0].get('message', ''))[:200]}"
+    return ""
+
+
+class _Shape(Exception):
+    """A node's answer does not have the shape the node API promises."""
+
+
+def parse_lots(node: str, ids: Sequence[str], data: Any) -> dict[str, LotReply]:
+    """Check a ``lots`` answer against the ids asked and the node that answered."""
+    try:
+        items = _list(_get(data, "lots"), "lots")
+        replies: dict[str, LotReply] = {}
+        for item in items:
+            lot_id = _str(_get(item, "id"), "id")
+            status = _str(_get(item, "status"), "status")
+            raw_lot = _get(item, "lot")
+            lot = None if raw_lot is None else _traced_lot(raw_lot)
+            if status == "FOUND" and (lot is None or lot.id != lot_id):
+                raise _Shape(f"lot {lot_id} is FOUND but the lot given is another or missing")
+            if lot is not None and lot.owner != node:
+                raise _Shape(f"node {node} answered lot {lot_id} as owned by {lot.owner!r}")
+            replies[lot_id] = LotReply(lot_id, status, _opt_str(item.get("detail")), lot)
+        missing = [i for i in ids if i not in replies]
+        if missing:
+            raise _Shape(f"no answer for {len(missing)} of the ids asked, e.g. {missing[0]}")
+        return replies
+    except _Shape as exc:
+        raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
+
+
+def parse_outputs(node: str, ids: Sequence[str], data: Any) -> dict[str, OutputsReply]:
+    try:
+        replies: dict[str, OutputsReply] = {}
+        for item in _list(_get(data, "outputs"), "outputs"):
+            lot_id = _str(_get(item, "id"), "id")
+            consumers = tuple(
+                _str(_get(c, "lot"), "lot") for c in _list(_get(item, "consumers"), "consumers")
+            )
+            shipped = tuple(
+                _str(_get(s, "to"), "to") for s in _list(_get(item, "shippedTo"), "shippedTo")
+            )
+            replies[lot_id] = OutputsReply(lot_id, consumers, shipped)
+        missing = [i for i in ids if i not in replies]
+        if missing:
+            raise _Shape(f"no answer for {len(missing)} of the ids asked, e.g. {missing[0]}")
+        return replies
+    except _Shape as exc:
+        raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
+
+
+def _traced_lot(raw: Any) -> TracedLot:
+    lot_id = _str(_get(raw, "id"), "lot.id")
+    facility = _facility(_get(raw, "facility"))
+    contents_raw = _get(raw, "contents")
+    contents = (
+        None
+        if contents_raw is None
+        else {
+            _str(_get(c, "element"), "element"): _fraction(_get(c, "fraction"), "fraction")
+            for c in _list(contents_raw, "contents")
+        }
+    )
+    custody_raw = _get(raw, "custody")
+    try:
+        custody = None if custody_raw is None else Custody(custody_raw)
+    except ValueError:
+        raise _Shape(f"lot {lot_id}: unknown custody model {custody_raw!r}") from None
+    return TracedLot(
+        id=lot_id,
+        owner=_str(_get(raw, "owner"), "owner"),
+        material=_str(_get(raw, "material"), "material"),
+        quantity_kg=_kilograms(_get(raw, "quantity"), lot_id, strict=False),
+        contents=contents,
+        custody=custody,
+        facility=facility,
+        certificates=_certificates(raw.get("facility")),
+        recycled_pre_consumer=_opt_fraction(raw.get("recycledPreConsumer")),
+        recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
+        inputs=tuple(_input(link, lot_id) for link in _list(_get(raw, "inputs"), "inputs")),
+    )
+
+
+def _input(raw: Any, consumer: str) -> TracedInput:
+    lot = _str(_get(raw, "lot"), "inputs.lot")
+    kilograms = _kilograms(_get(raw, "quantity"), consumer, strict=True)
+    assert kilograms is not None
+    return TracedInput(lot=lot, owner=_str(_get(raw, "owner"), "inputs.owner"), kilograms=kilograms)
+
+
+def _facility(raw: Any) -> Facility | None:
+    if raw is None:
+        return None
+    return Facility(
+        id=_str(_get(raw, "id"), "facility.id"),
+        org="",
+        name=_str(_get(raw, "name"), "facility.name"),
+        kind=_str(_get(raw, "kind"), "facility.kind"),
+        country=_str(_get(raw, "country"), "facility.country"),
+        region=_str(_get(raw, "region"), "facility.region"),
+        latitude=_opt_number(raw.get("latitude")),
+        longitude=_opt_number(raw.get("longitude")),
+        artisanal=bool(raw.get("artisanal")),
+        cahra=bool(raw.get("cahra")),
+    )
+
+
+def _certificates(facility: Any) -> tuple[Certificate, ...]:
+    if not isinstance(facility, dict) or facility.get("certificates") is None:
+        return ()
+    result = []
+    for c in _list(facility["certificates"], "certificates"):
+        try:
+            result.append(
+                Certificate(
+                    id=_str(_get(c, "id"), "certificate.id"),
+                    subject=_str(_get(c, "subject"), "subject"),
+                    issuer=_str(_get(c, "issuer"), "issuer"),
+                    standard=_str(_get(c, "standard"), "standard"),
+                    scope=_str(_get(c, "scope"), "scope"),
+                    valid_from=date.fromisoformat(_str(_get(c, "validFrom"), "validFrom")),
+                    valid_to=date.fromisoformat(_str(_get(c, "validTo"), "validTo")),
+                    status=_str(_get(c, "status"), "status"),
+                )
+            )
+        except ValueError:
+            raise _Shape("a certificate date is not YYYY-MM-DD") from None
+    return tuple(result)
+
+
+def _kilograms(raw: Any, lot: str, *, strict: bool) -> float | None:
+    value = _get(raw, "value")
+    unit = _str(_get(raw, "unit"), "unit")
+    if not is_number(value) or value <= 0:
+        raise _Shape(f"lot {lot}: quantity {value!r} is not a positive number")
+    factor = MASS_UNITS.get(unit)
+    if factor is None and strict:
+        raise _Shape(f"lot {lot}: input quantity unit {unit!r} is not kg or t")
+    return None if factor is None else float(value) * factor
+
+
+def _get(raw: Any, key: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise _Shape(f"expected an object holding {key!r}, got {type(raw).__name__}")
+    if key not in raw:
+        raise _Shape(f"missing field {key!r}")
+    return raw[key]
+
+
+def _list(raw: Any, what: str) -> list[Any]:
+    if not isinstance(raw, list):
+        raise _Shape(f"{what} is not a list")
+    return raw
+
+
+def _str(raw: Any, what: str) -> str:
+    if not isinstance(raw, str):
+        raise _Shape(f"{what} is not a string")
+    return raw
+
+
+def _opt_str(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) else None
+
+
+def _fraction(raw: Any, what: str) -> float:
+    if not is_number(raw) or not 0 <= raw <= 1:
+        raise _Shape(f"{what} {raw!r} is not a fraction between 0 and 1")
+    return float(raw)
+
+
+def _opt_fraction(raw: Any) -> float | None:
+    return None if raw is None else _fraction(raw, "recycled share")
+
+
+def _opt_number(raw: Any) -> float | None:
+    return float(raw) if is_number(raw) else None

@@ -1,0 +1,136 @@
+"""The upstream trace planner: asynchronous per branch, batched per node.
+
+As soon as a node answers, the inputs it revealed are requested. Ids bound for
+the same node that become ready in the same turn of the event loop travel in one
+``lots(ids:)`` call. The wall time of a trace therefore follows its critical
+path (the slowest chain of nodes), not the number of levels or lots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from oretrail.config import Registry
+from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
+from oretrail.domain.model import parse_lot_id
+from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
+from oretrail.gateway.node_client import NodeClient
+
+__all__ = ["trace_upstream"]
+
+# How a node's per-id status maps to the reason of a gap.
+_STATUS_REASONS = {
+    "NOT_FOUND": GapReason.NOT_FOUND,
+    "WITHHELD": GapReason.WITHHELD,
+    "INVALID_ID": GapReason.INVALID_RESPONSE,
+}
+
+
+async def trace_upstream(
+    root: str, max_depth: int, registry: Registry, client: NodeClient
+) -> LotGraph:
+    """Discover the lot graph above ``root``, down to ``max_depth`` input hops."""
+    planner = _Planner(root, max_depth, registry, client)
+    return await planner.run()
+
+
+class _Planner:
+    def __init__(self, root: str, max_depth: int, registry: Registry, client: NodeClient) -> None:
+        self.graph = LotGraph(root=root)
+        self.max_depth = max_depth
+        self.registry = registry
+        self.client = client
+        self.depth: dict[str, int] = {}
+        self.requested: set[str] = set()
+        self.queue: dict[str, list[str]] = defaultdict(list)
+        self.flush_pending = False
+        self.tasks: asyncio.TaskGroup | None = None
+
+    async def run(self) -> LotGraph:
+        async with asyncio.TaskGroup() as tasks:
+            self.tasks = tasks
+            self.reach(self.graph.root, 0)
+        return self.graph
+
+    def reach(self, lot_id: str, depth: int) -> None:
+        """Note that ``lot_id`` is reached at ``depth``; request it if it is new and in range."""
+        known = self.depth.get(lot_id)
+        if known is not None and known <= depth:
+            return
+        self.depth[lot_id] = depth
+        opened = self.graph.lots.get(lot_id)
+        if opened is not None:
+            # Reached again by a shorter path: its inputs may now be within range.
+            for link in opened.inputs:
+                self.reach(link.lot, depth + 1)
+            return
+        if lot_id in self.requested:
+            return
+        try:
+            owner = parse_lot_id(lot_id).org
+        except InvalidLotId as exc:
+            self.gap(
+                lot_id, "", GapReason.INVALID_RESPONSE, f"a node gave a malformed input id: {exc}"
+            )
+            return
+        if depth > self.max_depth:
+            self.gap(
+                lot_id,
+                owner,
+                GapReason.DEPTH_LIMIT,
+                f"beyond the depth limit of {self.max_depth} hops",
+            )
+            return
+        if owner not in self.registry.participants:
+            self.gap(
+                lot_id,
+                owner,
+                GapReason.UNKNOWN_OWNER,
+                f"organisation {owner!r} is not in the registry",
+            )
+            return
+        self.graph.unopened.pop(lot_id, None)
+        self.requested.add(lot_id)
+        self.queue[owner].append(lot_id)
+        self.schedule_flush()
+
+    def gap(self, lot_id: str, owner: str, reason: GapReason, detail: str) -> None:
+        self.graph.unopened[lot_id] = Unopened(lot_id, owner, reason, detail)
+
+    def schedule_flush(self) -> None:
+        if not self.flush_pending:
+            assert self.tasks is not None
+            self.flush_pending = True
+            self.tasks.create_task(self.flush())
+
+    async def flush(self) -> None:
+        # Yield once so that answers arriving in the same loop turn coalesce per node.
+        await asyncio.sleep(0)
+        self.flush_pending = False
+        batches, self.queue = self.queue, defaultdict(list)
+        assert self.tasks is not None
+        for owner, ids in batches.items():
+            self.tasks.create_task(self.fetch(owner, ids))
+
+    async def fetch(self, owner: str, ids: list[str]) -> None:
+        try:
+            node = self.registry.get(owner)
+            replies = await self.client.fetch_lots(node, ids)
+        except NodeCallError as exc:
+            for lot_id in ids:
+                self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)
+            return
+        except UnknownParticipant as exc:  # pragma: no cover - reach() checked the registry
+            for lot_id in ids:
+                self.gap(lot_id, owner, GapReason.UNKNOWN_OWNER, str(exc))
+            return
+        for lot_id in ids:
+            reply = replies[lot_id]
+            if reply.lot is None:
+                reason = _STATUS_REASONS.get(reply.status, GapReason.INVALID_RESPONSE)
+                self.gap(lot_id, owner, reason, reply.detail or f"{owner} answered {reply.status}")
+                continue
+            self.graph.lots[lot_id] = reply.lot
+            for link in reply.lot.inputs:
+                self.reach(link.lot, self.depth[lot_id] + 1)

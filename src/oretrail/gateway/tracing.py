@@ -1,0 +1,68 @@
+"""A whole upstream trace: check the request, discover the lot graph, compute the figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from oretrail.config import GatewaySettings, Registry
+from oretrail.domain.attribution import Attribution, attribute
+from oretrail.domain.lotgraph import LotGraph
+from oretrail.domain.model import parse_lot_id
+from oretrail.domain.risks import Risk, RiskPolicy, assess_risks
+from oretrail.errors import InvalidInput, UnknownLot
+from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.planner import trace_upstream
+
+__all__ = ["TraceReport", "check_depth", "run_trace"]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceReport:
+    graph: LotGraph
+    attribution: Attribution
+    risks: list[Risk]
+    max_depth: int
+    as_of: date
+
+
+def check_depth(max_depth: int | None, settings: GatewaySettings) -> int:
+    """The depth to use, or InvalidInput naming the allowed range."""
+    if max_depth is None:
+        return settings.default_depth
+    if not 1 <= max_depth <= settings.max_depth:
+        raise InvalidInput(
+            f"maxDepth {max_depth} is out of range; it must be between 1 and {settings.max_depth}"
+        )
+    return max_depth
+
+
+async def run_trace(
+    root: str,
+    max_depth: int | None,
+    as_of: date | None,
+    *,
+    registry: Registry,
+    client: NodeClient,
+    settings: GatewaySettings,
+) -> TraceReport:
+    """Trace ``root`` upstream. Bad input raises; node failures become gaps."""
+    owner = parse_lot_id(root).org
+    registry.get(owner)
+    depth = check_depth(max_depth, settings)
+    graph = await trace_upstream(root, depth, registry, client)
+    if root not in graph.lots:
+        missing = graph.unopened.get(root)
+        if missing is not None and missing.reason == "NOT_FOUND":
+            raise UnknownLot(f"lot {root} is not known to its owner {owner!r}")
+    attribution = attribute(graph)
+    day = as_of or date.today()
+    policy = RiskPolicy(
+        as_of=day,
+        cahra_regions=settings.risk.cahra_regions,
+        required_custody=settings.risk.required_custody,
+        mass_balance_tolerance=settings.risk.mass_balance_tolerance,
+        min_coverage=settings.risk.min_coverage,
+    )
+    risks = assess_risks(graph, attribution, registry.roles(), policy)
+    return TraceReport(graph, attribution, risks, depth, day)

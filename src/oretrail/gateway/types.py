@@ -1,0 +1,244 @@
+"""GraphQL types of the gateway's answers: traces, origins, gaps, risks, exposure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import strawberry
+
+from oretrail.domain.attribution import Gap
+from oretrail.domain.lotgraph import GapReason
+from oretrail.domain.risks import RiskKind
+from oretrail.gateway.exposure import Exposure
+from oretrail.gateway.tracing import TraceReport
+from oretrail.graphql_types import CustodyModel
+
+__all__ = ["ExposureType", "ParticipantType", "TraceType", "exposure_type", "trace_type"]
+
+GapReasonType = strawberry.enum(GapReason, name="GapReason")
+RiskKindType = strawberry.enum(RiskKind, name="RiskKind")
+
+
+@strawberry.type
+class ElementShare:
+    element: str
+    share: float
+    approximate: bool
+
+
+@strawberry.type
+class OriginFacility:
+    id: str
+    name: str
+    kind: str
+    country: str
+    region: str
+    latitude: float | None
+    longitude: float | None
+    artisanal: bool
+    cahra: bool
+
+
+@strawberry.type
+class Origin:
+    lot: strawberry.ID
+    owner: str
+    material: str
+    facility: OriginFacility | None
+    shares: list[ElementShare]
+    custody: CustodyModel | None  # type: ignore[valid-type]
+    recycled_post_consumer: float | None
+
+
+@strawberry.type
+class ElementCoverage:
+    element: str
+    coverage: float
+    unknown: float
+
+
+@strawberry.type
+class GapType:
+    lot: strawberry.ID
+    owner: str
+    reason: GapReasonType  # type: ignore[valid-type]
+    detail: str
+    shares: list[ElementShare]
+    via: strawberry.ID | None
+
+
+@strawberry.type
+class RiskType:
+    kind: RiskKindType  # type: ignore[valid-type]
+    lot: strawberry.ID | None
+    owner: str | None
+    evidence: str
+
+
+@strawberry.type
+class TraceLot:
+    id: strawberry.ID
+    owner: str
+    opened: bool
+    material: str | None
+    custody: CustodyModel | None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class TraceEdge:
+    consumer: strawberry.ID
+    input: strawberry.ID
+    kilograms: float
+
+
+@strawberry.type
+class TraceType:
+    root: strawberry.ID
+    as_of: date
+    max_depth: int
+    elements: list[str]
+    origins: list[Origin]
+    coverage: list[ElementCoverage]
+    gaps: list[GapType]
+    risks: list[RiskType]
+    lots: list[TraceLot]
+    edges: list[TraceEdge]
+
+
+@strawberry.type
+class ParticipantType:
+    id: str
+    name: str
+    roles: list[str]
+    country: str
+
+
+@strawberry.type
+class ExposureGap:
+    lot: strawberry.ID
+    owner: str
+    reason: GapReasonType  # type: ignore[valid-type]
+    detail: str
+
+
+@strawberry.type
+class ExposureEdge:
+    lot: strawberry.ID
+    consumer: strawberry.ID
+
+
+@strawberry.type
+class ExposureType:
+    start: list[strawberry.ID]
+    products: list[strawberry.ID]
+    reached: list[strawberry.ID]
+    edges: list[ExposureEdge]
+    gaps: list[ExposureGap]
+
+
+def _shares(shares: Mapping[str, float], approximate: frozenset[str]) -> list[ElementShare]:
+    return [
+        ElementShare(element=e, share=s, approximate=e in approximate)
+        for e, s in sorted(shares.items())
+    ]
+
+
+def _gap(gap: Gap) -> GapType:
+    return GapType(
+        lot=strawberry.ID(gap.lot),
+        owner=gap.owner,
+        reason=gap.reason,
+        detail=gap.detail,
+        shares=_shares(gap.shares, frozenset()),
+        via=None if gap.via is None else strawberry.ID(gap.via),
+    )
+
+
+def trace_type(report: TraceReport) -> TraceType:
+    """The GraphQL view of a finished trace, built once so nothing is resolved twice."""
+    graph, attribution = report.graph, report.attribution
+    origins = []
+    for o in attribution.origins:
+        lot = graph.lots[o.lot]
+        f = lot.facility
+        origins.append(
+            Origin(
+                lot=strawberry.ID(o.lot),
+                owner=o.owner,
+                material=lot.material,
+                facility=None
+                if f is None
+                else OriginFacility(
+                    id=f.id,
+                    name=f.name,
+                    kind=f.kind,
+                    country=f.country,
+                    region=f.region,
+                    latitude=f.latitude,
+                    longitude=f.longitude,
+                    artisanal=f.artisanal,
+                    cahra=f.cahra,
+                ),
+                shares=_shares(o.shares, o.approximate),
+                custody=o.custody,
+                recycled_post_consumer=lot.recycled_post_consumer,
+            )
+        )
+    lots = [
+        TraceLot(
+            id=strawberry.ID(i),
+            owner=lot.owner,
+            opened=True,
+            material=lot.material,
+            custody=lot.custody,
+        )
+        for i, lot in sorted(graph.lots.items())
+    ]
+    lots += [
+        TraceLot(id=strawberry.ID(i), owner=u.owner, opened=False, material=None, custody=None)
+        for i, u in sorted(graph.unopened.items())
+    ]
+    return TraceType(
+        root=strawberry.ID(graph.root),
+        as_of=report.as_of,
+        max_depth=report.max_depth,
+        elements=list(attribution.elements),
+        origins=origins,
+        coverage=[
+            ElementCoverage(element=e, coverage=c, unknown=max(0.0, 1 - c))
+            for e, c in sorted(attribution.coverage.items())
+        ],
+        gaps=[_gap(g) for g in attribution.gaps],
+        risks=[
+            RiskType(
+                kind=r.kind,
+                lot=None if r.lot is None else strawberry.ID(r.lot),
+                owner=r.owner,
+                evidence=r.evidence,
+            )
+            for r in report.risks
+        ],
+        lots=lots,
+        edges=[
+            TraceEdge(
+                consumer=strawberry.ID(c), input=strawberry.ID(link.lot), kilograms=link.kilograms
+            )
+            for c, link in graph.edges()
+        ],
+    )
+
+
+def exposure_type(exposure: Exposure) -> ExposureType:
+    return ExposureType(
+        start=[strawberry.ID(i) for i in exposure.start],
+        products=[strawberry.ID(i) for i in exposure.products],
+        reached=[strawberry.ID(i) for i in exposure.reached],
+        edges=[
+            ExposureEdge(lot=strawberry.ID(i), consumer=strawberry.ID(c)) for i, c in exposure.edges
+        ],
+        gaps=[
+            ExposureGap(lot=strawberry.ID(g.lot), owner=g.owner, reason=g.reason, detail=g.detail)
+            for g in exposure.gaps
+        ],
+    )

@@ -1,0 +1,11 @@
+"""GraphQL types that the node and gateway schemas share, so both name them alike."""
+
+from __future__ import annotations
+
+import strawberry
+
+from oretrail.domain.model import Custody
+
+__all__ = ["CustodyModel"]
+
+CustodyModel = strawberry.enum(Custody, name="CustodyModel")

@@ -1,0 +1,1 @@
+"""A participant's node: serves only its own organisation's data, by its own rules."""

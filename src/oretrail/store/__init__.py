@@ -1,0 +1,1 @@
+"""Storage: the GraphStore port, its adapters, and seed files."""

@@ -1,0 +1,382 @@
+"""Seed files: one TOML file per organisation, holding only that organisation's data.
+
+Loading validates every rule a careful participant would expect checked, and
+every problem is reported as a :class:`SeedError` naming the file, the record and
+the field, so a data steward can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from oretrail.domain.model import (
+    MASS_UNITS,
+    ORG_SLUG,
+    Certificate,
+    Custody,
+    Facility,
+    InputLink,
+    Lot,
+    Organisation,
+    Quantity,
+    Role,
+    Shipment,
+    is_number,
+    parse_lot_id,
+)
+from oretrail.errors import InvalidLotId, SeedError
+
+__all__ = ["SeedData", "check_links_against", "facility_id", "load_seed", "load_seed_dir"]
+
+FACILITY_PREFIX = "urn:oretrail:facility:"
+_E = TypeVar("_E", Role, Custody)
+
+
+def facility_id(org: str, local: str) -> str:
+    return f"{FACILITY_PREFIX}{org}:{local}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeedData:
+    """Everything one organisation's node serves."""
+
+    source: Path
+    organisation: Organisation
+    facilities: tuple[Facility, ...]
+    lots: tuple[Lot, ...]
+    shipments: tuple[Shipment, ...]
+    certificates: tuple[Certificate, ...]
+
+
+def load_seed_dir(directory: Path) -> dict[str, SeedData]:
+    """Every ``*.toml`` seed file in a directory, by organisation id."""
+    if not directory.is_dir():
+        raise SeedError(f"{directory}: seed directory does not exist")
+    seeds: dict[str, SeedData] = {}
+    for path in sorted(directory.glob("*.toml")):
+        seed = load_seed(path)
+        org = seed.organisation.id
+        if org in seeds:
+            raise SeedError(f"{path}: organisation {org!r} is also defined in {seeds[org].source}")
+        seeds[org] = seed
+    return seeds
+
+
+def check_links_against(seeds: Iterable[SeedData], known_orgs: Iterable[str]) -> None:
+    """Raise SeedError if any input link or shipment names an organisation not in ``known_orgs``."""
+    known = set(known_orgs)
+    for seed in seeds:
+        for lot in seed.lots:
+            for link in lot.inputs:
+                owner = parse_lot_id(link.lot).org
+                if owner not in known:
+                    raise SeedError(
+                        f"{seed.source}: lot {lot.id} has an input link to {link.lot}, "
+                        f"but organisation {owner!r} is not in the registry"
+                    )
+        for shipment in seed.shipments:
+            if shipment.to_org not in known:
+                raise SeedError(
+                    f"{seed.source}: shipment of {shipment.lot} goes to organisation "
+                    f"{shipment.to_org!r}, which is not in the registry"
+                )
+
+
+def load_seed(path: Path) -> SeedData:
+    """Read and validate one organisation's seed file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeedError(f"{path}: seed file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(f"{path}: cannot read seed file: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SeedError(f"{path}: not valid TOML: {exc}") from exc
+    return _Reader(path).read(raw)
+
+
+class _Reader:
+    """Turns a parsed seed file into domain records, failing on the first broken rule."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> SeedError:
+        return SeedError(f"{self.path}: {where}: {problem}")
+
+    def read(self, raw: Mapping[str, Any]) -> SeedData:
+        org = self.organisation(_table(raw, "organisation", self, "file"))
+        facilities = tuple(
+            self.facility(org.id, item, i)
+            for i, item in enumerate(_tables(raw, "facilities", self))
+        )
+        _unique((f.id for f in facilities), "facility", self)
+        facility_ids = {f.id for f in facilities}
+        lots = tuple(
+            self.lot(org.id, facility_ids, item, i)
+            for i, item in enumerate(_tables(raw, "lots", self))
+        )
+        _unique((lot.id for lot in lots), "lot", self)
+        own = {lot.id for lot in lots}
+        for lot in lots:
+            for link in lot.inputs:
+                if parse_lot_id(link.lot).org == org.id and link.lot not in own:
+                    raise self.fail(
+                        f"lot {lot.id}", f"input {link.lot} is ours but not in this file"
+                    )
+        shipments = tuple(
+            self.shipment(org.id, own, item, i)
+            for i, item in enumerate(_tables(raw, "shipments", self))
+        )
+        subjects = facility_ids | {org.id}
+        certificates = tuple(
+            self.certificate(org.id, subjects, item, i)
+            for i, item in enumerate(_tables(raw, "certificates", self))
+        )
+        return SeedData(self.path, org, facilities, lots, shipments, certificates)
+
+    def organisation(self, raw: Mapping[str, Any]) -> Organisation:
+        where = "[organisation]"
+        org_id = _text(raw, "id", self, where)
+        if not ORG_SLUG.fullmatch(org_id):
+            raise self.fail(where, f"id {org_id!r} is not a slug (a-z, 0-9 and '-')")
+        roles = raw.get("roles")
+        if not isinstance(roles, list) or not roles:
+            raise self.fail(where, "roles must be a non-empty list")
+        return Organisation(
+            id=org_id,
+            name=_text(raw, "name", self, where),
+            roles=tuple(_enum(Role, r, self, where, "role") for r in roles),
+            country=_country(raw, self, where),
+        )
+
+    def facility(self, org: str, raw: Mapping[str, Any], index: int) -> Facility:
+        where = f"facilities[{index}]"
+        local = _text(raw, "id", self, where)
+        lat, lon = raw.get("latitude"), raw.get("longitude")
+        if lat is not None and not (is_number(lat) and -90 <= lat <= 90):
+            raise self.fail(where, f"latitude {lat!r} is not between -90 and 90")
+        if lon is not None and not (is_number(lon) and -180 <= lon <= 180):
+            raise self.fail(where, f"longitude {lon!r} is not between -180 and 180")
+        return Facility(
+            id=facility_id(org, local),
+            org=org,
+            name=_text(raw, "name", self, where),
+            kind=_text(raw, "kind", self, where),
+            country=_country(raw, self, where),
+            region=_text(raw, "region", self, where),
+            latitude=None if lat is None else float(lat),
+            longitude=None if lon is None else float(lon),
+            artisanal=_flag(raw, "artisanal", self, where),
+            cahra=_flag(raw, "cahra", self, where),
+        )
+
+    def lot(self, org: str, facilities: set[str], raw: Mapping[str, Any], index: int) -> Lot:
+        local = _text(raw, "id", self, f"lots[{index}]")
+        lot_id = f"urn:oretrail:lot:{org}:{local}"
+        where = f"lot {local}"
+        try:
+            parse_lot_id(lot_id)
+        except InvalidLotId as exc:
+            raise self.fail(where, str(exc)) from None
+        facility = facility_id(org, _text(raw, "facility", self, where))
+        if facility not in facilities:
+            raise self.fail(where, f"facility {raw['facility']!r} is not defined in this file")
+        inputs = tuple(
+            self.input_link(lot_id, item, i, where)
+            for i, item in enumerate(_list(raw, "inputs", self, where))
+        )
+        recycled = raw.get("recycled", {})
+        if not isinstance(recycled, dict):
+            raise self.fail(where, "recycled must be a table")
+        pre = _fraction(recycled, "pre_consumer", self, where, default=0.0)
+        post = _fraction(recycled, "post_consumer", self, where, default=0.0)
+        if pre + post > 1 + 1e-9:
+            raise self.fail(where, "recycled pre- and post-consumer shares add up to more than 1")
+        carbon = raw.get("carbon_footprint")
+        if carbon is not None and not (is_number(carbon) and carbon >= 0):
+            raise self.fail(where, f"carbon_footprint {carbon!r} must be a number >= 0")
+        return Lot(
+            id=lot_id,
+            owner=org,
+            material=_text(raw, "material", self, where),
+            quantity=_quantity(raw.get("quantity"), self, where, "quantity"),
+            produced_at=_date(raw, "produced_at", self, where),
+            facility=facility,
+            custody=_enum(Custody, raw.get("custody"), self, where, "custody"),
+            contents=self.contents(raw.get("contents"), where),
+            carbon_footprint=None if carbon is None else float(carbon),
+            recycled_pre_consumer=pre,
+            recycled_post_consumer=post,
+            inputs=inputs,
+        )
+
+    def contents(self, raw: object, where: str) -> dict[str, float] | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise self.fail(where, "contents must be a table of element = mass fraction")
+        contents = {str(e): _fraction(raw, e, self, f"{where} contents") for e in raw}
+        if sum(contents.values()) > 1 + 1e-9:
+            raise self.fail(where, "contents add up to more than 1 (they are mass fractions)")
+        return contents
+
+    def input_link(self, consumer: str, raw: object, index: int, where: str) -> InputLink:
+        here = f"{where} inputs[{index}]"
+        if not isinstance(raw, dict):
+            raise self.fail(here, "must be a table with lot and quantity")
+        lot = _text(raw, "lot", self, here)
+        try:
+            parse_lot_id(lot)
+        except InvalidLotId as exc:
+            raise self.fail(here, str(exc)) from None
+        if lot == consumer:
+            raise self.fail(here, f"lot {consumer} lists itself as an input")
+        quantity = _quantity(raw.get("quantity"), self, here, "quantity")
+        if quantity.unit not in MASS_UNITS:
+            raise self.fail(
+                here, f"an input quantity must be a mass (kg or t), not {quantity.unit!r}"
+            )
+        return InputLink(lot=lot, quantity=quantity)
+
+    def shipment(self, org: str, own: set[str], raw: Mapping[str, Any], index: int) -> Shipment:
+        where = f"shipments[{index}]"
+        lot = _text(raw, "lot", self, where)
+        if lot not in own:
+            raise self.fail(where, f"lot {lot} is not one of this organisation's lots")
+        to_org = _text(raw, "to", self, where)
+        if not ORG_SLUG.fullmatch(to_org):
+            raise self.fail(where, f"to {to_org!r} is not an organisation slug")
+        return Shipment(
+            lot=lot,
+            from_org=org,
+            to_org=to_org,
+            shipped_on=_date(raw, "date", self, where),
+            quantity=_quantity(raw.get("quantity"), self, where, "quantity"),
+        )
+
+    def certificate(
+        self, org: str, subjects: set[str], raw: Mapping[str, Any], index: int
+    ) -> Certificate:
+        where = f"certificates[{index}]"
+        subject = _text(raw, "subject", self, where)
+        full = subject if subject == org else facility_id(org, subject)
+        if full not in subjects:
+            raise self.fail(
+                where, f"subject {subject!r} is neither this organisation nor its facility"
+            )
+        valid_from = _date(raw, "valid_from", self, where)
+        valid_to = _date(raw, "valid_to", self, where)
+        if valid_to < valid_from:
+            raise self.fail(where, f"valid_to {valid_to} is before valid_from {valid_from}")
+        status = raw.get("status", "ACTIVE")
+        if status not in {"ACTIVE", "SUSPENDED", "WITHDRAWN"}:
+            raise self.fail(where, f"status {status!r} is not ACTIVE, SUSPENDED or WITHDRAWN")
+        return Certificate(
+            id=_text(raw, "id", self, where),
+            subject=full,
+            issuer=_text(raw, "issuer", self, where),
+            standard=_text(raw, "standard", self, where),
+            scope=_text(raw, "scope", self, where),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            status=status,
+        )
+
+
+def _table(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise r.fail(where, f"missing [{key}] table")
+    return value
+
+
+def _tables(raw: Mapping[str, Any], key: str, r: _Reader) -> list[Mapping[str, Any]]:
+    items = _list(raw, key, r, "file")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise r.fail(f"{key}[{i}]", "must be a table")
+    return items
+
+
+def _list(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise r.fail(where, f"{key} must be a list")
+    return value
+
+
+def _text(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail(where, f"{key} must be a non-empty string")
+    return value
+
+
+def _flag(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise r.fail(where, f"{key} must be true or false")
+    return value
+
+
+def _country(raw: Mapping[str, Any], r: _Reader, where: str) -> str:
+    country = _text(raw, "country", r, where)
+    if len(country) != 2 or not country.isascii() or not country.isupper():
+        raise r.fail(where, f"country {country!r} is not an ISO 3166-1 alpha-2 code")
+    return country
+
+
+def _date(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> date:
+    value = raw.get(key)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise r.fail(where, f"{key} must be a date (YYYY-MM-DD), not {value!r}")
+
+
+def _fraction(
+    raw: Mapping[str, Any], key: str, r: _Reader, where: str, default: float | None = None
+) -> float:
+    value = raw.get(key, default)
+    if not is_number(value) or not 0 <= value <= 1:
+        raise r.fail(where, f"{key} = {value!r} is not a fraction between 0 and 1")
+    return float(value)
+
+
+def _quantity(raw: object, r: _Reader, where: str, key: str) -> Quantity:
+    if not isinstance(raw, dict):
+        raise r.fail(where, f"{key} must be a table {{ value = ..., unit = ... }}")
+    value, unit = raw.get("value"), raw.get("unit")
+    if not is_number(value):
+        raise r.fail(where, f"{key} value {value!r} is not a number")
+    if value <= 0:
+        raise r.fail(where, f"{key} {value} must be positive")
+    if not isinstance(unit, str) or not unit:
+        raise r.fail(where, f"{key} unit must be a non-empty string")
+    return Quantity(float(value), unit)
+
+
+def _enum(kind: type[_E], value: object, r: _Reader, where: str, name: str) -> _E:
+    try:
+        return kind(str(value))
+    except ValueError:
+        allowed = ", ".join(kind)
+        raise r.fail(where, f"{name} {value!r} is not one of {allowed}") from None
+
+
+def _unique(ids: Iterable[str], what: str, r: _Reader) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise r.fail(what, f"id {item} is defined twice")
+        seen.add(item)

@@ -1,0 +1,88 @@
+"""Shared fixtures: the repository's sample config, and a federation served in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from starlette.types import ASGIApp
+
+from oretrail.bootstrap import Federation, FederationConfig, load_federation_config, run_federation
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = ROOT / "config"
+SEED_DIR = ROOT / "graph" / "seed"
+PACK = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
+
+
+@pytest.fixture(scope="session")
+def sample_config() -> FederationConfig:
+    return load_federation_config(CONFIG_DIR)
+
+
+@contextlib.contextmanager
+def served_federation(
+    config: FederationConfig,
+    *,
+    replace_apps: Mapping[str, ASGIApp] | None = None,
+    down: frozenset[str] = frozenset(),
+) -> Iterator[Federation]:
+    """Run real uvicorn servers for a federation on a private event loop in a thread.
+
+    The test's own loop stays free to act as an HTTP client, as a real caller would.
+    """
+    ready = threading.Event()
+    stop: asyncio.Event | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        nonlocal stop, loop
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            async with run_federation(config, replace_apps=replace_apps, down=down) as federation:
+                holder["federation"] = federation
+                ready.set()
+                await stop.wait()
+        except BaseException as exc:
+            holder["error"] = exc
+            ready.set()
+            raise
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    assert ready.wait(30), "federation did not start within 30 s"
+    if "error" in holder:
+        raise holder["error"]
+    try:
+        yield holder["federation"]
+    finally:
+        assert loop is not None
+        assert stop is not None
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        assert not thread.is_alive(), "federation did not stop within 30 s"
+
+
+@pytest.fixture(scope="session")
+def federation(sample_config: FederationConfig) -> Iterator[Federation]:
+    """The healthy sample federation, shared by the tests that only read from it."""
+    with served_federation(sample_config) as running:
+        yield running
+
+
+async def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+    """POST a GraphQL request over real HTTP and return the decoded JSON body."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"query": query, "variables": dict(variables or {})}) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return await response.json()

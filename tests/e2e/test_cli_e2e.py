@@ -1,0 +1,167 @@
+"""The `oretrail` command as a user runs it: a subprocess, its output and its exit code."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from oretrail.bootstrap import Federation
+from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR
+
+pytestmark = pytest.mark.e2e
+
+
+def oretrail(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oretrail", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
+    started = time.monotonic()
+    run = oretrail("demo", "--as-of", "2026-11-26")
+    elapsed = time.monotonic() - started
+    assert run.returncode == 0, run.stderr
+    assert elapsed < 60
+    out = run.stdout
+    assert "Kasulo artisanal mining site [ASM, CAHRA]" in out
+    assert "Coverage" in out
+    assert "MASS_BALANCE" in out
+    assert "RMAP audit RMAP-2022-NNR-112 expired on 2025-06-30" in out
+    assert "urn:oretrail:lot:nordvolt:PACK-2026-0412" in out
+    match = re.search(r"Gateway at http://127\.0\.0\.1:(\d+)/graphql", out)
+    assert match is not None
+    # The gateway's port is closed again: the demo stopped its servers on the way out.
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=2),
+    ):
+        pass
+
+
+def test_seed_check_passes_on_the_sample() -> None:
+    run = oretrail("seed", "check")
+    assert run.returncode == 0, run.stderr
+    assert "16 seed files, 18 lots: all valid" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "value = 4.05,",
+            "value = -4.05,",
+            "lot CELL-2026-1187 inputs[0]: quantity -4.05 must be positive",
+        ),
+        (
+            'lot = "urn:oretrail:lot:terra-anode:AN-2026-019"',
+            'lot = "urn:oretrail:lot:aurora-cells:CELL-2026-1187"',
+            "lists itself as an input",
+        ),
+        (
+            'lot = "urn:oretrail:lot:terra-anode:AN-2026-019"',
+            'lot = "urn:oretrail:lot:shadow-refinery:X-1"',
+            "organisation 'shadow-refinery' is not in the registry",
+        ),
+    ],
+)
+def test_seed_check_names_a_broken_seed_without_a_traceback(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    for path in SEED_DIR.glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "aurora-cells.toml"
+    text = broken.read_text(encoding="utf-8")
+    assert old in text
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(tmp_path))
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert str(broken) in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "nordvolt.toml"
+    text = (SEED_DIR / "nordvolt.toml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("value = 22.5", "value = -22.5"), encoding="utf-8")
+    run = oretrail("serve", "node", "--org", "nordvolt", "--seed", str(bad), "--port", "1")
+    assert run.returncode == 2
+    assert "quantity -22.5 must be positive" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_trace_against_a_running_gateway_prints_the_report(federation: Federation) -> None:
+    run = oretrail(
+        "trace",
+        "urn:oretrail:lot:nordvolt:PACK-2026-0412",
+        "--gateway",
+        federation.gateway_url,
+        "--as-of",
+        "2026-11-26",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Kambove open pit and hydroxide plant" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-a-lot"], "does not start with 'urn:oretrail:lot:'"),
+        (["urn:oretrail:lot:nordvolt:NOPE"], "is not known to its owner 'nordvolt'"),
+        (
+            ["urn:oretrail:lot:nordvolt:PACK-2026-0412", "--max-depth", "0"],
+            "maxDepth 0 is out of range",
+        ),
+        (
+            ["urn:oretrail:lot:nordvolt:PACK-2026-0412", "--max-depth", "1000000"],
+            "maxDepth 1000000 is out of range",
+        ),
+    ],
+)
+def test_trace_reports_bad_input_in_one_line(
+    federation: Federation, args: list[str], message: str
+) -> None:
+    run = oretrail("trace", *args, "--gateway", federation.gateway_url)
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = oretrail(
+        "trace",
+        "urn:oretrail:lot:nordvolt:PACK-2026-0412",
+        "--gateway",
+        f"http://127.0.0.1:{port}/graphql",
+    )
+    assert run.returncode == 2
+    assert "cannot reach the gateway" in run.stderr
+
+
+def test_every_command_has_help() -> None:
+    for command in (
+        ["--help"],
+        ["demo", "--help"],
+        ["serve", "node", "--help"],
+        ["serve", "gateway", "--help"],
+        ["trace", "--help"],
+        ["seed", "check", "--help"],
+    ):
+        run = oretrail(*command)
+        assert run.returncode == 0
+        assert "usage: oretrail" in run.stdout

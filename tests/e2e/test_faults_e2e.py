@@ -1,0 +1,115 @@
+"""Broken nodes become gaps with the right reason while the rest of the trace completes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from oretrail.bootstrap import FederationConfig
+from oretrail.report import TRACE_QUERY
+from tests.conftest import PACK, graphql, served_federation
+
+pytestmark = pytest.mark.e2e
+
+LOT = "urn:oretrail:lot:"
+NICKEL_SULFATE = f"{LOT}nordic-nickel:NS-2026-310"
+COBALT_SULFATE = f"{LOT}boreal-cobalt:CS-2026-102"
+
+
+def node_answering(response: Response, delay: float = 0.0) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        await asyncio.sleep(delay)
+        return response
+
+    return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
+
+
+async def trace_with(config: FederationConfig, **faults: Any) -> dict[str, Any]:
+    with served_federation(config, **faults) as federation:
+        body = await graphql(
+            federation.gateway_url, TRACE_QUERY, {"lot": PACK, "asOf": "2026-11-26"}
+        )
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["trace"]
+    return result
+
+
+def gap_reasons(result: dict[str, Any]) -> dict[str, str]:
+    return {g["lot"]: g["reason"] for g in result["gaps"]}
+
+
+async def test_a_node_that_is_down_is_an_unreachable_gap(sample_config: FederationConfig) -> None:
+    result = await trace_with(sample_config, down=frozenset({"nordic-nickel"}))
+    assert gap_reasons(result) == {NICKEL_SULFATE: "UNREACHABLE"}
+    origins = {o["lot"] for o in result["origins"]}
+    assert f"{LOT}kasulo-coop:HG-2026-007" in origins
+    assert f"{LOT}sulawesi-hpal:LO-2026-220" not in origins
+    # The cathode (10 t at 47.5 % Ni = 4.75 t) can see only its recycled nickel sulfate,
+    # 3.6 t x 22 % = 0.792 t Ni; the unseen sulfate is credited with the rest.
+    gap = result["gaps"][0]
+    behind = {s["element"]: s["share"] for s in gap["shares"]}
+    assert behind["Ni"] == pytest.approx((4.75 - 0.792) / 4.75)
+    coverage = {c["element"]: c["coverage"] for c in result["coverage"]}
+    assert coverage["Ni"] == pytest.approx(0.792 / 4.75)
+    # Cobalt: the two visible sulfates explain 0.609 t of the cathode's 0.61 t.
+    assert coverage["Co"] == pytest.approx(0.609 / 0.61)
+    assert coverage["C"] == pytest.approx(1.0)
+    assert "LOW_COVERAGE" in {r["kind"] for r in result["risks"]}
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        PlainTextResponse("<html>upstream proxy error</html>"),
+        JSONResponse({"data": {"lots": "not a list"}}),
+        JSONResponse({"data": {"lots": [{"id": COBALT_SULFATE, "status": "FOUND", "lot": None}]}}),
+        JSONResponse({"errors": [{"message": "boom"}]}),
+        PlainTextResponse("Internal Server Error", status_code=500),
+    ],
+    ids=["not-json", "wrong-shape", "found-without-lot", "errors-only", "http-500"],
+)
+async def test_a_node_answering_garbage_is_an_invalid_response_gap(
+    sample_config: FederationConfig, response: Response
+) -> None:
+    result = await trace_with(
+        sample_config, replace_apps={"boreal-cobalt": node_answering(response)}
+    )
+    assert gap_reasons(result) == {COBALT_SULFATE: "INVALID_RESPONSE"}
+    assert f"{LOT}yilgarn-lithium:SC6-2026-088" in {o["lot"] for o in result["origins"]}
+
+
+async def test_a_node_claiming_another_owners_lot_is_refused(
+    sample_config: FederationConfig,
+) -> None:
+    impostor = {
+        "data": {
+            "lots": [
+                {
+                    "id": COBALT_SULFATE,
+                    "status": "FOUND",
+                    "detail": None,
+                    "lot": {"id": COBALT_SULFATE, "owner": "somebody-else"},
+                }
+            ]
+        }
+    }
+    result = await trace_with(
+        sample_config, replace_apps={"boreal-cobalt": node_answering(JSONResponse(impostor))}
+    )
+    assert gap_reasons(result) == {COBALT_SULFATE: "INVALID_RESPONSE"}
+
+
+async def test_a_node_slower_than_its_timeout_is_a_timeout_gap(
+    sample_config: FederationConfig,
+) -> None:
+    quick = replace(sample_config, settings=replace(sample_config.settings, node_timeout=0.3))
+    slow = node_answering(JSONResponse({"data": {"lots": []}}), delay=1.5)
+    result = await trace_with(quick, replace_apps={"boreal-cobalt": slow})
+    assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}

@@ -1,0 +1,118 @@
+"""The sample federation served by real uvicorn servers on loopback, traced over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from oretrail.bootstrap import Federation
+from oretrail.report import TRACE_QUERY
+from tests.conftest import PACK, graphql
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = "2026-11-26"
+LOT = "urn:oretrail:lot:"
+ORIGINS = {
+    f"{LOT}kambove-mining:MH-2026-031",
+    f"{LOT}kasulo-coop:HG-2026-007",
+    f"{LOT}sulawesi-hpal:LO-2026-220",
+    f"{LOT}yilgarn-lithium:SC6-2026-088",
+    f"{LOT}niassa-graphite:FG-2026-140",
+    f"{LOT}circulo-recycling:BM-2026-033",
+}
+
+
+async def trace(federation: Federation, **variables: Any) -> dict[str, Any]:
+    body = await graphql(
+        federation.gateway_url, TRACE_QUERY, {"lot": PACK, "asOf": AS_OF, **variables}
+    )
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["trace"]
+    return result
+
+
+def share(result: dict[str, Any], lot: str, element: str) -> float:
+    origin = next(o for o in result["origins"] if o["lot"] == lot)
+    value: float = next(s["share"] for s in origin["shares"] if s["element"] == element)
+    return value
+
+
+async def test_the_pack_traces_to_its_six_origins_with_full_coverage(
+    federation: Federation,
+) -> None:
+    result = await trace(federation)
+    assert {o["lot"] for o in result["origins"]} == ORIGINS
+    assert result["gaps"] == []
+    assert {c["element"]: c["coverage"] for c in result["coverage"]} == pytest.approx(
+        {"C": 1.0, "Co": 1.0, "Li": 1.0, "Ni": 1.0}
+    )
+
+
+async def test_the_cobalt_share_from_the_cahra_asm_origin_matches_the_hand_computation(
+    federation: Federation,
+) -> None:
+    # Cathode: 2.4 t primary + 0.5 t recycled cobalt sulfate, both 21 % Co -> 2.4/2.9 primary.
+    # Trader: 7 t hydroxide at 32 % Co (2.24 t) + 4 t ASM concentrate at 19 % (0.76 t).
+    # Cells and pack take all their Co from the single cathode and cell lot.
+    primary = (2.4 * 0.21) / (2.4 * 0.21 + 0.5 * 0.21)
+    asm = 4 * 0.19 / (7 * 0.32 + 4 * 0.19)
+    result = await trace(federation)
+    assert share(result, f"{LOT}kasulo-coop:HG-2026-007", "Co") == pytest.approx(primary * asm)
+    assert share(result, f"{LOT}kambove-mining:MH-2026-031", "Co") == pytest.approx(
+        primary * (1 - asm)
+    )
+    assert share(result, f"{LOT}circulo-recycling:BM-2026-033", "Co") == pytest.approx(1 - primary)
+    # Nickel: 18 t primary and 3.6 t recycled sulfate, both 22 % Ni.
+    assert share(result, f"{LOT}circulo-recycling:BM-2026-033", "Ni") == pytest.approx(3.6 / 21.6)
+    kasulo = next(o for o in result["origins"] if o["lot"].endswith("HG-2026-007"))
+    assert kasulo["facility"]["artisanal"] is True
+    assert kasulo["facility"]["cahra"] is True
+    assert kasulo["custody"] == "MASS_BALANCE"
+
+
+async def test_the_risks_name_the_violation_the_expired_audit_and_the_asm_origin(
+    federation: Federation,
+) -> None:
+    result = await trace(federation)
+    flagged = {(r["kind"], r["lot"]) for r in result["risks"]}
+    assert (("MASS_BALANCE", f"{LOT}coastal-lithium:LH-2026-061")) in flagged
+    assert ("UNAUDITED_PROCESSOR", f"{LOT}nordic-nickel:NS-2026-310") in flagged
+    assert ("CAHRA_ORIGIN", f"{LOT}kasulo-coop:HG-2026-007") in flagged
+    assert ("ASM_ORIGIN", f"{LOT}kasulo-coop:HG-2026-007") in flagged
+    expired = next(r for r in result["risks"] if r["lot"] == f"{LOT}nordic-nickel:NS-2026-310")
+    assert "expired on 2025-06-30" in expired["evidence"]
+    balance = next(r for r in result["risks"] if r["kind"] == "MASS_BALANCE")
+    # 10 t at 16.5 % Li = 1,650 kg claimed; 40.5 t SC6 at 2.79 % Li = 1,130 kg supplied.
+    assert "claims 1,650 kg" in balance["evidence"]
+    assert "at most 1,130 kg" in balance["evidence"]
+    # The mass-balance violation is the only one in the sample.
+    assert [r["kind"] for r in result["risks"]].count("MASS_BALANCE") == 1
+
+
+async def test_a_shallow_trace_stops_at_the_depth_limit_with_gaps(federation: Federation) -> None:
+    result = await trace(federation, maxDepth=2)
+    # Pack (0) -> cells (1) -> cathode and anode (2); their inputs are at depth 3.
+    assert result["origins"] == []
+    assert {g["reason"] for g in result["gaps"]} == {"DEPTH_LIMIT"}
+    assert len(result["gaps"]) == 6
+
+
+async def test_exposure_finds_the_pack_from_the_artisanal_site(federation: Federation) -> None:
+    body = await graphql(
+        federation.gateway_url,
+        "query($f: ID) { exposure(facility: $f) { products gaps { lot } } }",
+        {"f": "urn:oretrail:facility:kasulo-coop:kasulo-site"},
+    )
+    assert body["data"]["exposure"] == {"products": [PACK], "gaps": []}
+
+
+async def test_every_service_reports_healthy(federation: Federation) -> None:
+    urls = [federation.gateway_url, *federation.node_urls.values()]
+    async with aiohttp.ClientSession() as session:
+        for url in urls:
+            async with session.get(url.replace("/graphql", "/health")) as response:
+                assert response.status == 200
+                assert (await response.json())["status"] == "ok"

@@ -1,0 +1,154 @@
+"""The upstream planner, against a fake node client: batching, per-branch dispatch, gaps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from oretrail.domain.lotgraph import GapReason
+from oretrail.errors import NodeCallError
+from oretrail.gateway.planner import trace_upstream
+from tests.unit.fakes import FakeNodeClient, registry_of, wait_for
+from tests.unit.lotgraphs import lid, lot
+
+ROOT = lid("oem", "P1")
+
+
+async def test_ids_bound_for_one_node_travel_in_one_request() -> None:
+    inputs = tuple((lid("ref", f"R{i}"), 10.0) for i in range(5))
+    client = FakeNodeClient(
+        [lot(ROOT, contents=None, inputs=inputs)] + [lot(i, contents=None) for i, _ in inputs]
+    )
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "ref"), client)
+    assert client.calls == [("oem", (ROOT,)), ("ref", tuple(i for i, _ in inputs))]
+    assert set(graph.lots) == {ROOT} | {i for i, _ in inputs}
+
+
+async def test_a_fast_branch_goes_deeper_while_a_slow_branch_is_still_answering() -> None:
+    slow, fast, deep = lid("slow", "S1"), lid("fast", "F1"), lid("deep", "D1")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((slow, 1), (fast, 1))),
+            lot(slow, contents=None),
+            lot(fast, contents=None, inputs=((deep, 1),)),
+            lot(deep, contents=None),
+        ]
+    )
+    deep_asked = asyncio.Event()
+
+    async def deep_called() -> None:
+        deep_asked.set()
+
+    client.before = {"slow": lambda: wait_for(deep_asked), "deep": deep_called}
+    # Level-by-level dispatch would wait for "slow" before asking "deep", and time out here.
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "slow", "fast", "deep"), client)
+    assert set(graph.lots) == {ROOT, slow, fast, deep}
+
+
+async def test_inputs_that_become_ready_together_are_coalesced_per_node() -> None:
+    a, b, x, y = lid("na", "A"), lid("nb", "B"), lid("shared", "X"), lid("shared", "Y")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((a, 1), (b, 1))),
+            lot(a, contents=None, inputs=((x, 1),)),
+            lot(b, contents=None, inputs=((y, 1),)),
+            lot(x, contents=None),
+            lot(y, contents=None),
+        ]
+    )
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        await release.wait()
+
+    # Both nodes answer in the same turn of the loop, once released.
+    client.before = {"na": hold, "nb": hold}
+    asyncio.get_running_loop().call_later(0.05, release.set)
+    registry = registry_of("oem", "na", "nb", "shared")
+    await asyncio.wait_for(trace_upstream(ROOT, 5, registry, client), 5)
+    shared_calls = [ids for node, ids in client.calls if node == "shared"]
+    assert len(shared_calls) == 1
+    assert sorted(shared_calls[0]) == sorted([x, y])
+
+
+async def test_lots_beyond_the_depth_limit_become_depth_gaps_without_a_request() -> None:
+    r, m = lid("ref", "R1"), lid("mine", "M1")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((r, 1),)),
+            lot(r, contents=None, inputs=((m, 1),)),
+            lot(m, contents=None),
+        ]
+    )
+    graph = await trace_upstream(ROOT, 1, registry_of("oem", "ref", "mine"), client)
+    assert set(graph.lots) == {ROOT, r}
+    assert graph.unopened[m].reason is GapReason.DEPTH_LIMIT
+    assert all(node != "mine" for node, _ in client.calls)
+
+
+async def test_an_unregistered_owner_becomes_a_gap_without_a_request() -> None:
+    stranger = lid("stranger", "S1")
+    client = FakeNodeClient([lot(ROOT, contents=None, inputs=((stranger, 1),))])
+    graph = await trace_upstream(ROOT, 5, registry_of("oem"), client)
+    assert graph.unopened[stranger].reason is GapReason.UNKNOWN_OWNER
+    assert "'stranger' is not in the registry" in graph.unopened[stranger].detail
+    assert [node for node, _ in client.calls] == ["oem"]
+
+
+@pytest.mark.parametrize(
+    "reason", [GapReason.UNREACHABLE, GapReason.TIMEOUT, GapReason.INVALID_RESPONSE]
+)
+async def test_a_failing_node_becomes_gaps_while_other_branches_complete(
+    reason: GapReason,
+) -> None:
+    bad, good, mine = lid("bad", "B1"), lid("good", "G1"), lid("mine", "M1")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((bad, 1), (good, 1))),
+            lot(good, contents=None, inputs=((mine, 1),)),
+            lot(mine, contents=None),
+        ]
+    )
+    client.failures["bad"] = NodeCallError(reason, "node bad: it went wrong")
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "bad", "good", "mine"), client)
+    assert graph.unopened[bad].reason is reason
+    assert graph.unopened[bad].detail == "node bad: it went wrong"
+    assert set(graph.lots) == {ROOT, good, mine}
+
+
+async def test_a_lot_its_owner_does_not_know_is_a_not_found_gap() -> None:
+    ghost = lid("ref", "GHOST")
+    client = FakeNodeClient([lot(ROOT, contents=None, inputs=((ghost, 1),))])
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "ref"), client)
+    assert graph.unopened[ghost].reason is GapReason.NOT_FOUND
+
+
+async def test_a_cycle_across_organisations_is_fetched_once_and_ends() -> None:
+    a, b = lid("na", "A"), lid("nb", "B")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((a, 1),)),
+            lot(a, contents=None, inputs=((b, 1),)),
+            lot(b, contents=None, inputs=((a, 1),)),
+        ]
+    )
+    graph = await trace_upstream(ROOT, 50, registry_of("oem", "na", "nb"), client)
+    assert set(graph.lots) == {ROOT, a, b}
+    assert [ids for _, ids in client.calls].count((a,)) == 1
+
+
+async def test_a_lot_reached_again_by_a_shorter_path_opens_its_inputs() -> None:
+    # ROOT -> A -> B -> C -> M and ROOT -> C: with depth 2, M is reachable through ROOT -> C.
+    a, b, c, m = lid("na", "A"), lid("na", "B"), lid("nc", "C"), lid("mine", "M")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((a, 1), (c, 1))),
+            lot(a, contents=None, inputs=((b, 1),)),
+            lot(b, contents=None, inputs=((c, 1),)),
+            lot(c, contents=None, inputs=((m, 1),)),
+            lot(m, contents=None),
+        ]
+    )
+    graph = await trace_upstream(ROOT, 2, registry_of("oem", "na", "nc", "mine"), client)
+    assert m in graph.lots
