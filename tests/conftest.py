@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,11 +16,35 @@ import pytest
 from starlette.types import ASGIApp
 
 from oretrail.bootstrap import Federation, FederationConfig, load_federation_config, run_federation
+from oretrail.store.neo4j_server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "config"
-SEED_DIR = ROOT / "graph" / "seed"
+GRAPH_DIR = ROOT / "graph"
+SEED_DIR = GRAPH_DIR / "seed"
 PACK = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Neo4j server: the one `.ci/test` started, or one started here for this session.
+
+    Neo4j is never optional: if it cannot be started the tests that need it fail.
+    """
+    given = os.environ.get("ORETRAIL_NEO4J_URI")
+    if given:
+        yield given
+        return
+    data = tmp_path_factory.mktemp("neo4j")
+    with running_server(GRAPH_DIR / "server", data, free_port()) as server:
+        yield server.uri
 
 
 @pytest.fixture(scope="session")

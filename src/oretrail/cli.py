@@ -22,6 +22,7 @@ from oretrail.bootstrap import (
     run_federation,
     serve,
 )
+from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.config import default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
@@ -142,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seed directory (default: graph/seed next to the config)",
     )
+    add_graph_commands(commands)
     return parser
 
 
@@ -164,6 +166,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         trace = asyncio.run(_query_trace(args.gateway, args.lot, args.max_depth, args.as_of))
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
         return 0
+    if args.command == "graph":
+        return run_graph_command(args, config_dir)
     if args.command == "seed":
         directory = args.directory or config_dir.parent / "graph" / "seed"
         config = load_federation_config(config_dir)

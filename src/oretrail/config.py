@@ -21,10 +21,28 @@ __all__ = [
     "Participant",
     "Registry",
     "RiskSettings",
+    "checkout_root",
     "default_config_dir",
+    "default_graph_dir",
     "load_gateway_settings",
     "load_registry",
 ]
+
+
+def checkout_root() -> Path:
+    """The source checkout this package runs from (an editable install)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def default_graph_dir() -> Path:
+    """``$ORETRAIL_GRAPH``, else ./graph, else the graph/ of the source checkout."""
+    env = os.environ.get("ORETRAIL_GRAPH")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "graph"
+    if (here / "server" / "pom.xml").is_file():
+        return here
+    return checkout_root() / "graph"
 
 
 def default_config_dir() -> Path:
@@ -35,7 +53,7 @@ def default_config_dir() -> Path:
     here = Path.cwd() / "config"
     if (here / "registry.toml").is_file():
         return here
-    return Path(__file__).resolve().parents[2] / "config"
+    return checkout_root() / "config"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ escapes is a bug and is masked at the service edge.
     ├── UnknownParticipant      an organisation not in the registry
     ├── ConfigError             a registry or settings file that cannot be used
     ├── SeedError               a seed file that breaks the domain's rules
+    ├── StoreError              the store refused an operation (code STORE_ERROR)
+    │   └── StoreUnavailable    the store cannot be reached now; retry later
     └── NodeCallError           a node call that failed; ``reason`` is a gap reason
 """
 
@@ -26,6 +28,8 @@ __all__ = [
     "NodeCallError",
     "OretrailError",
     "SeedError",
+    "StoreError",
+    "StoreUnavailable",
     "UnknownLot",
     "UnknownParticipant",
 ]
@@ -69,6 +73,18 @@ class SeedError(OretrailError):
     """A seed file breaks a rule of the domain (negative quantity, self-link, ...)."""
 
     code = "SEED_ERROR"
+
+
+class StoreError(OretrailError):
+    """A store (embedded or Neo4j) refused an operation."""
+
+    code = "STORE_ERROR"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached now (server down, network); the caller may retry later."""
+
+    code = "STORE_UNAVAILABLE"
 
 
 class NodeCallError(OretrailError):

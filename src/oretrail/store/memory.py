@@ -33,7 +33,7 @@ class MemoryGraphStore:
         return self._seed.organisation
 
     async def facilities(self) -> Sequence[Facility]:
-        return self._seed.facilities
+        return sorted(self._seed.facilities, key=lambda f: f.id)
 
     async def lots(self, ids: Sequence[str]) -> dict[str, Lot]:
         return {i: self._lots[i] for i in ids if i in self._lots}
@@ -46,7 +46,9 @@ class MemoryGraphStore:
 
     async def certificates(self, subjects: Sequence[str]) -> list[Certificate]:
         wanted = set(subjects)
-        return [c for c in self._seed.certificates if c.subject in wanted]
+        return sorted(
+            (c for c in self._seed.certificates if c.subject in wanted), key=lambda c: c.id
+        )
 
     async def lots_at(self, facility: str) -> list[str]:
-        return list(self._by_facility.get(facility, ()))
+        return sorted(self._by_facility.get(facility, ()))

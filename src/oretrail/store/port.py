@@ -27,7 +27,7 @@ class GraphStore(Protocol):
         ...
 
     async def facilities(self) -> Sequence[Facility]:
-        """Its facilities."""
+        """Its facilities, by id."""
         ...
 
     async def lots(self, ids: Sequence[str]) -> dict[str, Lot]:
@@ -43,9 +43,9 @@ class GraphStore(Protocol):
         ...
 
     async def certificates(self, subjects: Sequence[str]) -> list[Certificate]:
-        """Certificates about any of the given facilities or the organisation."""
+        """Certificates about any of the given facilities or the organisation, by id."""
         ...
 
     async def lots_at(self, facility: str) -> list[str]:
-        """Ids of the lots produced at one of our facilities."""
+        """Ids of the lots produced at one of our facilities, sorted."""
         ...

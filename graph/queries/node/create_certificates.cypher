@@ -1,0 +1,3 @@
+UNWIND $certificates AS certificate
+CREATE (c:NodeCertificate)
+SET c = certificate

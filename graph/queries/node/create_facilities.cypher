@@ -1,0 +1,3 @@
+UNWIND $facilities AS facility
+CREATE (f:NodeFacility)
+SET f = facility

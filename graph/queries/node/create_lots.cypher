@@ -1,0 +1,3 @@
+UNWIND $lots AS lot
+CREATE (l:NodeLot)
+SET l = lot

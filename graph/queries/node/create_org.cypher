@@ -1,0 +1,2 @@
+CREATE (o:NodeOrganisation)
+SET o = $organisation

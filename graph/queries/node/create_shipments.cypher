@@ -1,0 +1,3 @@
+UNWIND $shipments AS shipment
+CREATE (s:NodeShipment)
+SET s = shipment

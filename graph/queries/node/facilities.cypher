@@ -1,0 +1,3 @@
+MATCH (f:NodeFacility {org: $org})
+RETURN f {.*} AS facility
+ORDER BY f.id

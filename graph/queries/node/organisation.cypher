@@ -1,0 +1,2 @@
+MATCH (o:NodeOrganisation {org: $org})
+RETURN o {.*} AS organisation
