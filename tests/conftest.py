@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,13 @@ def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sample_config() -> FederationConfig:
-    return load_federation_config(CONFIG_DIR)
+def sample_config(tmp_path_factory: pytest.TempPathFactory) -> FederationConfig:
+    """The repository's config, with the gateway's model journal in a temporary directory."""
+    config = load_federation_config(CONFIG_DIR)
+    model = replace(
+        config.settings.model, store="memory", data_dir=tmp_path_factory.mktemp("model")
+    )
+    return replace(config, settings=replace(config.settings, model=model))
 
 
 @contextlib.contextmanager
@@ -58,6 +64,8 @@ def served_federation(
     *,
     replace_apps: Mapping[str, ASGIApp] | None = None,
     down: frozenset[str] = frozenset(),
+    neo4j_uri: str | None = None,
+    neo4j_nodes: frozenset[str] = frozenset(),
 ) -> Iterator[Federation]:
     """Run real uvicorn servers for a federation on a private event loop in a thread.
 
@@ -73,7 +81,13 @@ def served_federation(
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         try:
-            async with run_federation(config, replace_apps=replace_apps, down=down) as federation:
+            async with run_federation(
+                config,
+                replace_apps=replace_apps,
+                down=down,
+                neo4j_uri=neo4j_uri,
+                neo4j_nodes=neo4j_nodes,
+            ) as federation:
                 holder["federation"] = federation
                 ready.set()
                 await stop.wait()
@@ -97,11 +111,30 @@ def served_federation(
         assert not thread.is_alive(), "federation did not stop within 30 s"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def federation(sample_config: FederationConfig) -> Iterator[Federation]:
-    """The healthy sample federation, shared by the tests that only read from it."""
+    """The healthy sample federation on the embedded store, shared within a test module."""
     with served_federation(sample_config) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def neo4j_federation(sample_config: FederationConfig, neo4j_uri: str) -> Iterator[Federation]:
+    """The sample federation with every node and the gateway's model on Neo4j."""
+    model = replace(sample_config.settings.model, store="neo4j", neo4j_uri=neo4j_uri)
+    config = replace(sample_config, settings=replace(sample_config.settings, model=model))
+    nodes = frozenset(p.id for p in config.registry.participants.values() if p.seed)
+    with served_federation(config, neo4j_uri=neo4j_uri, neo4j_nodes=nodes) as running:
+        yield running
+
+
+@pytest.fixture(params=["embedded", "neo4j"], scope="module")
+def any_federation(request: pytest.FixtureRequest) -> Federation:
+    """Each test that takes this runs once on the embedded store and once on Neo4j."""
+    running: Federation = request.getfixturevalue(
+        "federation" if request.param == "embedded" else "neo4j_federation"
+    )
+    return running
 
 
 async def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None) -> Any:

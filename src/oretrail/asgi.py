@@ -12,7 +12,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from oretrail.errors import OretrailError
+from oretrail.errors import OretrailError, StoreError
 
 __all__ = ["as_graphql_error", "build_schema", "health_endpoint", "mask_unexpected_errors"]
 
@@ -54,10 +54,13 @@ def as_graphql_error(error: OretrailError) -> GraphQLError:
 def health_endpoint(
     check: Callable[[], Awaitable[dict[str, object]]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """A GET /health handler: 200 with the check's body, or 503 if it says not ok."""
+    """GET /health: 200 with the check's body; 503 if it says not ok or its store fails."""
 
     async def health(request: Request) -> Response:
-        body = await check()
+        try:
+            body = await check()
+        except StoreError as exc:
+            body = {"status": "unavailable", "detail": str(exc)}
         return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
 
     return health

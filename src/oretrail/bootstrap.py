@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -18,15 +19,29 @@ from starlette.types import ASGIApp
 
 from oretrail.config import (
     GatewaySettings,
+    ModelSettings,
     Participant,
     Registry,
+    default_graph_dir,
     load_gateway_settings,
     load_registry,
 )
-from oretrail.errors import ConfigError
-from oretrail.gateway.app import build_gateway_app
-from oretrail.node.app import build_node_app
+from oretrail.errors import ConfigError, StoreUnavailable
+from oretrail.gateway.app import ModelOpener, build_gateway_app
+from oretrail.node.app import StoreOpener, build_node_app
+from oretrail.store.cypher import (
+    CypherRunner,
+    NamedQueries,
+    apply_migrations,
+    load_migrations,
+    open_driver,
+)
 from oretrail.store.memory import MemoryGraphStore
+from oretrail.store.model_memory import MemoryModelStore
+from oretrail.store.model_neo4j import Neo4jModelStore
+from oretrail.store.model_port import ModelStore
+from oretrail.store.neo4j_store import Neo4jGraphStore, load_seed_into_neo4j
+from oretrail.store.port import GraphStore
 from oretrail.store.seed import check_links_against, load_seed
 
 __all__ = [
@@ -35,16 +50,22 @@ __all__ = [
     "bound_socket",
     "gateway_app",
     "load_federation_config",
+    "load_seeds_into_neo4j",
+    "model_opener",
+    "neo4j_runner",
     "node_app",
     "run_federation",
     "serve",
 ]
+
+log = logging.getLogger("oretrail")
 
 
 @dataclass(frozen=True, slots=True)
 class FederationConfig:
     registry: Registry
     settings: GatewaySettings
+    graph_dir: Path = field(default_factory=default_graph_dir)
 
 
 def load_federation_config(config_dir: Path) -> FederationConfig:
@@ -55,21 +76,92 @@ def load_federation_config(config_dir: Path) -> FederationConfig:
     )
 
 
-def node_app(participant: Participant, *, seed: Path | None = None, dev: bool = False) -> ASGIApp:
-    """A node on the embedded store, loaded from the participant's seed file."""
-    path = seed or participant.seed
-    if path is None:
-        raise ConfigError(f"participant {participant.id!r} has no seed file; pass --seed")
-    data = load_seed(path)
-    if data.organisation.id != participant.id:
-        raise ConfigError(
-            f"{path} holds organisation {data.organisation.id!r}, not {participant.id!r}"
-        )
-    return build_node_app(MemoryGraphStore(data), dev=dev)
+@contextlib.asynccontextmanager
+async def neo4j_runner(uri: str, graph_dir: Path) -> AsyncIterator[CypherRunner]:
+    """One driver for the lifetime of the block, closed after."""
+    driver = open_driver(uri)
+    try:
+        yield CypherRunner(driver, NamedQueries(graph_dir / "queries"))
+    finally:
+        await driver.close()
+
+
+def node_app(
+    participant: Participant,
+    *,
+    seed: Path | None = None,
+    neo4j_uri: str | None = None,
+    graph_dir: Path | None = None,
+    dev: bool = False,
+) -> ASGIApp:
+    """A participant's node on the embedded store (its seed file) or on Neo4j."""
+    graphs = graph_dir or default_graph_dir()
+    opener: StoreOpener
+    if neo4j_uri is not None:
+        uri = neo4j_uri
+
+        @contextlib.asynccontextmanager
+        async def on_neo4j() -> AsyncIterator[GraphStore]:
+            async with neo4j_runner(uri, graphs) as runner:
+                yield Neo4jGraphStore(runner, participant.id)
+
+        opener = on_neo4j
+    else:
+        path = seed or participant.seed
+        if path is None:
+            raise ConfigError(f"participant {participant.id!r} has no seed file; pass --seed")
+        data = load_seed(path)  # now, so a broken seed stops the command before it serves
+        if data.organisation.id != participant.id:
+            raise ConfigError(
+                f"{path} holds organisation {data.organisation.id!r}, not {participant.id!r}"
+            )
+
+        @contextlib.asynccontextmanager
+        async def in_memory() -> AsyncIterator[GraphStore]:
+            yield MemoryGraphStore(data)
+
+        opener = in_memory
+    return build_node_app(opener, dev=dev)
+
+
+def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:
+    """Opens the gateway's model store as the settings say, for the app's lifetime."""
+
+    @contextlib.asynccontextmanager
+    async def on_neo4j() -> AsyncIterator[ModelStore]:
+        async with neo4j_runner(settings.neo4j_uri, graph_dir) as runner:
+            try:
+                await apply_migrations(runner.driver, load_migrations(graph_dir / "migrations"))
+            except StoreUnavailable as exc:
+                log.warning(
+                    "model schema not checked, Neo4j is down (will retry per call): %s", exc
+                )
+            yield Neo4jModelStore(runner)
+
+    @contextlib.asynccontextmanager
+    async def in_memory() -> AsyncIterator[ModelStore]:
+        yield MemoryModelStore(settings.data_dir)
+
+    return on_neo4j if settings.store == "neo4j" else in_memory
 
 
 def gateway_app(config: FederationConfig, *, dev: bool = False) -> ASGIApp:
-    return build_gateway_app(config.registry, config.settings, dev=dev)
+    opener = model_opener(config.settings.model, config.graph_dir)
+    return build_gateway_app(config.registry, config.settings, opener, dev=dev)
+
+
+async def load_seeds_into_neo4j(
+    uri: str, graph_dir: Path, participants: list[Participant]
+) -> list[tuple[str, int]]:
+    """Apply the migrations, then replace each participant's Neo4j node store with its seed."""
+    seeds = []
+    for participant in participants:
+        if participant.seed is None:
+            raise ConfigError(f"participant {participant.id!r} has no seed file in the registry")
+        seeds.append(load_seed(participant.seed))
+    async with neo4j_runner(uri, graph_dir) as runner:
+        await apply_migrations(runner.driver, load_migrations(graph_dir / "migrations"))
+        return [(seed.organisation.id, await load_seed_into_neo4j(runner, seed)) for seed in seeds]
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -100,7 +192,7 @@ class _Servers:
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
     async def start(self, app: ASGIApp, sock: socket.socket) -> None:
-        config = uvicorn.Config(app, log_level="warning", lifespan="auto", access_log=False)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         self._servers.append((server, task))
@@ -123,17 +215,26 @@ async def run_federation(
     *,
     replace_apps: Mapping[str, ASGIApp] | None = None,
     down: frozenset[str] = frozenset(),
+    neo4j_uri: str | None = None,
+    neo4j_nodes: frozenset[str] = frozenset(),
     host: str = "127.0.0.1",
 ) -> AsyncIterator[Federation]:
     """Start every participant's node and the gateway on free loopback ports.
 
     ``replace_apps`` serves another app in place of a participant's node (fault
-    tests); participants in ``down`` get an endpoint where nothing listens.
+    tests); participants in ``down`` get an endpoint where nothing listens; those in
+    ``neo4j_nodes`` are loaded into and served from the Neo4j at ``neo4j_uri``.
     """
     replace_apps = replace_apps or {}
     registry = config.registry
     seeded = [p for p in registry.participants.values() if p.seed is not None]
     check_links_against((load_seed(p.seed) for p in seeded if p.seed), registry.participants)
+    if neo4j_nodes:
+        if neo4j_uri is None:
+            raise ConfigError("nodes on Neo4j need a Neo4j URI")
+        await load_seeds_into_neo4j(
+            neo4j_uri, config.graph_dir, [registry.get(org) for org in sorted(neo4j_nodes)]
+        )
     servers = _Servers()
     endpoints: dict[str, str] = {}
     try:
@@ -143,14 +244,20 @@ async def run_federation(
                     endpoints[participant.id] = _url(closed) + "/graphql"
                 continue
             app = replace_apps.get(participant.id)
-            if app is None and participant.seed is None:
+            if app is None and participant.id in neo4j_nodes:
+                app = node_app(participant, neo4j_uri=neo4j_uri, graph_dir=config.graph_dir)
+            elif app is None and participant.seed is not None:
+                app = node_app(participant, graph_dir=config.graph_dir)
+            if app is None:
                 continue
             sock = bound_socket(host)
-            await servers.start(app or node_app(participant), sock)
+            await servers.start(app, sock)
             endpoints[participant.id] = _url(sock) + "/graphql"
-        federation_config = FederationConfig(registry.with_endpoints(endpoints), config.settings)
+        running = FederationConfig(
+            registry.with_endpoints(endpoints), config.settings, config.graph_dir
+        )
         gateway_sock = bound_socket(host)
-        await servers.start(gateway_app(federation_config), gateway_sock)
+        await servers.start(gateway_app(running), gateway_sock)
         yield Federation(
             gateway_url=_url(gateway_sock) + "/graphql",
             node_urls={org: url for org, url in endpoints.items() if org not in down},
@@ -161,5 +268,5 @@ async def run_federation(
 
 async def serve(app: ASGIApp, host: str, port: int) -> None:
     """Serve one app until interrupted (``oretrail serve``)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="auto")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
     await uvicorn.Server(config).serve()

@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from oretrail.bootstrap import (
     serve,
 )
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.config import default_config_dir
+from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
 from oretrail.store.seed import check_links_against, load_seed_dir
@@ -73,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
         help="judge certificates on this date, YYYY-MM-DD (default: today)",
     )
     demo.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    demo.add_argument(
+        "--neo4j",
+        metavar="URI",
+        default=None,
+        help="run every node and the gateway's model on this Neo4j (e.g. bolt://127.0.0.1:7687); "
+        "the seed data is loaded into it first. Default: the embedded store",
+    )
 
     serve_cmd = commands.add_parser(
         "serve",
@@ -97,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port (default: the port of the registry's endpoint)"
     )
     node.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
+    node.add_argument(
+        "--neo4j",
+        metavar="URI",
+        default=None,
+        help="serve from this Neo4j (load it first with `oretrail graph load`) "
+        "instead of the embedded store",
+    )
     gateway = services.add_parser(
         "gateway", help="serve the gateway", description="Serve the caller-facing gateway."
     )
@@ -161,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     config_dir: Path = args.config or default_config_dir()
     if args.command == "demo":
-        return asyncio.run(_demo(config_dir, args.lot, args.as_of, as_json=args.json))
+        return asyncio.run(
+            _demo(config_dir, args.lot, args.as_of, neo4j=args.neo4j, as_json=args.json)
+        )
     if args.command == "trace":
         trace = asyncio.run(_query_trace(args.gateway, args.lot, args.max_depth, args.as_of))
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
@@ -180,7 +198,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.service == "node":
         participant = config.registry.get(args.org)
         port = args.port or int(participant.endpoint.split(":")[-1].split("/")[0])
-        asyncio.run(serve(node_app(participant, seed=args.seed, dev=args.dev), args.host, port))
+        app = node_app(participant, seed=args.seed, neo4j_uri=args.neo4j, dev=args.dev)
+        asyncio.run(serve(app, args.host, port))
         return 0
     host = args.host or config.settings.host
     port = args.port or config.settings.port
@@ -217,19 +236,31 @@ async def _query_trace(url: str, lot: str, depth: int | None, as_of: date | None
     return trace
 
 
-async def _demo(config_dir: Path, lot: str, as_of: date | None, *, as_json: bool) -> int:
+async def _demo(
+    config_dir: Path, lot: str, as_of: date | None, *, neo4j: str | None, as_json: bool
+) -> int:
     started = time.monotonic()
     config = load_federation_config(config_dir)
-    seeded = sum(1 for p in config.registry.participants.values() if p.seed)
-    print(f"Starting {seeded} participant nodes and the gateway on 127.0.0.1 ...", flush=True)
-    async with run_federation(config) as federation:
-        print(f"Gateway at {federation.gateway_url}; tracing {lot}", flush=True)
-        trace = await _query_trace(federation.gateway_url, lot, None, as_of)
-        exposure = await _post(
-            federation.gateway_url,
-            EXPOSURE_QUERY,
-            {"lot": None, "facility": DEMO_EXPOSURE_FACILITY},
+    seeded = frozenset(p.id for p in config.registry.participants.values() if p.seed)
+    where = f"Neo4j at {neo4j}" if neo4j else "the embedded store"
+    print(
+        f"Starting {len(seeded)} participant nodes and the gateway on 127.0.0.1, on {where} ...",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="oretrail-demo-") as scratch:
+        model = (
+            ModelSettings(store="neo4j", neo4j_uri=neo4j)
+            if neo4j
+            else ModelSettings(store="memory", data_dir=Path(scratch))
         )
+        config = replace(config, settings=replace(config.settings, model=model))
+        nodes_on_neo4j = seeded if neo4j else frozenset()
+        async with run_federation(config, neo4j_uri=neo4j, neo4j_nodes=nodes_on_neo4j) as fed:
+            print(f"Gateway at {fed.gateway_url}; tracing {lot}", flush=True)
+            trace = await _query_trace(fed.gateway_url, lot, None, as_of)
+            exposure = await _post(
+                fed.gateway_url, EXPOSURE_QUERY, {"lot": None, "facility": DEMO_EXPOSURE_FACILITY}
+            )
     if as_json:
         print(json.dumps({"trace": trace, **exposure}, indent=2))
     else:

@@ -8,19 +8,11 @@ import signal
 import threading
 from pathlib import Path
 
-from oretrail.bootstrap import load_federation_config
+from oretrail.bootstrap import load_federation_config, load_seeds_into_neo4j
 from oretrail.config import default_graph_dir
-from oretrail.errors import ConfigError
-from oretrail.store.cypher import (
-    CypherRunner,
-    NamedQueries,
-    apply_migrations,
-    load_migrations,
-    open_driver,
-)
+from oretrail.store.cypher import apply_migrations, load_migrations, open_driver
 from oretrail.store.neo4j_server import Neo4jServer
-from oretrail.store.neo4j_store import load_seed_into_neo4j
-from oretrail.store.seed import SeedData, check_links_against, load_seed
+from oretrail.store.seed import check_links_against, load_seed
 
 __all__ = ["add_graph_commands", "run_graph_command"]
 
@@ -77,14 +69,13 @@ def run_graph_command(args: argparse.Namespace, config_dir: Path) -> int:
         return 0
     config = load_federation_config(config_dir)
     orgs = args.org or [p.id for p in config.registry.participants.values() if p.seed]
-    seeds: list[SeedData] = []
-    for org in orgs:
-        participant = config.registry.get(org)
-        if participant.seed is None:
-            raise ConfigError(f"participant {org!r} has no seed file in the registry")
-        seeds.append(load_seed(participant.seed))
-    check_links_against(seeds, config.registry.participants)
-    asyncio.run(_load(args.uri, graph_dir, seeds))
+    participants = [config.registry.get(org) for org in orgs]
+    check_links_against(
+        (load_seed(p.seed) for p in participants if p.seed), config.registry.participants
+    )
+    loaded = asyncio.run(load_seeds_into_neo4j(args.uri, graph_dir, participants))
+    for org, count in loaded:
+        print(f"loaded {org}: {count} lots")
     return 0
 
 
@@ -110,17 +101,5 @@ async def _init(uri: str, graph_dir: Path) -> list[str]:
     driver = open_driver(uri)
     try:
         return await apply_migrations(driver, load_migrations(graph_dir / "migrations"))
-    finally:
-        await driver.close()
-
-
-async def _load(uri: str, graph_dir: Path, seeds: list[SeedData]) -> None:
-    driver = open_driver(uri)
-    try:
-        await apply_migrations(driver, load_migrations(graph_dir / "migrations"))
-        runner = CypherRunner(driver, NamedQueries(graph_dir / "queries"))
-        for seed in seeds:
-            count = await load_seed_into_neo4j(runner, seed)
-            print(f"loaded {seed.organisation.id}: {count} lots", flush=True)
     finally:
         await driver.close()

@@ -18,6 +18,7 @@ from oretrail.errors import ConfigError, UnknownParticipant
 
 __all__ = [
     "GatewaySettings",
+    "ModelSettings",
     "Participant",
     "Registry",
     "RiskSettings",
@@ -100,6 +101,17 @@ class RiskSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """Where the gateway keeps its supply-chain model."""
+
+    # "memory": the embedded store, journalled under data_dir (None: not persisted);
+    # "neo4j": the Neo4j server at neo4j_uri.
+    store: str = "memory"
+    data_dir: Path | None = Path("var/gateway")
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+
+
+@dataclass(frozen=True, slots=True)
 class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8100
@@ -107,6 +119,7 @@ class GatewaySettings:
     max_depth: int = 50
     node_timeout: float = 5.0
     risk: RiskSettings = field(default_factory=RiskSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -162,7 +175,10 @@ def load_gateway_settings(path: Path) -> GatewaySettings:
     raw = _read_toml(path)
     gateway = raw.get("gateway", {})
     risk = raw.get("risk", {})
+    model = raw.get("model", {})
     defaults = GatewaySettings()
+    if model.get("store", "memory") not in {"memory", "neo4j"}:
+        raise ConfigError(f'{path}: [model] store must be "memory" or "neo4j"')
     try:
         required = risk.get("required_custody")
         cahra = (
@@ -179,6 +195,13 @@ def load_gateway_settings(path: Path) -> GatewaySettings:
                 min_coverage=float(risk.get("min_coverage", 0.95)),
                 required_custody=None if required is None else Custody(required),
                 cahra_regions=cahra,
+            ),
+            model=ModelSettings(
+                store=str(model.get("store", "memory")),
+                data_dir=Path(model["data_dir"])
+                if "data_dir" in model
+                else defaults.model.data_dir,
+                neo4j_uri=str(model.get("neo4j_uri", defaults.model.neo4j_uri)),
             ),
         )
     except (TypeError, ValueError) as exc:

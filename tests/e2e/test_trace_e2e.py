@@ -1,4 +1,8 @@
-"""The sample federation served by real uvicorn servers on loopback, traced over real HTTP."""
+"""The sample federation served by real uvicorn servers on loopback, traced over real HTTP.
+
+Every test runs twice: on the embedded store, and with every node and the gateway's
+model on a real Neo4j.
+"""
 
 from __future__ import annotations
 
@@ -41,9 +45,9 @@ def share(result: dict[str, Any], lot: str, element: str) -> float:
 
 
 async def test_the_pack_traces_to_its_six_origins_with_full_coverage(
-    federation: Federation,
+    any_federation: Federation,
 ) -> None:
-    result = await trace(federation)
+    result = await trace(any_federation)
     assert {o["lot"] for o in result["origins"]} == ORIGINS
     assert result["gaps"] == []
     assert {c["element"]: c["coverage"] for c in result["coverage"]} == pytest.approx(
@@ -52,14 +56,14 @@ async def test_the_pack_traces_to_its_six_origins_with_full_coverage(
 
 
 async def test_the_cobalt_share_from_the_cahra_asm_origin_matches_the_hand_computation(
-    federation: Federation,
+    any_federation: Federation,
 ) -> None:
     # Cathode: 2.4 t primary + 0.5 t recycled cobalt sulfate, both 21 % Co -> 2.4/2.9 primary.
     # Trader: 7 t hydroxide at 32 % Co (2.24 t) + 4 t ASM concentrate at 19 % (0.76 t).
     # Cells and pack take all their Co from the single cathode and cell lot.
     primary = (2.4 * 0.21) / (2.4 * 0.21 + 0.5 * 0.21)
     asm = 4 * 0.19 / (7 * 0.32 + 4 * 0.19)
-    result = await trace(federation)
+    result = await trace(any_federation)
     assert share(result, f"{LOT}kasulo-coop:HG-2026-007", "Co") == pytest.approx(primary * asm)
     assert share(result, f"{LOT}kambove-mining:MH-2026-031", "Co") == pytest.approx(
         primary * (1 - asm)
@@ -74,9 +78,9 @@ async def test_the_cobalt_share_from_the_cahra_asm_origin_matches_the_hand_compu
 
 
 async def test_the_risks_name_the_violation_the_expired_audit_and_the_asm_origin(
-    federation: Federation,
+    any_federation: Federation,
 ) -> None:
-    result = await trace(federation)
+    result = await trace(any_federation)
     flagged = {(r["kind"], r["lot"]) for r in result["risks"]}
     assert (("MASS_BALANCE", f"{LOT}coastal-lithium:LH-2026-061")) in flagged
     assert ("UNAUDITED_PROCESSOR", f"{LOT}nordic-nickel:NS-2026-310") in flagged
@@ -92,25 +96,27 @@ async def test_the_risks_name_the_violation_the_expired_audit_and_the_asm_origin
     assert [r["kind"] for r in result["risks"]].count("MASS_BALANCE") == 1
 
 
-async def test_a_shallow_trace_stops_at_the_depth_limit_with_gaps(federation: Federation) -> None:
-    result = await trace(federation, maxDepth=2)
+async def test_a_shallow_trace_stops_at_the_depth_limit_with_gaps(
+    any_federation: Federation,
+) -> None:
+    result = await trace(any_federation, maxDepth=2)
     # Pack (0) -> cells (1) -> cathode and anode (2); their inputs are at depth 3.
     assert result["origins"] == []
     assert {g["reason"] for g in result["gaps"]} == {"DEPTH_LIMIT"}
     assert len(result["gaps"]) == 6
 
 
-async def test_exposure_finds_the_pack_from_the_artisanal_site(federation: Federation) -> None:
+async def test_exposure_finds_the_pack_from_the_artisanal_site(any_federation: Federation) -> None:
     body = await graphql(
-        federation.gateway_url,
+        any_federation.gateway_url,
         "query($f: ID) { exposure(facility: $f) { products gaps { lot } } }",
         {"f": "urn:oretrail:facility:kasulo-coop:kasulo-site"},
     )
     assert body["data"]["exposure"] == {"products": [PACK], "gaps": []}
 
 
-async def test_every_service_reports_healthy(federation: Federation) -> None:
-    urls = [federation.gateway_url, *federation.node_urls.values()]
+async def test_every_service_reports_healthy(any_federation: Federation) -> None:
+    urls = [any_federation.gateway_url, *any_federation.node_urls.values()]
     async with aiohttp.ClientSession() as session:
         for url in urls:
             async with session.get(url.replace("/graphql", "/health")) as response:

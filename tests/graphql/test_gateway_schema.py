@@ -11,6 +11,7 @@ import strawberry
 from oretrail.config import GatewaySettings, Participant
 from oretrail.gateway.node_client import LotReply
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
+from oretrail.store.model_memory import MemoryModelStore
 from tests.unit.fakes import FakeNodeClient, registry_of
 from tests.unit.lotgraphs import lid, lot
 
@@ -27,6 +28,7 @@ def context(client: Any) -> GatewayContext:
         registry=registry_of("oem", "mine"),
         client=client,
         settings=GatewaySettings(default_depth=10, max_depth=50),
+        model=MemoryModelStore(),
     )
 
 

@@ -1,9 +1,15 @@
-"""The gateway's ASGI app: GraphQL at /graphql, health at /health, one aiohttp session."""
+"""The gateway's ASGI app: GraphQL at /graphql, health at /health.
+
+One aiohttp session and one model store (a Neo4j driver, or the embedded store)
+live for the app's lifetime, opened and closed by its lifespan.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -16,10 +22,16 @@ from strawberry.asgi import GraphQL
 
 from oretrail.asgi import health_endpoint
 from oretrail.config import GatewaySettings, Registry
+from oretrail.errors import StoreError
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
+from oretrail.store.model_port import ModelStore, ParticipantRecord
 
-__all__ = ["build_gateway_app"]
+__all__ = ["ModelOpener", "build_gateway_app"]
+
+log = logging.getLogger("oretrail.gateway")
+
+ModelOpener = Callable[[], AbstractAsyncContextManager[ModelStore]]
 
 
 class _GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -32,17 +44,22 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         self.registry = registry
         self.settings = settings
         self.client: NodeClient | None = None
+        self.model: ModelStore | None = None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
         assert self.client is not None, "the app's lifespan opens the node client"
-        return GatewayContext(registry=self.registry, client=self.client, settings=self.settings)
+        assert self.model is not None, "the app's lifespan opens the model store"
+        return GatewayContext(
+            registry=self.registry, client=self.client, settings=self.settings, model=self.model
+        )
 
 
 def build_gateway_app(
     registry: Registry,
     settings: GatewaySettings,
+    open_model: ModelOpener,
     *,
     dev: bool = False,
     client: NodeClient | None = None,
@@ -52,16 +69,20 @@ def build_gateway_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if client is not None:
-            graphql.client = client
-            yield
-            return
-        async with aiohttp.ClientSession() as session:
-            graphql.client = HttpNodeClient(session, timeout=settings.node_timeout)
+        async with open_model() as model, contextlib.AsyncExitStack() as stack:
+            graphql.model = model
+            await _register(model, registry)
+            if client is not None:
+                graphql.client = client
+            else:
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+                graphql.client = HttpNodeClient(session, timeout=settings.node_timeout)
             yield
 
     async def check() -> dict[str, Any]:
-        return {"status": "ok", "participants": len(registry.participants)}
+        assert graphql.model is not None
+        await graphql.model.ping()
+        return {"status": "ok", "participants": len(registry.participants), "model": "ok"}
 
     return Starlette(
         routes=[
@@ -70,3 +91,15 @@ def build_gateway_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _register(model: ModelStore, registry: Registry) -> None:
+    """Record the participants; a store that is down now must not stop the gateway."""
+    records = [
+        ParticipantRecord(p.id, p.name, tuple(str(r) for r in p.roles), p.country, p.endpoint)
+        for p in registry.participants.values()
+    ]
+    try:
+        await model.register_participants(records)
+    except StoreError as exc:
+        log.warning("participants not recorded in the model (will serve anyway): %s", exc)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -11,20 +13,30 @@ from strawberry.types import Info
 from oretrail.asgi import as_graphql_error, build_schema
 from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.model import parse_lot_id
-from oretrail.errors import InvalidInput, NodeCallError, OretrailError
+from oretrail.errors import InvalidInput, NodeCallError, OretrailError, StoreError, StoreUnavailable
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.recording import trace_record
 from oretrail.gateway.tracing import check_depth, run_trace
 from oretrail.gateway.types import (
     ExposureType,
+    OverAllocationType,
     ParticipantType,
+    SupplyLinkType,
+    TraceRecordType,
     TraceType,
     exposure_type,
+    trace_record_type,
     trace_type,
 )
+from oretrail.store.model_port import ModelStore
 from oretrail.store.seed import FACILITY_PREFIX
 
 __all__ = ["GatewayContext", "build_gateway_schema"]
+
+_T = TypeVar("_T")
+# The longest list a model query returns at once.
+MAX_LIST = 1000
 
 
 @dataclass(slots=True)
@@ -34,6 +46,7 @@ class GatewayContext:
     registry: Registry
     client: NodeClient
     settings: GatewaySettings
+    model: ModelStore
 
 
 @strawberry.type
@@ -56,9 +69,19 @@ class Query:
                 client=ctx.client,
                 settings=ctx.settings,
             )
+            record = trace_record(report)
+            # A trace is answered only once it is committed to the model, so an
+            # answered trace is never missing from the history.
+            await ctx.model.record_trace(record)
+        except StoreError as exc:
+            raise as_graphql_error(
+                StoreUnavailable(
+                    f"the trace ran but could not be recorded, so it is not answered: {exc}"
+                )
+            ) from exc
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
-        return trace_type(report)
+        return trace_type(report, record.summary.id)
 
     @strawberry.field(
         description="Follow a lot, or a facility's lots, forward to the products holding it."
@@ -78,6 +101,67 @@ class Query:
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
         return exposure_type(result)
+
+    @strawberry.field(description="Recorded traces, newest first.")
+    async def trace_history(
+        self,
+        info: Info[GatewayContext, None],
+        lot: strawberry.ID | None = None,
+        traced_by: str | None = None,
+        limit: int = 20,
+    ) -> list[TraceRecordType]:
+        if not 1 <= limit <= MAX_LIST:
+            raise as_graphql_error(InvalidInput(f"limit {limit} must be between 1 and {MAX_LIST}"))
+        summaries = await _model_call(
+            info.context.model.trace_history(root=lot, caller=traced_by, limit=limit)
+        )
+        return [trace_record_type(s) for s in summaries]
+
+    @strawberry.field(description="Who supplies whom, by material, as recorded traces found.")
+    async def supply_network(
+        self, info: Info[GatewayContext, None], material: str | None = None
+    ) -> list[SupplyLinkType]:
+        links = await _model_call(info.context.model.supply_network(material))
+        return [
+            SupplyLinkType(supplier=x.supplier, customer=x.customer, material=x.material)
+            for x in links
+        ]
+
+    @strawberry.field(description="Traced products that hold material from a lot or a facility.")
+    async def exposed_products(
+        self,
+        info: Info[GatewayContext, None],
+        lot: strawberry.ID | None = None,
+        facility: strawberry.ID | None = None,
+        traced_by: str | None = None,
+    ) -> list[strawberry.ID]:
+        if (lot is None) == (facility is None):
+            raise as_graphql_error(
+                InvalidInput("exposedProducts needs exactly one of lot or facility")
+            )
+        products = await _model_call(
+            info.context.model.exposed_products(lot=lot, facility=facility, caller=traced_by)
+        )
+        return [strawberry.ID(p) for p in products]
+
+    @strawberry.field(description="Lots whose recorded consumption exceeds their quantity.")
+    async def over_allocations(
+        self, info: Info[GatewayContext, None], tolerance: float | None = None
+    ) -> list[OverAllocationType]:
+        tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
+        if not 0 <= tol <= 1:
+            raise as_graphql_error(InvalidInput(f"tolerance {tol} must be between 0 and 1"))
+        found = await _model_call(info.context.model.over_allocations(tol))
+        return [
+            OverAllocationType(
+                lot=strawberry.ID(o.lot),
+                owner=o.owner,
+                quantity_kg=o.quantity_kg,
+                allocated_kg=o.allocated_kg,
+                outputs=o.outputs,
+            )
+            for o in found
+        ]
 
     @strawberry.field(description="The organisations in the consortium.")
     def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:
@@ -109,6 +193,14 @@ async def _start_lots(ctx: GatewayContext, lot: str | None, facility: str | None
     if not lots:
         raise InvalidInput(f"{org} reports no lots produced at facility {facility}")
     return lots
+
+
+async def _model_call(call: Awaitable[_T]) -> _T:
+    """Await a model query; a store that is down is a typed error, not a masked one."""
+    try:
+        return await call
+    except OretrailError as exc:
+        raise as_graphql_error(exc) from exc
 
 
 def build_gateway_schema() -> strawberry.Schema:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 import strawberry
 
@@ -13,8 +13,19 @@ from oretrail.domain.risks import RiskKind
 from oretrail.gateway.exposure import Exposure
 from oretrail.gateway.tracing import TraceReport
 from oretrail.graphql_types import CustodyModel
+from oretrail.store.model_port import TraceSummary
 
-__all__ = ["ExposureType", "ParticipantType", "TraceType", "exposure_type", "trace_type"]
+__all__ = [
+    "ExposureType",
+    "OverAllocationType",
+    "ParticipantType",
+    "SupplyLinkType",
+    "TraceRecordType",
+    "TraceType",
+    "exposure_type",
+    "trace_record_type",
+    "trace_type",
+]
 
 GapReasonType = strawberry.enum(GapReason, name="GapReason")
 RiskKindType = strawberry.enum(RiskKind, name="RiskKind")
@@ -94,6 +105,7 @@ class TraceEdge:
 
 @strawberry.type
 class TraceType:
+    record_id: strawberry.ID
     root: strawberry.ID
     as_of: date
     max_depth: int
@@ -155,7 +167,7 @@ def _gap(gap: Gap) -> GapType:
     )
 
 
-def trace_type(report: TraceReport) -> TraceType:
+def trace_type(report: TraceReport, record_id: str) -> TraceType:
     """The GraphQL view of a finished trace, built once so nothing is resolved twice."""
     graph, attribution = report.graph, report.attribution
     origins = []
@@ -200,6 +212,7 @@ def trace_type(report: TraceReport) -> TraceType:
         for i, u in sorted(graph.unopened.items())
     ]
     return TraceType(
+        record_id=strawberry.ID(record_id),
         root=strawberry.ID(graph.root),
         as_of=report.as_of,
         max_depth=report.max_depth,
@@ -226,6 +239,52 @@ def trace_type(report: TraceReport) -> TraceType:
             )
             for c, link in graph.edges()
         ],
+    )
+
+
+@strawberry.type
+class TraceRecordType:
+    id: strawberry.ID
+    root: strawberry.ID
+    traced_by: str
+    at: datetime
+    as_of: date
+    max_depth: int
+    coverage: list[ElementCoverage]
+    origins: list[strawberry.ID]
+    gaps: int
+
+
+@strawberry.type
+class SupplyLinkType:
+    supplier: str
+    customer: str
+    material: str
+
+
+@strawberry.type
+class OverAllocationType:
+    lot: strawberry.ID
+    owner: str
+    quantity_kg: float
+    allocated_kg: float
+    outputs: int
+
+
+def trace_record_type(s: TraceSummary) -> TraceRecordType:
+    return TraceRecordType(
+        id=strawberry.ID(s.id),
+        root=strawberry.ID(s.root),
+        traced_by=s.caller,
+        at=s.at,
+        as_of=s.as_of,
+        max_depth=s.max_depth,
+        coverage=[
+            ElementCoverage(element=e, coverage=c, unknown=max(0.0, 1 - c))
+            for e, c in zip(s.elements, s.coverage, strict=True)
+        ],
+        origins=[strawberry.ID(o) for o in s.origins],
+        gaps=s.gaps,
     )
 
 

@@ -160,9 +160,6 @@ class MemoryModelStore:
                 )
         return sorted(found, key=lambda o: o.lot)
 
-    async def close(self) -> None:
-        return None
-
 
 def _merged(known: ModelLot | None, seen: ModelLot) -> ModelLot:
     """A lot as a later trace saw it, keeping what an earlier trace knew and this one did not."""

@@ -131,9 +131,6 @@ class Neo4jModelStore:
             for r in rows
         ]
 
-    async def close(self) -> None:
-        await self._runner.driver.close()
-
 
 def _summary(t: dict[str, Any]) -> TraceSummary:
     return TraceSummary(
