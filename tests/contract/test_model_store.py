@@ -174,6 +174,36 @@ async def test_over_allocation_sums_consumption_across_traces(open_store: Open) 
     assert await store.over_allocations(0.5) == []
 
 
+async def test_over_allocation_counts_two_consumers_in_one_record(open_store: Open) -> None:
+    store = open_store()
+    cam2 = f"{L}cam:CAM-2"
+    await store.record_trace(
+        record(
+            "t-1",
+            CAM,
+            lots=(
+                ModelLot(CAM, "cam", "cam", 1000.0),
+                ModelLot(cam2, "cam", "cam", 1000.0),
+                ModelLot(ORE, "mine", "ore", 100.0),
+            ),
+            edges=(ModelEdge(CAM, ORE, 60.0), ModelEdge(cam2, ORE, 45.5)),
+        )
+    )
+    assert await store.over_allocations(0.02) == [OverAllocation(ORE, "mine", 100.0, 105.5, 2)]
+    # The same links recorded again with new masses replace, not add to, the old ones.
+    await store.record_trace(
+        record(
+            "t-2",
+            CAM,
+            minutes=1,
+            lots=(ModelLot(CAM, "cam"), ModelLot(cam2, "cam"), ModelLot(ORE, "mine")),
+            edges=(ModelEdge(CAM, ORE, 50.0), ModelEdge(cam2, ORE, 45.5)),
+        )
+    )
+    assert await store.over_allocations(0.0) == []
+    assert await store.over_allocations(-0.1) == [OverAllocation(ORE, "mine", 100.0, 95.5, 2)]
+
+
 async def test_a_lot_seen_again_keeps_what_was_known(open_store: Open) -> None:
     store = open_store()
     await store.record_trace(chain())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from oretrail.bootstrap import Federation
-from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR
+from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,30 @@ def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
         socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=2),
     ):
         pass
+
+
+def test_the_demo_runs_on_neo4j(neo4j_uri: str) -> None:
+    run = oretrail("demo", "--as-of", "2026-11-26", "--neo4j", neo4j_uri)
+    assert run.returncode == 0, run.stderr
+    assert f"on Neo4j at {neo4j_uri}" in run.stdout
+    assert "Kasulo artisanal mining site [ASM, CAHRA]" in run.stdout
+    assert "RMAP audit RMAP-2022-NNR-112 expired on 2025-06-30" in run.stdout
+
+
+def test_graph_init_and_load_report_what_they_did(neo4j_uri: str) -> None:
+    init = oretrail("graph", "init", "--uri", neo4j_uri)
+    assert init.returncode == 0, init.stderr
+    assert "migrations applied" in init.stdout
+    load = oretrail("graph", "load", "--uri", neo4j_uri, "--org", "circulo-recycling")
+    assert load.returncode == 0, load.stderr
+    assert load.stdout.strip() == "loaded circulo-recycling: 3 lots"
+
+
+def test_graph_commands_name_an_unreachable_neo4j() -> None:
+    run = oretrail("graph", "init", "--uri", f"bolt://127.0.0.1:{free_port()}")
+    assert run.returncode == 2
+    assert "Neo4j is unavailable" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_seed_check_passes_on_the_sample() -> None:
@@ -155,6 +179,9 @@ def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
 
 def test_every_command_has_help() -> None:
     for command in (
+        ["graph", "server", "--help"],
+        ["graph", "init", "--help"],
+        ["graph", "load", "--help"],
         ["--help"],
         ["demo", "--help"],
         ["serve", "node", "--help"],

@@ -45,6 +45,11 @@ class MemoryModelStore:
         self._participants: dict[str, ParticipantRecord] = {}
         self._lots: dict[str, ModelLot] = {}
         self._edges: dict[tuple[str, str], float] = {}
+        # Indexes kept as records arrive, so queries never scan every link.
+        self._consumers: dict[str, set[str]] = defaultdict(set)
+        self._allocated: dict[str, float] = defaultdict(float)
+        self._outputs: dict[str, int] = defaultdict(int)
+        self._roots: dict[str, set[str]] = defaultdict(set)
         self._supplies: set[SupplyLink] = set()
         self._traces: list[TraceSummary] = []
         self._write_lock = asyncio.Lock()
@@ -80,9 +85,16 @@ class MemoryModelStore:
         for seen in record.lots:
             self._lots[seen.id] = _merged(self._lots.get(seen.id), seen)
         for edge in record.edges:
-            self._edges[(edge.consumer, edge.input)] = edge.kilograms
+            key = (edge.consumer, edge.input)
+            previous = self._edges.get(key)
+            if previous is None:
+                self._outputs[edge.input] += 1
+                self._consumers[edge.input].add(edge.consumer)
+            self._allocated[edge.input] += edge.kilograms - (previous or 0.0)
+            self._edges[key] = edge.kilograms
         self._supplies.update(supply_links(record))
         self._traces.append(record.summary)
+        self._roots[record.summary.caller].add(record.summary.root)
 
     async def _commit(self, entry: dict[str, Any]) -> None:
         async with self._write_lock:
@@ -129,26 +141,21 @@ class MemoryModelStore:
             if lot is not None
             else {x.id for x in self._lots.values() if x.facility and x.facility.id == facility}
         )
-        consumers: dict[str, set[str]] = defaultdict(set)
-        for consumer, input_lot in self._edges:
-            consumers[input_lot].add(consumer)
         reached, frontier = set(start), list(start)
         while frontier:
-            for consumer in consumers.get(frontier.pop(), ()):
+            for consumer in self._consumers.get(frontier.pop(), ()):
                 if consumer not in reached:
                     reached.add(consumer)
                     frontier.append(consumer)
-        roots = {t.root for t in self._traces if caller is None or t.caller == caller}
+        if caller is not None:
+            roots = self._roots.get(caller, set())
+        else:
+            roots = set().union(*self._roots.values()) if self._roots else set()
         return sorted(reached & roots)
 
     async def over_allocations(self, tolerance: float) -> list[OverAllocation]:
-        allocated: dict[str, float] = defaultdict(float)
-        outputs: dict[str, int] = defaultdict(int)
-        for (_, input_lot), kilograms in self._edges.items():
-            allocated[input_lot] += kilograms
-            outputs[input_lot] += 1
         found = []
-        for lot_id, used in allocated.items():
+        for lot_id, used in self._allocated.items():
             lot = self._lots.get(lot_id)
             if (
                 lot is not None
@@ -156,7 +163,7 @@ class MemoryModelStore:
                 and (used > lot.quantity_kg * (1 + tolerance))
             ):
                 found.append(
-                    OverAllocation(lot_id, lot.owner, lot.quantity_kg, used, outputs[lot_id])
+                    OverAllocation(lot_id, lot.owner, lot.quantity_kg, used, self._outputs[lot_id])
                 )
         return sorted(found, key=lambda o: o.lot)
 
