@@ -98,7 +98,7 @@ def generate(shape: Shape) -> Iterator[TraceRecord]:
                 ModelLot(lot_id, shape.owner(tier, index), f"material-{tier}", quantity, facility)
             )
             if tier > 0:
-                count = 3 if rng.random() < 0.67 else 4
+                count = 3 if rng.random() < 0.5 else 4
                 centre = index
                 picks = {
                     min(size - 1, max(0, centre + rng.randint(-shape.window, shape.window)))
@@ -106,7 +106,7 @@ def generate(shape: Shape) -> Iterator[TraceRecord]:
                 }
                 for pick in picks:
                     input_id = shape.lot_id(tier - 1, pick)
-                    # An input lot of 1,000 kg feeds about 3.35 consumers at 100 kg each;
+                    # An input lot of 1,000 kg feeds about 3.45 consumers at 100 kg each;
                     # every thousandth lot is drawn far too hard (over-allocation).
                     kilograms = 100.0 if pick % 1000 else 900.0
                     edges.append(ModelEdge(lot_id, input_id, kilograms))

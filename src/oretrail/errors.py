@@ -14,6 +14,8 @@ escapes is a bug and is masked at the service edge.
     ├── UnknownParticipant      an organisation not in the registry
     ├── ConfigError             a registry or settings file that cannot be used
     ├── SeedError               a seed file that breaks the domain's rules
+    ├── TokenRejected           a token or grant failed verification (code UNAUTHENTICATED)
+    ├── Forbidden               a verified caller asked for what it may not (code FORBIDDEN)
     ├── StoreError              the store refused an operation (code STORE_ERROR)
     │   └── StoreUnavailable    the store cannot be reached now; retry later
     └── NodeCallError           a node call that failed; ``reason`` is a gap reason
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "Forbidden",
     "InvalidInput",
     "InvalidLotId",
     "NodeCallError",
@@ -30,6 +33,7 @@ __all__ = [
     "SeedError",
     "StoreError",
     "StoreUnavailable",
+    "TokenRejected",
     "UnknownLot",
     "UnknownParticipant",
 ]
@@ -73,6 +77,18 @@ class SeedError(OretrailError):
     """A seed file breaks a rule of the domain (negative quantity, self-link, ...)."""
 
     code = "SEED_ERROR"
+
+
+class TokenRejected(OretrailError):
+    """A token or continuation grant failed verification; the message says which check."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(OretrailError):
+    """A verified caller asked for something its roles or relations do not allow."""
+
+    code = "FORBIDDEN"
 
 
 class StoreError(OretrailError):

@@ -1,0 +1,1 @@
+"""Keys, tokens, continuation grants and policies: framework-free, shared by CLI, node, gateway."""
