@@ -137,11 +137,24 @@ def any_federation(request: pytest.FixtureRequest) -> Federation:
     return running
 
 
-async def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+OEM_ROLES = ["PACK", "OEM"]
+
+
+def oem_token(federation: Federation) -> str:
+    """A caller token of the sample pack's maker, as its own identity provider issues it."""
+    return federation.caller_token("nordvolt", roles=OEM_ROLES)
+
+
+async def graphql(
+    url: str, query: str, variables: Mapping[str, Any] | None = None, *, token: str | None = None
+) -> Any:
     """POST a GraphQL request over real HTTP and return the decoded JSON body."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.post(url, json={"query": query, "variables": dict(variables or {})}) as response,
+        session.post(
+            url, json={"query": query, "variables": dict(variables or {})}, headers=headers
+        ) as response,
     ):
         assert response.status == 200, await response.text()
         return await response.json()

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from oretrail.errors import OretrailError, StoreError
+from oretrail.errors import OretrailError, StoreError, TokenRejected
 
-__all__ = ["as_graphql_error", "build_schema", "health_endpoint", "mask_unexpected_errors"]
+__all__ = [
+    "BearerProtected",
+    "as_graphql_error",
+    "build_schema",
+    "health_endpoint",
+    "json_endpoint",
+    "mask_unexpected_errors",
+]
 
 MASKED_MESSAGE = "Unexpected error; it has been logged."
 
@@ -64,3 +74,51 @@ def health_endpoint(
         return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
 
     return health
+
+
+def json_endpoint(body: Callable[[], Any]) -> Callable[[Request], Awaitable[Response]]:
+    """A GET handler answering a fixed JSON document (e.g. /.well-known/jwks.json)."""
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(body())
+
+    return endpoint
+
+
+class BearerProtected:
+    """Wraps an ASGI app: requests without a verified bearer token get 401, not the app.
+
+    The verified principal is put in ``scope["state"]["principal"]`` for the app.
+    """
+
+    def __init__(self, app: ASGIApp, authenticate: Callable[[str | None], Awaitable[Any]]) -> None:
+        self._app = app
+        self._authenticate = authenticate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            principal = await self._authenticate(
+                token.strip() if scheme.lower() == "bearer" else None
+            )
+        except TokenRejected as exc:
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"unauthenticated: {exc}",
+                            "extensions": {"code": "UNAUTHENTICATED"},
+                        }
+                    ]
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self._app(scope, receive, send)

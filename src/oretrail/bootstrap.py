@@ -10,13 +10,21 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import uvicorn
 from starlette.types import ASGIApp
 
+from oretrail.auth.access_log import AccessLog
+from oretrail.auth.chain import NodeAuthority
+from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys, FirstOf
+from oretrail.auth.keys import JwksSource, jwks_document
+from oretrail.auth.policy import load_policy
+from oretrail.auth.tokens import KeySource, org_issuer
 from oretrail.config import (
     GatewaySettings,
     ModelSettings,
@@ -27,8 +35,8 @@ from oretrail.config import (
     load_registry,
 )
 from oretrail.errors import ConfigError, StoreUnavailable
-from oretrail.gateway.app import ModelOpener, build_gateway_app
-from oretrail.node.app import StoreOpener, build_node_app
+from oretrail.gateway.app import GatewaySecurity, ModelOpener, build_gateway_app
+from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
 from oretrail.store.cypher import (
     CypherRunner,
     NamedQueries,
@@ -66,14 +74,47 @@ class FederationConfig:
     registry: Registry
     settings: GatewaySettings
     graph_dir: Path = field(default_factory=default_graph_dir)
+    policy_dir: Path = Path("config/policies")
 
 
 def load_federation_config(config_dir: Path) -> FederationConfig:
-    """The registry and gateway settings under a config directory."""
+    """The registry, gateway settings and node policies under a config directory."""
     return FederationConfig(
         registry=load_registry(config_dir / "registry.toml"),
         settings=load_gateway_settings(config_dir / "gateway.toml"),
+        policy_dir=config_dir / "policies",
     )
+
+
+def _fetch_jwks(timeout: float = 5.0) -> Callable[[str], Awaitable[Mapping[str, Any]]]:
+    async def fetch(url: str) -> Mapping[str, Any]:
+        limit = aiohttp.ClientTimeout(total=timeout)
+        async with aiohttp.ClientSession(timeout=limit) as session, session.get(url) as response:
+            document: Mapping[str, Any] = await response.json(content_type=None)
+            return document
+
+    return fetch
+
+
+def key_source(registry: Registry, keys: FederationKeys) -> KeySource:
+    """Pinned keys first; participants that publish a JWKS URL are fetched, with a cooldown."""
+    urls = {org_issuer(p.id): p.jwks_url for p in registry.participants.values() if p.jwks_url}
+    fetched = JwksSource(urls, _fetch_jwks()) if urls else None
+    return FirstOf(keys.ring(), fetched)
+
+
+def node_security(
+    participant: Participant,
+    keys: FederationKeys,
+    config: FederationConfig,
+    log_dir: Path | None,
+) -> NodeSecurity:
+    """The node's authority (its key, the keys it trusts), its policy and its access log."""
+    key = keys.key(participant.id)
+    authority = NodeAuthority(participant.id, key, key_source(config.registry, keys))
+    policy = load_policy(config.policy_dir / f"{participant.id}.toml")
+    log = AccessLog(None if log_dir is None else log_dir / f"{participant.id}.log")
+    return NodeSecurity(authority, policy, log, jwks_document([key.trusted()]))
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +129,7 @@ async def neo4j_runner(uri: str, graph_dir: Path) -> AsyncIterator[CypherRunner]
 
 def node_app(
     participant: Participant,
+    security: NodeSecurity,
     *,
     seed: Path | None = None,
     neo4j_uri: str | None = None,
@@ -121,7 +163,7 @@ def node_app(
             yield MemoryGraphStore(data)
 
         opener = in_memory
-    return build_node_app(opener, dev=dev)
+    return build_node_app(opener, security, dev=dev)
 
 
 def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:
@@ -145,9 +187,13 @@ def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:
     return on_neo4j if settings.store == "neo4j" else in_memory
 
 
-def gateway_app(config: FederationConfig, *, dev: bool = False) -> ASGIApp:
+def gateway_app(config: FederationConfig, keys: FederationKeys, *, dev: bool = False) -> ASGIApp:
     opener = model_opener(config.settings.model, config.graph_dir)
-    return build_gateway_app(config.registry, config.settings, opener, dev=dev)
+    gateway_key = keys.key(GATEWAY_KEY)
+    security = GatewaySecurity(
+        gateway_key, key_source(config.registry, keys), jwks_document([gateway_key.trusted()])
+    )
+    return build_gateway_app(config.registry, config.settings, opener, security, dev=dev)
 
 
 async def load_seeds_into_neo4j(
@@ -182,7 +228,13 @@ class Federation:
     """A running federation: where the gateway and each node answer."""
 
     gateway_url: str
+    keys: FederationKeys
     node_urls: dict[str, str] = field(default_factory=dict)
+    node_logs: dict[str, AccessLog] = field(default_factory=dict)
+
+    def caller_token(self, org: str, **claims: Any) -> str:
+        """A caller token of a member organisation, with its registered roles by default."""
+        return self.keys.caller_token(org, **claims)
 
 
 class _Servers:
@@ -217,6 +269,8 @@ async def run_federation(
     down: frozenset[str] = frozenset(),
     neo4j_uri: str | None = None,
     neo4j_nodes: frozenset[str] = frozenset(),
+    keys: FederationKeys | None = None,
+    log_dir: Path | None = None,
     host: str = "127.0.0.1",
 ) -> AsyncIterator[Federation]:
     """Start every participant's node and the gateway on free loopback ports.
@@ -235,8 +289,10 @@ async def run_federation(
         await load_seeds_into_neo4j(
             neo4j_uri, config.graph_dir, [registry.get(org) for org in sorted(neo4j_nodes)]
         )
+    keys = keys or FederationKeys.generate(registry.participants)
     servers = _Servers()
     endpoints: dict[str, str] = {}
+    logs: dict[str, AccessLog] = {}
     try:
         for participant in registry.participants.values():
             if participant.id in down:
@@ -244,23 +300,26 @@ async def run_federation(
                     endpoints[participant.id] = _url(closed) + "/graphql"
                 continue
             app = replace_apps.get(participant.id)
-            if app is None and participant.id in neo4j_nodes:
-                app = node_app(participant, neo4j_uri=neo4j_uri, graph_dir=config.graph_dir)
-            elif app is None and participant.seed is not None:
-                app = node_app(participant, graph_dir=config.graph_dir)
+            if app is None and (participant.id in neo4j_nodes or participant.seed is not None):
+                security = node_security(participant, keys, config, log_dir)
+                logs[participant.id] = security.log
+                on_neo4j = neo4j_uri if participant.id in neo4j_nodes else None
+                app = node_app(
+                    participant, security, neo4j_uri=on_neo4j, graph_dir=config.graph_dir
+                )
             if app is None:
                 continue
             sock = bound_socket(host)
             await servers.start(app, sock)
             endpoints[participant.id] = _url(sock) + "/graphql"
-        running = FederationConfig(
-            registry.with_endpoints(endpoints), config.settings, config.graph_dir
-        )
+        running = replace(config, registry=registry.with_endpoints(endpoints))
         gateway_sock = bound_socket(host)
-        await servers.start(gateway_app(running), gateway_sock)
+        await servers.start(gateway_app(running, keys), gateway_sock)
         yield Federation(
             gateway_url=_url(gateway_sock) + "/graphql",
+            keys=keys,
             node_urls={org: url for org, url in endpoints.items() if org not in down},
+            node_logs=logs,
         )
     finally:
         await servers.stop()

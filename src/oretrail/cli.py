@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -17,13 +18,17 @@ from typing import Any
 import aiohttp
 
 from oretrail import __version__
+from oretrail.auth.federation_keys import FederationKeys
 from oretrail.bootstrap import (
+    FederationConfig,
     gateway_app,
     load_federation_config,
     node_app,
+    node_security,
     run_federation,
     serve,
 )
+from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
@@ -35,11 +40,16 @@ __all__ = ["main"]
 DEMO_LOT = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
 DEMO_EXPOSURE_FACILITY = "urn:oretrail:facility:kasulo-coop:kasulo-site"
 
-EXPOSURE_QUERY = """
-query Exposure($lot: ID, $facility: ID) {
-  exposure(lot: $lot, facility: $facility) { start products reached gaps { lot reason detail } }
-}
+EXPOSED_QUERY = """
+query Exposed($facility: ID) { exposedProducts(facility: $facility) }
 """
+DEMO_OEM = "nordvolt"
+DEMO_COMPETITOR = "rivalauto"
+DEMO_NGO = "transparency-watch"
+
+
+def _roles(config: FederationConfig, org: str) -> list[str]:
+    return [str(r) for r in config.registry.get(org).roles]
 
 
 class CommandFailed(Exception):
@@ -119,6 +129,19 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default=None, help="address to bind (default from gateway.toml)")
     gateway.add_argument("--port", type=int, default=None, help="port (default from gateway.toml)")
     gateway.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
+    for service in (node, gateway):
+        service.add_argument(
+            "--keys",
+            type=Path,
+            default=Path("var/keys"),
+            help="key directory from `oretrail keys generate` (default var/keys)",
+        )
+    node.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path("var/logs"),
+        help="where the node's access log <org>.log goes (default var/logs)",
+    )
 
     trace = commands.add_parser(
         "trace",
@@ -139,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         help="judge certificates on this date, YYYY-MM-DD",
     )
     trace.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    trace.add_argument("--token", default=None, help="caller token (default: $ORETRAIL_TOKEN)")
 
     seed = commands.add_parser(
         "seed",
@@ -160,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         help="seed directory (default: graph/seed next to the config)",
     )
     add_graph_commands(commands)
+    add_auth_commands(commands)
     return parser
 
 
@@ -181,11 +206,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             _demo(config_dir, args.lot, args.as_of, neo4j=args.neo4j, as_json=args.json)
         )
     if args.command == "trace":
-        trace = asyncio.run(_query_trace(args.gateway, args.lot, args.max_depth, args.as_of))
+        token = args.token or os.environ.get("ORETRAIL_TOKEN")
+        if not token:
+            raise CommandFailed(
+                "a caller token is needed: pass --token or set ORETRAIL_TOKEN "
+                "(development: `oretrail token issue --org <member>`)"
+            )
+        trace = asyncio.run(_query_trace(args.gateway, token, args.lot, args.max_depth, args.as_of))
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command in {"keys", "token", "node"}:
+        return run_auth_command(args, config_dir)
     if args.command == "seed":
         directory = args.directory or config_dir.parent / "graph" / "seed"
         config = load_federation_config(config_dir)
@@ -195,24 +228,34 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{len(seeds)} seed files, {lots} lots: all valid")
         return 0
     config = load_federation_config(config_dir)
+    keys = FederationKeys.load(args.keys, config.registry.participants)
     if args.service == "node":
         participant = config.registry.get(args.org)
+        if not participant.endpoint:
+            raise CommandFailed(
+                f"{participant.id} has no endpoint in the registry: it runs no node"
+            )
         port = args.port or int(participant.endpoint.split(":")[-1].split("/")[0])
-        app = node_app(participant, seed=args.seed, neo4j_uri=args.neo4j, dev=args.dev)
+        log_dir = args.log_dir
+        security = node_security(participant, keys, config, log_dir)
+        app = node_app(participant, security, seed=args.seed, neo4j_uri=args.neo4j, dev=args.dev)
         asyncio.run(serve(app, args.host, port))
         return 0
     host = args.host or config.settings.host
     port = args.port or config.settings.port
-    asyncio.run(serve(gateway_app(config, dev=args.dev), host, port))
+    asyncio.run(serve(gateway_app(config, keys, dev=args.dev), host, port))
     return 0
 
 
-async def _post(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+async def _post(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=60)
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, json={"query": query, "variables": variables}) as response,
+            session.post(
+                url, json={"query": query, "variables": variables}, headers=headers
+            ) as response,
         ):
             text = await response.text()
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -229,9 +272,11 @@ async def _post(url: str, query: str, variables: dict[str, Any]) -> dict[str, An
     return data
 
 
-async def _query_trace(url: str, lot: str, depth: int | None, as_of: date | None) -> dict[str, Any]:
+async def _query_trace(
+    url: str, token: str, lot: str, depth: int | None, as_of: date | None
+) -> dict[str, Any]:
     variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
-    data = await _post(url, TRACE_QUERY, variables)
+    data = await _post(url, token, TRACE_QUERY, variables)
     trace: dict[str, Any] = data["trace"]
     return trace
 
@@ -256,21 +301,33 @@ async def _demo(
         config = replace(config, settings=replace(config.settings, model=model))
         nodes_on_neo4j = seeded if neo4j else frozenset()
         async with run_federation(config, neo4j_uri=neo4j, neo4j_nodes=nodes_on_neo4j) as fed:
-            print(f"Gateway at {fed.gateway_url}; tracing {lot}", flush=True)
-            trace = await _query_trace(fed.gateway_url, lot, None, as_of)
-            exposure = await _post(
-                fed.gateway_url, EXPOSURE_QUERY, {"lot": None, "facility": DEMO_EXPOSURE_FACILITY}
+            print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
+            oem = fed.caller_token(DEMO_OEM, roles=_roles(config, DEMO_OEM))
+            trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
+            exposed = await _post(
+                fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
             )
+            refusals = []
+            for org in (DEMO_COMPETITOR, DEMO_NGO):
+                token = fed.caller_token(org, roles=_roles(config, org))
+                try:
+                    await _query_trace(fed.gateway_url, token, lot, None, as_of)
+                    refusals.append((org, "NOT REFUSED: the trace was answered"))
+                except CommandFailed as exc:
+                    refusals.append((org, f"refused: {exc}"))
     if as_json:
-        print(json.dumps({"trace": trace, **exposure}, indent=2))
-    else:
-        print()
-        print(format_trace(trace))
-        products = exposure["exposure"]["products"]
-        print()
-        print(f"Exposure: products holding material from {DEMO_EXPOSURE_FACILITY}")
-        for product in products:
-            print(f"  {product}")
-        print()
-        print(f"Done in {time.monotonic() - started:.1f} s; all servers stopped.")
+        print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))
+        return 0
+    print()
+    print(format_trace(trace))
+    print()
+    print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
+    for product in exposed["exposedProducts"]:
+        print(f"  {product}")
+    print()
+    print("Other callers asking for the same trace")
+    for org, outcome in refusals:
+        print(f"  {org}: {outcome}")
+    print()
+    print(f"Done in {time.monotonic() - started:.1f} s; all servers stopped.")
     return 0

@@ -65,8 +65,9 @@ class Participant:
     name: str
     roles: tuple[Role, ...]
     country: str
-    endpoint: str
+    endpoint: str  # "" for a member that runs no node (an NGO, a caller-only OEM)
     seed: Path | None = None
+    jwks_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,16 @@ def load_registry(path: Path) -> Registry:
             raise ConfigError(f"{where}: id {org!r} is not an organisation slug")
         if org in participants:
             raise ConfigError(f"{where}: organisation {org!r} is listed twice")
-        endpoint = entry.get("endpoint")
-        if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in {"http", "https"}:
+        endpoint = entry.get("endpoint", "")
+        if not isinstance(endpoint, str) or (
+            endpoint and urlsplit(endpoint).scheme not in {"http", "https"}
+        ):
             raise ConfigError(f"{where}: endpoint {endpoint!r} is not an http(s) URL")
+        jwks_url = entry.get("jwks_url")
+        if jwks_url is not None and (
+            not isinstance(jwks_url, str) or urlsplit(jwks_url).scheme not in {"http", "https"}
+        ):
+            raise ConfigError(f"{where}: jwks_url {jwks_url!r} is not an http(s) URL")
         try:
             roles = tuple(Role(r) for r in entry.get("roles", []))
         except ValueError as exc:
@@ -164,6 +172,7 @@ def load_registry(path: Path) -> Registry:
             country=str(entry.get("country", "")),
             endpoint=endpoint,
             seed=(path.parent / seed).resolve() if isinstance(seed, str) else None,
+            jwks_url=jwks_url,
         )
     return Registry(participants)
 

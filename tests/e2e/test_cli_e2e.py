@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from oretrail.bootstrap import Federation
-from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port
+from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port, oem_token
 
 pytestmark = pytest.mark.e2e
 
@@ -120,7 +120,20 @@ def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path)
     bad = tmp_path / "nordvolt.toml"
     text = (SEED_DIR / "nordvolt.toml").read_text(encoding="utf-8")
     bad.write_text(text.replace("value = 22.5", "value = -22.5"), encoding="utf-8")
-    run = oretrail("serve", "node", "--org", "nordvolt", "--seed", str(bad), "--port", "1")
+    keys = oretrail("keys", "generate", "--dir", str(tmp_path / "keys"))
+    assert keys.returncode == 0, keys.stderr
+    run = oretrail(
+        "serve",
+        "node",
+        "--org",
+        "nordvolt",
+        "--seed",
+        str(bad),
+        "--port",
+        "1",
+        "--keys",
+        str(tmp_path / "keys"),
+    )
     assert run.returncode == 2
     assert "quantity -22.5 must be positive" in run.stderr
     assert "Traceback" not in run.stderr
@@ -134,9 +147,29 @@ def test_trace_against_a_running_gateway_prints_the_report(federation: Federatio
         federation.gateway_url,
         "--as-of",
         "2026-11-26",
+        "--token",
+        oem_token(federation),
     )
     assert run.returncode == 0, run.stderr
     assert "Kambove open pit and hydroxide plant" in run.stdout
+
+
+def test_trace_without_a_token_says_how_to_get_one(federation: Federation) -> None:
+    run = oretrail(
+        "trace", "urn:oretrail:lot:nordvolt:PACK-2026-0412", "--gateway", federation.gateway_url
+    )
+    assert run.returncode == 2
+    assert "a caller token is needed" in run.stderr
+    forged = oretrail(
+        "trace",
+        "urn:oretrail:lot:nordvolt:PACK-2026-0412",
+        "--gateway",
+        federation.gateway_url,
+        "--token",
+        "e30.e30.",
+    )
+    assert forged.returncode == 2
+    assert "unauthenticated" in forged.stderr
 
 
 @pytest.mark.parametrize(
@@ -157,7 +190,9 @@ def test_trace_against_a_running_gateway_prints_the_report(federation: Federatio
 def test_trace_reports_bad_input_in_one_line(
     federation: Federation, args: list[str], message: str
 ) -> None:
-    run = oretrail("trace", *args, "--gateway", federation.gateway_url)
+    run = oretrail(
+        "trace", *args, "--gateway", federation.gateway_url, "--token", oem_token(federation)
+    )
     assert run.returncode == 2
     assert message in run.stderr
     assert "Traceback" not in run.stderr
@@ -172,6 +207,8 @@ def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
         "--gateway",
         f"http://127.0.0.1:{port}/graphql",
+        "--token",
+        "unused",
     )
     assert run.returncode == 2
     assert "cannot reach the gateway" in run.stderr

@@ -13,7 +13,7 @@ import pytest
 
 from oretrail.bootstrap import FederationConfig
 from oretrail.store.neo4j_server import Neo4jServer
-from tests.conftest import GRAPH_DIR, PACK, free_port, graphql, served_federation
+from tests.conftest import GRAPH_DIR, PACK, free_port, graphql, oem_token, served_federation
 
 pytestmark = pytest.mark.e2e
 
@@ -39,14 +39,15 @@ async def test_the_gateway_survives_neo4j_being_killed_and_restarted(
         config = replace(sample_config, settings=replace(sample_config.settings, model=model))
         with served_federation(config) as federation:
             url = federation.gateway_url
-            first = await graphql(url, TRACE, {"lot": PACK})
+            token = oem_token(federation)
+            first = await graphql(url, TRACE, {"lot": PACK}, token=token)
             committed = first["data"]["trace"]["recordId"]
             assert (await health(url))[0] == 200
 
             server.kill()  # SIGKILL: no checkpoint, no goodbye
 
             started = time.monotonic()
-            refused = await graphql(url, TRACE, {"lot": PACK})
+            refused = await graphql(url, TRACE, {"lot": PACK}, token=token)
             assert time.monotonic() - started < 30
             assert refused["data"] is None
             assert refused["errors"][0]["extensions"] == {"code": "STORE_UNAVAILABLE"}
@@ -55,7 +56,7 @@ async def test_the_gateway_survives_neo4j_being_killed_and_restarted(
             assert status == 503
             assert body["status"] == "unavailable"
             assert "Neo4j is unavailable" in body["detail"]
-            history = await graphql(url, HISTORY)
+            history = await graphql(url, HISTORY, token=token)
             assert history["errors"][0]["extensions"] == {"code": "STORE_UNAVAILABLE"}
 
             server.start()  # same port, same data directory: crash recovery
@@ -65,9 +66,11 @@ async def test_the_gateway_survives_neo4j_being_killed_and_restarted(
                     break
                 await asyncio.sleep(0.5)
             assert (await health(url))[0] == 200, "the gateway did not recover by itself"
-            again = await graphql(url, TRACE, {"lot": PACK})
+            again = await graphql(url, TRACE, {"lot": PACK}, token=token)
             recorded = again["data"]["trace"]["recordId"]
-            ids = [r["id"] for r in (await graphql(url, HISTORY))["data"]["traceHistory"]]
+            ids = [
+                r["id"] for r in (await graphql(url, HISTORY, token=token))["data"]["traceHistory"]
+            ]
             assert sorted(ids) == sorted([committed, recorded])
     finally:
         server.stop()

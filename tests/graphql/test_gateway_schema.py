@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 import strawberry
 
+from oretrail.auth.chain import Caller
+from oretrail.auth.keys import generate_signing_key
+from oretrail.auth.tokens import GATEWAY
 from oretrail.config import GatewaySettings, Participant
 from oretrail.gateway.node_client import LotReply
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
@@ -23,12 +26,19 @@ TRACE = (
 )
 
 
-def context(client: Any) -> GatewayContext:
+GATEWAY_KEY = generate_signing_key(GATEWAY, "gateway-test")
+OEM = Caller("analyst@oem", "oem", frozenset({"OEM"}), frozenset({"trace"}))
+NGO = Caller("watcher@ngo", "ngo", frozenset({"NGO"}), frozenset({"trace"}))
+
+
+def context(client: Any, caller: Caller = OEM) -> GatewayContext:
     return GatewayContext(
         registry=registry_of("oem", "mine"),
         client=client,
         settings=GatewaySettings(default_depth=10, max_depth=50),
         model=MemoryModelStore(),
+        caller=caller,
+        signing_key=GATEWAY_KEY,
     )
 
 
@@ -38,9 +48,11 @@ def healthy() -> FakeNodeClient:
     )
 
 
-async def run(client: Any, query: str, **variables: Any) -> Any:
+async def run(client: Any, query: str, caller: Caller = OEM, **variables: Any) -> Any:
     schema: strawberry.Schema = build_gateway_schema()
-    return await schema.execute(query, variable_values=variables, context_value=context(client))
+    return await schema.execute(
+        query, variable_values=variables, context_value=context(client, caller)
+    )
 
 
 async def test_a_trace_returns_origins() -> None:
@@ -74,7 +86,9 @@ async def test_bad_trace_input_gets_a_typed_error_naming_the_problem(
 
 async def test_an_unexpected_failure_is_masked() -> None:
     class Broken(FakeNodeClient):
-        async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
+        async def fetch_lots(
+            self, node: Participant, ids: Sequence[str], credential: object = None
+        ) -> dict[str, LotReply]:
             raise RuntimeError("secret internal detail at /srv/app.py line 12")
 
     result = await run(Broken([]), TRACE, lot=ROOT)
@@ -104,3 +118,18 @@ async def test_exposure_follows_consumption_to_the_products() -> None:
     result = await run(healthy(), f'{{ exposure(lot: "{MINE}") {{ products reached }} }}')
     assert result.errors is None
     assert result.data["exposure"] == {"products": [ROOT], "reached": [MINE, ROOT]}
+
+
+async def test_each_node_request_carries_a_fresh_delegated_token() -> None:
+    client = healthy()
+    result = await run(client, TRACE, lot=ROOT)
+    assert result.errors is None
+    tokens = [c.token for c in client.credentials if c is not None]
+    assert len(tokens) == len(client.calls) == 2
+    assert len(set(tokens)) == 2
+
+
+async def test_an_ngo_caller_may_not_trace() -> None:
+    result = await run(healthy(), TRACE, caller=NGO, lot=ROOT)
+    assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert "approved transparency queries only" in result.errors[0].message

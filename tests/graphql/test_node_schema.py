@@ -7,10 +7,15 @@ from typing import Any
 import pytest
 import strawberry
 
+from oretrail.auth.access_log import AccessLog
+from oretrail.auth.chain import NodeAuthority, Principal
+from oretrail.auth.keys import KeyRing, generate_signing_key
+from oretrail.auth.policy import load_policy
+from oretrail.auth.tokens import StaticKeys, org_issuer
 from oretrail.node.schema import MAX_IDS_PER_REQUEST, NodeContext, build_node_schema
 from oretrail.store.memory import MemoryGraphStore
 from oretrail.store.seed import load_seed
-from tests.conftest import SEED_DIR
+from tests.conftest import CONFIG_DIR, SEED_DIR
 
 TRADER_LOT = "urn:oretrail:lot:copperbelt-trading:CH-2026-014"
 
@@ -20,11 +25,32 @@ def schema() -> strawberry.Schema:
     return build_node_schema()
 
 
-async def run(schema: strawberry.Schema, org: str, query: str, **variables: Any) -> Any:
+def principal(org: str, roles: frozenset[str] = frozenset()) -> Principal:
+    return Principal(f"analyst@{org}", org, roles, "trace", "txn-1", "unused-token")
+
+
+async def run(
+    schema: strawberry.Schema,
+    org: str,
+    query: str,
+    caller: str | None = None,
+    roles: frozenset[str] = frozenset(),
+    **variables: Any,
+) -> Any:
+    """Execute as a caller of ``caller`` (the node's own organisation by default)."""
     store = MemoryGraphStore(load_seed(SEED_DIR / f"{org}.toml"))
-    return await schema.execute(
-        query, variable_values=variables, context_value=NodeContext(store=store)
+    key = generate_signing_key(org_issuer(org), f"{org}-test")
+    authority = NodeAuthority(org, key, StaticKeys(KeyRing()))
+    context = NodeContext(
+        store=store,
+        principal=principal(caller or org, roles),
+        authority=authority,
+        policy=load_policy(CONFIG_DIR / "policies" / f"{org}.toml"),
+        log=AccessLog(),
     )
+    result = await schema.execute(query, variable_values=variables, context_value=context)
+    result.log = context.log  # type: ignore[attr-defined]
+    return result
 
 
 async def test_lots_answers_every_id_in_order_with_a_typed_status(
@@ -107,14 +133,74 @@ async def test_outputs_name_our_consumers_and_our_customers(schema: strawberry.S
 
 
 async def test_the_node_describes_itself(schema: strawberry.Schema) -> None:
+    result = await run(schema, "kasulo-coop", "{ organisation { id roles country } }")
+    assert result.data["organisation"] == {"id": "kasulo-coop", "roles": ["MINE"], "country": "CD"}
+
+
+async def test_a_caller_with_no_relation_and_no_grant_gets_nothing(
+    schema: strawberry.Schema,
+) -> None:
     result = await run(
         schema,
-        "kasulo-coop",
-        "{ organisation { id roles country facilities { region artisanal cahra } } }",
+        "copperbelt-trading",
+        "query($ids: [ID!]!) { lots(ids: $ids) { status detail lot { id } } }",
+        caller="rivalauto",
+        ids=[TRADER_LOT],
     )
-    assert result.data["organisation"] == {
-        "id": "kasulo-coop",
-        "roles": ["MINE"],
-        "country": "CD",
-        "facilities": [{"region": "Lualaba", "artisanal": True, "cahra": True}],
+    assert result.data["lots"] == [
+        {
+            "status": "WITHHELD",
+            "lot": None,
+            "detail": "no valid chain reaches this lot and the caller has no direct relation to it",
+        }
+    ]
+    [entry] = result.log.entries
+    assert entry["org"] == "rivalauto"
+    assert entry["lots"][0]["status"] == "WITHHELD"
+    assert entry["lots"][0]["given"] == []
+
+
+async def test_the_customer_sees_what_its_rule_grants_and_no_more(
+    schema: strawberry.Schema,
+) -> None:
+    # boreal-cobalt bought the trader's lot: the customer rule shows it, with a grant per input.
+    result = await run(
+        schema,
+        "copperbelt-trading",
+        "query($ids: [ID!]!) { lots(ids: $ids) { status lot { material "
+        "carbonFootprint inputs { lot grant } } } }",
+        caller="boreal-cobalt",
+        ids=[TRADER_LOT],
+    )
+    assert result.errors is None
+    lot = result.data["lots"][0]["lot"]
+    assert lot["material"] == "cobalt hydroxide"
+    assert all(link["grant"] for link in lot["inputs"])
+
+
+async def test_a_withheld_field_is_null_with_a_typed_error(schema: strawberry.Schema) -> None:
+    # Huaxi's customer (terra-anode) is not granted contents by Huaxi's policy.
+    lot_id = "urn:oretrail:lot:huaxi-graphite:SG-2026-077"
+    result = await run(
+        schema,
+        "huaxi-graphite",
+        "query($ids: [ID!]!) { lots(ids: $ids) { lot { material contents { element } } } }",
+        caller="terra-anode",
+        ids=[lot_id],
+    )
+    assert result.data["lots"][0]["lot"] == {
+        "material": "spherical graphite (purified)",
+        "contents": None,
     }
+    [error] = result.errors
+    assert error.extensions == {"code": "WITHHELD", "group": "contents"}
+    assert error.path == ["lots", 0, "lot", "contents"]
+
+
+async def test_outputs_are_shown_to_the_owner_only(schema: strawberry.Schema) -> None:
+    query = "query($ids: [ID!]!) { outputs(ids: $ids) { id } }"
+    mine = await run(schema, "copperbelt-trading", query, ids=[TRADER_LOT])
+    assert mine.data["outputs"] == [{"id": TRADER_LOT}]
+    theirs = await run(schema, "copperbelt-trading", query, caller="nordvolt", ids=[TRADER_LOT])
+    assert theirs.data["outputs"] is None
+    assert theirs.errors[0].extensions == {"code": "WITHHELD", "group": "outputs"}

@@ -9,7 +9,7 @@ from oretrail.config import Participant, Registry
 from oretrail.domain.lotgraph import TracedLot
 from oretrail.domain.model import Role
 from oretrail.errors import NodeCallError
-from oretrail.gateway.node_client import LotReply, OutputsReply
+from oretrail.gateway.node_client import LotReply, NodeCredential, OutputsReply
 
 
 def registry_of(*orgs: str) -> Registry:
@@ -29,9 +29,13 @@ class FakeNodeClient:
         self.calls: list[tuple[str, tuple[str, ...]]] = []
         self.before: dict[str, Callable[[], Awaitable[None]]] = {}
         self.failures: dict[str, NodeCallError] = {}
+        self.credentials: list[NodeCredential | None] = []
 
-    async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
+    async def fetch_lots(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, LotReply]:
         self.calls.append((node.id, tuple(ids)))
+        self.credentials.append(credential)
         hook = self.before.get(node.id)
         if hook is not None:
             await hook()
@@ -44,7 +48,9 @@ class FakeNodeClient:
             replies[lot_id] = LotReply(lot_id, status, None if lot else "no such lot", lot)
         return replies
 
-    async def fetch_outputs(self, node: Participant, ids: Sequence[str]) -> dict[str, OutputsReply]:
+    async def fetch_outputs(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, OutputsReply]:
         consumers = {
             i: tuple(
                 lot.id
@@ -68,7 +74,9 @@ class FakeNodeClient:
         }
         return {i: OutputsReply(i, consumers[i], shipped[i]) for i in ids}
 
-    async def fetch_lots_at(self, node: Participant, facility: str) -> list[str]:
+    async def fetch_lots_at(
+        self, node: Participant, facility: str, credential: NodeCredential | None = None
+    ) -> list[str]:
         return []
 
 

@@ -107,6 +107,10 @@ def attribute(graph: LotGraph) -> Attribution:
 
     for lot_id in order:
         lot = graph.lots.get(lot_id)
+        if lot is not None:
+            result.gaps.extend(_withheld_gaps(lot, share[lot_id]))
+        if lot is not None and not lot.inputs and "inputs" in lot.withheld:
+            continue  # not an origin: its inputs exist but are not shown
         if lot is not None and not lot.inputs:
             result.origins.append(
                 OriginShare(
@@ -146,6 +150,21 @@ def attribute(graph: LotGraph) -> Attribution:
     return result
 
 
+def _withheld_gaps(lot: TracedLot, shares: dict[str, float]) -> list[Gap]:
+    """One WITHHELD gap per field group the owner withheld, with the share behind the lot."""
+    return [
+        Gap(
+            lot.id,
+            lot.owner,
+            GapReason.WITHHELD,
+            f"{lot.owner} withholds field group {group!r} of this lot from the caller",
+            dict(shares),
+            via=None,
+        )
+        for group in sorted(lot.withheld)
+    ]
+
+
 def _weakest_custody(
     graph: LotGraph, order: list[str], back_edges: set[tuple[str, str]]
 ) -> dict[str, Custody | None]:
@@ -175,9 +194,12 @@ def _weights(graph: LotGraph, lot: TracedLot, element: str) -> tuple[dict[str, f
     leaves unexplained; if the lot's own content is unknown too, every input
     weighs by mass alone.
     """
+    if any(link.kilograms is None for link in lot.inputs):
+        return _mass_weights(lot.inputs), True
     known: dict[str, float] = defaultdict(float)
     unknown: dict[str, float] = defaultdict(float)
     for link in lot.inputs:
+        assert link.kilograms is not None
         content = _contents_of(graph, link)
         if content is None:
             unknown[link.lot] += link.kilograms
@@ -197,9 +219,11 @@ def _weights(graph: LotGraph, lot: TracedLot, element: str) -> tuple[dict[str, f
 
 
 def _mass_weights(inputs: tuple[TracedInput, ...]) -> dict[str, float]:
+    """Weights by mass consumed; equal weights when any mass is withheld."""
     weights: dict[str, float] = defaultdict(float)
+    masses_known = all(link.kilograms is not None for link in inputs)
     for link in inputs:
-        weights[link.lot] += link.kilograms
+        weights[link.lot] += (link.kilograms or 0.0) if masses_known else 1.0
     return weights
 
 

@@ -30,11 +30,16 @@ class GapReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TracedInput:
-    """One input link as seen by the trace: the input lot and the mass consumed."""
+    """One input link as seen by the trace: the input lot and the mass consumed.
+
+    ``kilograms`` is None when the owner's policy withholds quantities.
+    """
 
     lot: str
     owner: str
-    kilograms: float
+    kilograms: float | None
+    # The consumer's node's continuation grant for this input, forwarded to its owner.
+    grant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,8 @@ class TracedLot:
     recycled_pre_consumer: float | None = None
     recycled_post_consumer: float | None = None
     inputs: tuple[TracedInput, ...] = ()
+    # Field groups the owner's policy withheld from this caller.
+    withheld: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,7 +150,7 @@ def mass_balance_shortfall(graph: LotGraph, lot: TracedLot, tolerance: float) ->
     supplied: dict[str, float] = {}
     for link in lot.inputs:
         source = graph.lots.get(link.lot)
-        if source is None or source.contents is None:
+        if source is None or source.contents is None or link.kilograms is None:
             return None  # an input we cannot see could hold the difference
         for element, fraction in source.contents.items():
             supplied[element] = supplied.get(element, 0.0) + link.kilograms * fraction

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -20,22 +21,41 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from oretrail.asgi import health_endpoint
+from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
+from oretrail.auth.chain import Caller, verify_caller
+from oretrail.auth.keys import SigningKey
+from oretrail.auth.tokens import KeySource
 from oretrail.config import GatewaySettings, Registry
-from oretrail.errors import StoreError
+from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
 from oretrail.store.model_port import ModelStore, ParticipantRecord
 
-__all__ = ["ModelOpener", "build_gateway_app"]
+__all__ = ["GatewaySecurity", "ModelOpener", "build_gateway_app"]
 
 log = logging.getLogger("oretrail.gateway")
 
 ModelOpener = Callable[[], AbstractAsyncContextManager[ModelStore]]
 
 
+@dataclass(frozen=True, slots=True)
+class GatewaySecurity:
+    """The gateway's signing key (for delegated tokens) and the keys callers sign with."""
+
+    signing_key: SigningKey
+    caller_keys: KeySource
+    jwks: dict[str, Any]
+
+
 class _GatewayGraphQL(GraphQL[GatewayContext, None]):
-    def __init__(self, registry: Registry, settings: GatewaySettings, *, dev: bool) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: GatewaySettings,
+        security: GatewaySecurity,
+        *,
+        dev: bool,
+    ) -> None:
         super().__init__(
             build_gateway_schema(),
             graphql_ide="graphiql" if dev else None,
@@ -43,6 +63,7 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         )
         self.registry = registry
         self.settings = settings
+        self.security = security
         self.client: NodeClient | None = None
         self.model: ModelStore | None = None
 
@@ -51,8 +72,14 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
     ) -> GatewayContext:
         assert self.client is not None, "the app's lifespan opens the node client"
         assert self.model is not None, "the app's lifespan opens the model store"
+        caller: Caller = request.state.principal
         return GatewayContext(
-            registry=self.registry, client=self.client, settings=self.settings, model=self.model
+            registry=self.registry,
+            client=self.client,
+            settings=self.settings,
+            model=self.model,
+            caller=caller,
+            signing_key=self.security.signing_key,
         )
 
 
@@ -60,12 +87,22 @@ def build_gateway_app(
     registry: Registry,
     settings: GatewaySettings,
     open_model: ModelOpener,
+    security: GatewaySecurity,
     *,
     dev: bool = False,
     client: NodeClient | None = None,
 ) -> Starlette:
     """The gateway. Without ``client`` it opens one aiohttp session for its lifetime."""
-    graphql = _GatewayGraphQL(registry, settings, dev=dev)
+    graphql = _GatewayGraphQL(registry, settings, security, dev=dev)
+
+    def registered_roles(org: str) -> frozenset[str] | None:
+        participant = registry.participants.get(org)
+        return None if participant is None else frozenset(str(r) for r in participant.roles)
+
+    async def authenticate(token: str | None) -> Caller:
+        if token is None:
+            raise TokenRejected("a caller bearer token is required")
+        return await verify_caller(token, security.caller_keys, registered_roles)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,8 +123,9 @@ def build_gateway_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", BearerProtected(graphql, authenticate), methods=["GET", "POST"]),
             Route("/health", health_endpoint(check), methods=["GET"]),
+            Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, Unopened
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError
-from oretrail.gateway.node_client import NodeClient, OutputsReply
+from oretrail.gateway.node_client import NodeClient, NodeCredential, OutputsReply
 
 __all__ = ["Exposure", "trace_downstream"]
 
@@ -30,7 +31,11 @@ class Exposure:
 
 
 async def trace_downstream(
-    start: list[str], max_depth: int, registry: Registry, client: NodeClient
+    start: list[str],
+    max_depth: int,
+    registry: Registry,
+    client: NodeClient,
+    mint_token: Callable[[str], str] | None = None,
 ) -> Exposure:
     """Follow consumption forward from ``start`` for at most ``max_depth`` hops."""
     result = Exposure(start=list(start))
@@ -40,7 +45,7 @@ async def trace_downstream(
     for depth in range(1, max_depth + 1):
         if not frontier:
             break
-        consumers = await _consumers_of(frontier, registry, client, result)
+        consumers = await _consumers_of(frontier, registry, client, result, mint_token)
         next_frontier: list[str] = []
         for lot_id in frontier:
             found = consumers.get(lot_id, [])
@@ -65,27 +70,35 @@ async def trace_downstream(
 
 
 async def _consumers_of(
-    ids: list[str], registry: Registry, client: NodeClient, result: Exposure
+    ids: list[str],
+    registry: Registry,
+    client: NodeClient,
+    result: Exposure,
+    mint_token: Callable[[str], str] | None,
 ) -> dict[str, list[str]]:
     consumers: dict[str, list[str]] = defaultdict(list)
     by_owner: dict[str, list[str]] = defaultdict(list)
     for lot_id in ids:
         by_owner[_owner(lot_id)].append(lot_id)
     customers: dict[str, list[str]] = defaultdict(list)
-    for owner, replies in (await _ask(by_owner, registry, client, result)).items():
+    for owner, replies in (await _ask(by_owner, registry, client, result, mint_token)).items():
         for reply in replies.values():
             consumers[reply.id].extend(reply.consumers)
             for org in dict.fromkeys(reply.shipped_to):
                 if org != owner:
                     customers[org].append(reply.id)
-    for replies in (await _ask(customers, registry, client, result)).values():
+    for replies in (await _ask(customers, registry, client, result, mint_token)).values():
         for reply in replies.values():
             consumers[reply.id].extend(c for c in reply.consumers if c not in consumers[reply.id])
     return consumers
 
 
 async def _ask(
-    batches: dict[str, list[str]], registry: Registry, client: NodeClient, result: Exposure
+    batches: dict[str, list[str]],
+    registry: Registry,
+    client: NodeClient,
+    result: Exposure,
+    mint_token: Callable[[str], str] | None,
 ) -> dict[str, dict[str, OutputsReply]]:
     """One outputs(ids:) call per organisation, all at once; failures become gaps."""
 
@@ -99,7 +112,8 @@ async def _ask(
             )
             return org, None
         try:
-            return org, await client.fetch_outputs(registry.get(org), ids)
+            credential = None if mint_token is None else NodeCredential(mint_token(org))
+            return org, await client.fetch_outputs(registry.get(org), ids, credential)
         except NodeCallError as exc:
             result.gaps.extend(Unopened(i, org, GapReason(exc.reason), exc.detail) for i in ids)
             return org, None

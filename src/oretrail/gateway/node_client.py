@@ -24,9 +24,11 @@ from oretrail.errors import NodeCallError
 __all__ = [
     "LOTS_QUERY",
     "OUTPUTS_QUERY",
+    "GrantPass",
     "HttpNodeClient",
     "LotReply",
     "NodeClient",
+    "NodeCredential",
     "OutputsReply",
     "parse_lots",
     "parse_outputs",
@@ -36,8 +38,8 @@ __all__ = [
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 LOTS_QUERY = """
-query Lots($ids: [ID!]!) {
-  lots(ids: $ids) {
+query Lots($ids: [ID!]!, $grants: [GrantInput!]) {
+  lots(ids: $ids, grants: $grants) {
     id status detail
     lot {
       id owner material custody
@@ -71,6 +73,23 @@ query LotsAt($facility: ID!) { lotsAt(facility: $facility) }
 
 
 @dataclass(frozen=True, slots=True)
+class GrantPass:
+    """A continuation grant to forward with a request, and the token its node received."""
+
+    lot: str
+    grant: str
+    parent_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCredential:
+    """What one request to one node carries: a delegated token and the grants it needs."""
+
+    token: str
+    grants: tuple[GrantPass, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class LotReply:
     """A node's answer for one id: the lot, or the reason it was not given."""
 
@@ -90,15 +109,21 @@ class OutputsReply:
 class NodeClient(Protocol):
     """How the gateway asks a participant's node for lots and outputs."""
 
-    async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
+    async def fetch_lots(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, LotReply]:
         """One batched ``lots(ids:)`` call; raises NodeCallError on any failure."""
         ...
 
-    async def fetch_outputs(self, node: Participant, ids: Sequence[str]) -> dict[str, OutputsReply]:
+    async def fetch_outputs(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, OutputsReply]:
         """One batched ``outputs(ids:)`` call; raises NodeCallError on any failure."""
         ...
 
-    async def fetch_lots_at(self, node: Participant, facility: str) -> list[str]:
+    async def fetch_lots_at(
+        self, node: Participant, facility: str, credential: NodeCredential | None = None
+    ) -> list[str]:
         """Ids of the lots produced at one of the node's facilities."""
         ...
 
@@ -117,29 +142,52 @@ class HttpNodeClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_bytes = max_response_bytes
 
-    async def fetch_lots(self, node: Participant, ids: Sequence[str]) -> dict[str, LotReply]:
-        data = await self._post(node, LOTS_QUERY, {"ids": list(ids)})
-        return parse_lots(node.id, ids, data)
+    async def fetch_lots(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, LotReply]:
+        grants = [
+            {"lot": g.lot, "grant": g.grant, "parentToken": g.parent_token}
+            for g in (credential.grants if credential else ())
+        ]
+        document = await self._post(
+            node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential
+        )
+        return parse_lots(node.id, ids, document)
 
-    async def fetch_outputs(self, node: Participant, ids: Sequence[str]) -> dict[str, OutputsReply]:
-        data = await self._post(node, OUTPUTS_QUERY, {"ids": list(ids)})
-        return parse_outputs(node.id, ids, data)
+    async def fetch_outputs(
+        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+    ) -> dict[str, OutputsReply]:
+        document = await self._post(node, OUTPUTS_QUERY, {"ids": list(ids)}, credential)
+        return parse_outputs(node.id, ids, document)
 
-    async def fetch_lots_at(self, node: Participant, facility: str) -> list[str]:
-        data = await self._post(node, LOTS_AT_QUERY, {"facility": facility})
+    async def fetch_lots_at(
+        self, node: Participant, facility: str, credential: NodeCredential | None = None
+    ) -> list[str]:
+        document = await self._post(node, LOTS_AT_QUERY, {"facility": facility}, credential)
         try:
+            _refuse_withheld(document, "lotsAt")
+            data = document["data"]
             return [_str(i, "lotsAt") for i in _list(_get(data, "lotsAt"), "lotsAt")]
         except _Shape as exc:
             raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node.id}: {exc}") from None
 
-    async def _post(self, node: Participant, query: str, variables: dict[str, Any]) -> Any:
+    async def _post(
+        self,
+        node: Participant,
+        query: str,
+        variables: dict[str, Any],
+        credential: NodeCredential | None,
+    ) -> dict[str, Any]:
         where = f"node {node.id} at {node.endpoint}"
+        headers = {"Accept": "application/json"}
+        if credential is not None:
+            headers["Authorization"] = f"Bearer {credential.token}"
         try:
             async with self._session.post(
                 node.endpoint,
                 json={"query": query, "variables": variables},
                 timeout=self._timeout,
-                headers={"Accept": "application/json"},
+                headers=headers,
             ) as response:
                 body = await self._read_limited(response, where)
                 status = response.status
@@ -153,6 +201,12 @@ class HttpNodeClient:
             raise NodeCallError(
                 GapReason.UNREACHABLE, f"{where} failed: {type(exc).__name__}"
             ) from None
+        if status == 401:
+            raise NodeCallError(
+                GapReason.WITHHELD,
+                f"{where} refused the request's credentials: "
+                f"{_first_error(_errors_of(body)).removeprefix(': ')}",
+            )
         if status != 200:
             raise NodeCallError(GapReason.INVALID_RESPONSE, f"{where} answered HTTP {status}")
         try:
@@ -163,10 +217,12 @@ class HttpNodeClient:
             ) from None
         if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
             errors = document.get("errors") if isinstance(document, dict) else None
+            if _all_withheld(errors):
+                raise NodeCallError(GapReason.WITHHELD, f"{where}{_first_error(errors)}")
             raise NodeCallError(
                 GapReason.INVALID_RESPONSE, f"{where} answered without data{_first_error(errors)}"
             )
-        return document["data"]
+        return document
 
     async def _read_limited(self, response: aiohttp.ClientResponse, where: str) -> bytes:
         chunks: list[bytes] = []
@@ -182,6 +238,55 @@ class HttpNodeClient:
         return b"".join(chunks)
 
 
+def _errors_of(body: bytes) -> object:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return document.get("errors") if isinstance(document, dict) else None
+
+
+def _all_withheld(errors: object) -> bool:
+    return (
+        isinstance(errors, list)
+        and bool(errors)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("extensions"), dict)
+            and e["extensions"].get("code") == "WITHHELD"
+            for e in errors
+        )
+    )
+
+
+def _withheld_by_index(document: dict[str, Any], field: str) -> dict[int, set[str]]:
+    """Field groups withheld per item of ``data[field]``; any other error is a bad answer."""
+    withheld: dict[int, set[str]] = {}
+    for error in document.get("errors") or []:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        path = error.get("path") if isinstance(error, dict) else None
+        if not isinstance(extensions, dict) or extensions.get("code") != "WITHHELD":
+            raise _Shape(f"error in the answer: {str(error)[:200]}")
+        group = extensions.get("group")
+        if (
+            not isinstance(path, list)
+            or len(path) < 2
+            or path[0] != field
+            or not isinstance(path[1], int)
+            or not isinstance(group, str)
+        ):
+            raise _Shape("a WITHHELD error without a usable path or group")
+        withheld.setdefault(path[1], set()).add(group)
+    return withheld
+
+
+def _refuse_withheld(document: dict[str, Any], field: str) -> None:
+    if document.get("errors"):
+        if _all_withheld(document["errors"]):
+            raise NodeCallError(GapReason.WITHHELD, f"{field} withheld by the owner's policy")
+        raise _Shape(f"error in the answer: {str(document['errors'][0])[:200]}")
+
+
 def _first_error(errors: object) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return f": {str(errors[0].get('message', ''))[:200]}"
@@ -192,16 +297,18 @@ class _Shape(Exception):
     """A node's answer does not have the shape the node API promises."""
 
 
-def parse_lots(node: str, ids: Sequence[str], data: Any) -> dict[str, LotReply]:
+def parse_lots(node: str, ids: Sequence[str], document: dict[str, Any]) -> dict[str, LotReply]:
     """Check a ``lots`` answer against the ids asked and the node that answered."""
     try:
-        items = _list(_get(data, "lots"), "lots")
+        withheld = _withheld_by_index(document, "lots")
+        items = _list(_get(document.get("data"), "lots"), "lots")
         replies: dict[str, LotReply] = {}
-        for item in items:
+        for index, item in enumerate(items):
             lot_id = _str(_get(item, "id"), "id")
             status = _str(_get(item, "status"), "status")
             raw_lot = _get(item, "lot")
-            lot = None if raw_lot is None else _traced_lot(raw_lot)
+            groups = frozenset(withheld.get(index, ()))
+            lot = None if raw_lot is None else _traced_lot(raw_lot, groups)
             if status == "FOUND" and (lot is None or lot.id != lot_id):
                 raise _Shape(f"lot {lot_id} is FOUND but the lot given is another or missing")
             if lot is not None and lot.owner != node:
@@ -215,8 +322,12 @@ def parse_lots(node: str, ids: Sequence[str], data: Any) -> dict[str, LotReply]:
         raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
 
 
-def parse_outputs(node: str, ids: Sequence[str], data: Any) -> dict[str, OutputsReply]:
+def parse_outputs(
+    node: str, ids: Sequence[str], document: dict[str, Any]
+) -> dict[str, OutputsReply]:
     try:
+        _refuse_withheld(document, "outputs")
+        data = document.get("data")
         replies: dict[str, OutputsReply] = {}
         for item in _list(_get(data, "outputs"), "outputs"):
             lot_id = _str(_get(item, "id"), "id")
@@ -235,10 +346,10 @@ def parse_outputs(node: str, ids: Sequence[str], data: Any) -> dict[str, Outputs
         raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
 
 
-def _traced_lot(raw: Any) -> TracedLot:
+def _traced_lot(raw: Any, withheld: frozenset[str]) -> TracedLot:
+    """A lot as the node gave it; fields of withheld groups arrive as null."""
     lot_id = _str(_get(raw, "id"), "lot.id")
-    facility = _facility(_get(raw, "facility"))
-    contents_raw = _get(raw, "contents")
+    contents_raw = raw.get("contents")
     contents = (
         None
         if contents_raw is None
@@ -247,47 +358,53 @@ def _traced_lot(raw: Any) -> TracedLot:
             for c in _list(contents_raw, "contents")
         }
     )
-    custody_raw = _get(raw, "custody")
+    custody_raw = raw.get("custody")
     try:
         custody = None if custody_raw is None else Custody(custody_raw)
     except ValueError:
         raise _Shape(f"lot {lot_id}: unknown custody model {custody_raw!r}") from None
+    quantity = raw.get("quantity")
+    inputs_raw = raw.get("inputs")
     return TracedLot(
         id=lot_id,
         owner=_str(_get(raw, "owner"), "owner"),
-        material=_str(_get(raw, "material"), "material"),
-        quantity_kg=_kilograms(_get(raw, "quantity"), lot_id, strict=False),
+        material=_opt_str(raw.get("material")) or "(withheld)",
+        quantity_kg=None if quantity is None else _kilograms(quantity, lot_id, strict=False),
         contents=contents,
         custody=custody,
-        facility=facility,
+        facility=_facility(raw.get("facility")),
         certificates=_certificates(raw.get("facility")),
         recycled_pre_consumer=_opt_fraction(raw.get("recycledPreConsumer")),
         recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
-        inputs=tuple(_input(link, lot_id) for link in _list(_get(raw, "inputs"), "inputs")),
+        inputs=()
+        if inputs_raw is None
+        else tuple(_input(link, lot_id) for link in _list(inputs_raw, "inputs")),
+        withheld=withheld,
     )
 
 
 def _input(raw: Any, consumer: str) -> TracedInput:
     lot = _str(_get(raw, "lot"), "inputs.lot")
-    kilograms = _kilograms(_get(raw, "quantity"), consumer, strict=True)
-    assert kilograms is not None
-    return TracedInput(lot=lot, owner=_str(_get(raw, "owner"), "inputs.owner"), kilograms=kilograms)
+    quantity = raw.get("quantity") if isinstance(raw, Mapping) else None
+    kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
+    owner = _opt_str(raw.get("owner")) or ""
+    return TracedInput(lot=lot, owner=owner, kilograms=kilograms, grant=_opt_str(raw.get("grant")))
 
 
 def _facility(raw: Any) -> Facility | None:
-    if raw is None:
+    if not isinstance(raw, Mapping):
         return None
     return Facility(
-        id=_str(_get(raw, "id"), "facility.id"),
+        id=_opt_str(raw.get("id")) or "",
         org="",
-        name=_str(_get(raw, "name"), "facility.name"),
-        kind=_str(_get(raw, "kind"), "facility.kind"),
-        country=_str(_get(raw, "country"), "facility.country"),
-        region=_str(_get(raw, "region"), "facility.region"),
+        name=_opt_str(raw.get("name")) or "(withheld)",
+        kind=_opt_str(raw.get("kind")) or "",
+        country=_opt_str(raw.get("country")) or "",
+        region=_opt_str(raw.get("region")) or "",
         latitude=_opt_number(raw.get("latitude")),
         longitude=_opt_number(raw.get("longitude")),
-        artisanal=bool(raw.get("artisanal")),
-        cahra=bool(raw.get("cahra")),
+        artisanal=raw.get("artisanal") is True,
+        cahra=raw.get("cahra") is True,
     )
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 
 from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
-from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.node_client import GrantPass, NodeClient, NodeCredential
 
-__all__ = ["trace_upstream"]
+__all__ = ["TokenMinter", "trace_upstream"]
 
 # How a node's per-id status maps to the reason of a gap.
 _STATUS_REASONS = {
@@ -27,17 +28,38 @@ _STATUS_REASONS = {
 }
 
 
+# Mints the delegated token for one request to one organisation's node.
+TokenMinter = Callable[[str], str]
+
+
 async def trace_upstream(
-    root: str, max_depth: int, registry: Registry, client: NodeClient
+    root: str,
+    max_depth: int,
+    registry: Registry,
+    client: NodeClient,
+    mint_token: TokenMinter | None = None,
 ) -> LotGraph:
-    """Discover the lot graph above ``root``, down to ``max_depth`` input hops."""
-    planner = _Planner(root, max_depth, registry, client)
+    """Discover the lot graph above ``root``, down to ``max_depth`` input hops.
+
+    With ``mint_token`` every request carries a fresh delegated token, and every
+    lot reached through an input link carries the grant its consumer's node signed.
+    """
+    planner = _Planner(root, max_depth, registry, client, mint_token)
     return await planner.run()
 
 
 class _Planner:
-    def __init__(self, root: str, max_depth: int, registry: Registry, client: NodeClient) -> None:
+    def __init__(
+        self,
+        root: str,
+        max_depth: int,
+        registry: Registry,
+        client: NodeClient,
+        mint_token: TokenMinter | None,
+    ) -> None:
         self.graph = LotGraph(root=root)
+        self.mint_token = mint_token
+        self.grants: dict[str, GrantPass] = {}
         self.max_depth = max_depth
         self.registry = registry
         self.client = client
@@ -114,9 +136,14 @@ class _Planner:
             self.tasks.create_task(self.fetch(owner, ids))
 
     async def fetch(self, owner: str, ids: list[str]) -> None:
+        credential = None
+        if self.mint_token is not None:
+            credential = NodeCredential(
+                self.mint_token(owner), tuple(self.grants[i] for i in ids if i in self.grants)
+            )
         try:
             node = self.registry.get(owner)
-            replies = await self.client.fetch_lots(node, ids)
+            replies = await self.client.fetch_lots(node, ids, credential)
         except NodeCallError as exc:
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)
@@ -133,4 +160,8 @@ class _Planner:
                 continue
             self.graph.lots[lot_id] = reply.lot
             for link in reply.lot.inputs:
+                if link.grant is not None and credential is not None:
+                    self.grants.setdefault(
+                        link.lot, GrantPass(link.lot, link.grant, credential.token)
+                    )
                 self.reach(link.lot, self.depth[lot_id] + 1)

@@ -46,7 +46,8 @@ def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
         gaps=len(attribution.gaps),
     )
     edges = tuple(
-        ModelEdge(consumer, link.lot, link.kilograms)
+        # A mass the owner withheld counts as zero: over-allocation never flags on a guess.
+        ModelEdge(consumer, link.lot, link.kilograms or 0.0)
         for consumer, link in graph.edges()
         if link.lot in graph.lots or (link.lot in graph.unopened and graph.unopened[link.lot].owner)
     )

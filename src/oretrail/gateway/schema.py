@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -11,11 +12,20 @@ import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
+from oretrail.auth.chain import Caller, Delegation
+from oretrail.auth.keys import SigningKey
 from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.model import parse_lot_id
-from oretrail.errors import InvalidInput, NodeCallError, OretrailError, StoreError, StoreUnavailable
+from oretrail.errors import (
+    Forbidden,
+    InvalidInput,
+    NodeCallError,
+    OretrailError,
+    StoreError,
+    StoreUnavailable,
+)
 from oretrail.gateway.exposure import trace_downstream
-from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.node_client import NodeClient, NodeCredential
 from oretrail.gateway.recording import trace_record
 from oretrail.gateway.tracing import check_depth, run_trace
 from oretrail.gateway.types import (
@@ -47,6 +57,20 @@ class GatewayContext:
     client: NodeClient
     settings: GatewaySettings
     model: ModelStore
+    caller: Caller
+    signing_key: SigningKey
+
+    def delegation(self, purpose: str) -> Delegation:
+        """A fresh trace id and the minting of delegated tokens for this caller."""
+        return Delegation(self.signing_key, self.caller, str(uuid.uuid4()), purpose)
+
+
+def _require_tracer(caller: Caller) -> None:
+    """NGOs run approved transparency queries only; they may not trace or explore freely."""
+    if caller.roles and caller.roles <= {"NGO"}:
+        raise Forbidden("NGO callers may run approved transparency queries only")
+    if not caller.roles:
+        raise Forbidden(f"caller {caller.sub} of {caller.org} holds no registered role")
 
 
 @strawberry.type
@@ -61,6 +85,7 @@ class Query:
     ) -> TraceType:
         ctx = info.context
         try:
+            _require_tracer(ctx.caller)
             report = await run_trace(
                 lot,
                 max_depth,
@@ -68,8 +93,9 @@ class Query:
                 registry=ctx.registry,
                 client=ctx.client,
                 settings=ctx.settings,
+                mint_token=ctx.delegation("trace").token_for,
             )
-            record = trace_record(report)
+            record = trace_record(report, ctx.caller.org)
             # A trace is answered only once it is committed to the model, so an
             # answered trace is never missing from the history.
             await ctx.model.record_trace(record)
@@ -95,25 +121,27 @@ class Query:
     ) -> ExposureType:
         ctx = info.context
         try:
+            _require_tracer(ctx.caller)
             depth = check_depth(max_depth, ctx.settings)
-            start = await _start_lots(ctx, lot, facility)
-            result = await trace_downstream(start, depth, ctx.registry, ctx.client)
+            mint = ctx.delegation("exposure").token_for
+            start = await _start_lots(ctx, lot, facility, mint)
+            result = await trace_downstream(start, depth, ctx.registry, ctx.client, mint)
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
         return exposure_type(result)
 
-    @strawberry.field(description="Recorded traces, newest first.")
+    @strawberry.field(description="The caller's organisation's recorded traces, newest first.")
     async def trace_history(
         self,
         info: Info[GatewayContext, None],
         lot: strawberry.ID | None = None,
-        traced_by: str | None = None,
         limit: int = 20,
     ) -> list[TraceRecordType]:
         if not 1 <= limit <= MAX_LIST:
             raise as_graphql_error(InvalidInput(f"limit {limit} must be between 1 and {MAX_LIST}"))
+        caller = info.context.caller.org
         summaries = await _model_call(
-            info.context.model.trace_history(root=lot, caller=traced_by, limit=limit)
+            info.context.model.trace_history(root=lot, caller=caller, limit=limit)
         )
         return [trace_record_type(s) for s in summaries]
 
@@ -121,26 +149,30 @@ class Query:
     async def supply_network(
         self, info: Info[GatewayContext, None], material: str | None = None
     ) -> list[SupplyLinkType]:
+        await _model_call(_allowed(info.context.caller))
         links = await _model_call(info.context.model.supply_network(material))
         return [
             SupplyLinkType(supplier=x.supplier, customer=x.customer, material=x.material)
             for x in links
         ]
 
-    @strawberry.field(description="Traced products that hold material from a lot or a facility.")
+    @strawberry.field(
+        description="The caller's traced products that hold material from a lot or a facility."
+    )
     async def exposed_products(
         self,
         info: Info[GatewayContext, None],
         lot: strawberry.ID | None = None,
         facility: strawberry.ID | None = None,
-        traced_by: str | None = None,
     ) -> list[strawberry.ID]:
         if (lot is None) == (facility is None):
             raise as_graphql_error(
                 InvalidInput("exposedProducts needs exactly one of lot or facility")
             )
         products = await _model_call(
-            info.context.model.exposed_products(lot=lot, facility=facility, caller=traced_by)
+            info.context.model.exposed_products(
+                lot=lot, facility=facility, caller=info.context.caller.org
+            )
         )
         return [strawberry.ID(p) for p in products]
 
@@ -151,6 +183,7 @@ class Query:
         tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
         if not 0 <= tol <= 1:
             raise as_graphql_error(InvalidInput(f"tolerance {tol} must be between 0 and 1"))
+        await _model_call(_allowed(info.context.caller))
         found = await _model_call(info.context.model.over_allocations(tol))
         return [
             OverAllocationType(
@@ -173,7 +206,9 @@ class Query:
         ]
 
 
-async def _start_lots(ctx: GatewayContext, lot: str | None, facility: str | None) -> list[str]:
+async def _start_lots(
+    ctx: GatewayContext, lot: str | None, facility: str | None, mint: Callable[[str], str]
+) -> list[str]:
     if (lot is None) == (facility is None):
         raise InvalidInput("exposure needs exactly one of lot or facility")
     if lot is not None:
@@ -187,12 +222,16 @@ async def _start_lots(ctx: GatewayContext, lot: str | None, facility: str | None
         )
     node = ctx.registry.get(org)
     try:
-        lots = await ctx.client.fetch_lots_at(node, facility)
+        lots = await ctx.client.fetch_lots_at(node, facility, NodeCredential(mint(org)))
     except NodeCallError as exc:
         raise InvalidInput(f"cannot list the lots of {facility}: {exc.detail}") from exc
     if not lots:
         raise InvalidInput(f"{org} reports no lots produced at facility {facility}")
     return lots
+
+
+async def _allowed(caller: Caller) -> None:
+    _require_tracer(caller)
 
 
 async def _model_call(call: Awaitable[_T]) -> _T:

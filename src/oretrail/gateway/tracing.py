@@ -10,9 +10,9 @@ from oretrail.domain.attribution import Attribution, attribute
 from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import parse_lot_id
 from oretrail.domain.risks import Risk, RiskPolicy, assess_risks
-from oretrail.errors import InvalidInput, UnknownLot
+from oretrail.errors import Forbidden, InvalidInput, UnknownLot
 from oretrail.gateway.node_client import NodeClient
-from oretrail.gateway.planner import trace_upstream
+from oretrail.gateway.planner import TokenMinter, trace_upstream
 
 __all__ = ["TraceReport", "check_depth", "run_trace"]
 
@@ -45,16 +45,19 @@ async def run_trace(
     registry: Registry,
     client: NodeClient,
     settings: GatewaySettings,
+    mint_token: TokenMinter | None = None,
 ) -> TraceReport:
     """Trace ``root`` upstream. Bad input raises; node failures become gaps."""
     owner = parse_lot_id(root).org
     registry.get(owner)
     depth = check_depth(max_depth, settings)
-    graph = await trace_upstream(root, depth, registry, client)
+    graph = await trace_upstream(root, depth, registry, client, mint_token)
     if root not in graph.lots:
         missing = graph.unopened.get(root)
         if missing is not None and missing.reason == "NOT_FOUND":
             raise UnknownLot(f"lot {root} is not known to its owner {owner!r}")
+        if missing is not None and missing.reason == "WITHHELD":
+            raise Forbidden(f"{owner} does not show lot {root} to this caller: {missing.detail}")
     attribution = attribute(graph)
     day = as_of or date.today()
     policy = RiskPolicy(

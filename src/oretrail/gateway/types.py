@@ -100,7 +100,7 @@ class TraceLot:
 class TraceEdge:
     consumer: strawberry.ID
     input: strawberry.ID
-    kilograms: float
+    kilograms: float | None
 
 
 @strawberry.type

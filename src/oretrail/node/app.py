@@ -1,10 +1,11 @@
-"""The node's ASGI app: GraphQL at /graphql, liveness at /health."""
+"""The node's ASGI app: GraphQL at /graphql (delegated token required), /health, JWKS."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,35 +15,61 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from oretrail.asgi import health_endpoint
+from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
+from oretrail.auth.access_log import AccessLog
+from oretrail.auth.chain import NodeAuthority, Principal
+from oretrail.auth.policy import Policy
+from oretrail.errors import TokenRejected
 from oretrail.node.schema import NodeContext, build_node_schema
 from oretrail.store.port import GraphStore
 
-__all__ = ["StoreOpener", "build_node_app"]
+__all__ = ["NodeSecurity", "StoreOpener", "build_node_app"]
 
 # Opens the node's store for the app's lifetime (a driver for Neo4j, nothing for memory).
 StoreOpener = Callable[[], AbstractAsyncContextManager[GraphStore]]
 
 
+@dataclass(frozen=True, slots=True)
+class NodeSecurity:
+    """What a node decides with: its authority (keys), its policy and its access log."""
+
+    authority: NodeAuthority
+    policy: Policy
+    log: AccessLog
+    jwks: dict[str, Any]
+
+
 class _NodeGraphQL(GraphQL[NodeContext, None]):
-    def __init__(self, *, dev: bool) -> None:
+    def __init__(self, security: NodeSecurity, *, dev: bool) -> None:
         super().__init__(
             build_node_schema(),
             graphql_ide="graphiql" if dev else None,
             allow_queries_via_get=False,
         )
+        self.security = security
         self.store: GraphStore | None = None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> NodeContext:
         assert self.store is not None, "the app's lifespan opens the store"
-        return NodeContext(store=self.store)
+        principal: Principal = request.state.principal
+        s = self.security
+        return NodeContext(
+            store=self.store, principal=principal, authority=s.authority, policy=s.policy, log=s.log
+        )
 
 
-def build_node_app(open_store: StoreOpener, *, dev: bool = False) -> Starlette:
+def build_node_app(
+    open_store: StoreOpener, security: NodeSecurity, *, dev: bool = False
+) -> Starlette:
     """A node serving one organisation's store. GraphiQL only when ``dev`` is set."""
-    graphql = _NodeGraphQL(dev=dev)
+    graphql = _NodeGraphQL(security, dev=dev)
+
+    async def authenticate(token: str | None) -> Principal:
+        if token is None:
+            raise TokenRejected("a delegated bearer token is required")
+        return await security.authority.principal(token)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,8 +84,9 @@ def build_node_app(open_store: StoreOpener, *, dev: bool = False) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", BearerProtected(graphql, authenticate), methods=["GET", "POST"]),
             Route("/health", health_endpoint(check), methods=["GET"]),
+            Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

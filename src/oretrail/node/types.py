@@ -1,11 +1,19 @@
-"""GraphQL types a node serves: lots with their facility, certificates and input links."""
+"""GraphQL types a node serves. Every lot field belongs to a field group of the policy.
+
+A field whose group the caller is not granted resolves to null with an error whose
+``extensions`` are ``{"code": "WITHHELD", "group": <group>}``, so the gateway can
+tell "withheld" from "absent".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
+from graphql import GraphQLError
 
 from oretrail.domain.model import Certificate, Facility, Lot, Quantity, parse_lot_id
 from oretrail.graphql_types import CustodyModel
@@ -14,14 +22,29 @@ __all__ = [
     "CertificateType",
     "ConsumerType",
     "FacilityType",
+    "GrantInput",
     "LotAnswer",
     "LotStatus",
     "LotType",
     "OrganisationType",
     "OutputsAnswer",
     "ShipmentType",
-    "lot_type",
 ]
+
+_T = TypeVar("_T")
+
+
+def withheld(group: str) -> GraphQLError:
+    return GraphQLError(
+        f"withheld by the owner's policy (field group {group})",
+        extensions={"code": "WITHHELD", "group": group},
+    )
+
+
+def _give(granted: frozenset[str], group: str, value: _T) -> _T:
+    if group not in granted:
+        raise withheld(group)
+    return value
 
 
 @strawberry.enum
@@ -30,6 +53,15 @@ class LotStatus(Enum):
     NOT_FOUND = "NOT_FOUND"
     INVALID_ID = "INVALID_ID"
     WITHHELD = "WITHHELD"
+
+
+@strawberry.input
+class GrantInput:
+    """A continuation grant for one lot, and the delegated token its granting node received."""
+
+    lot: strawberry.ID
+    grant: str
+    parent_token: str
 
 
 @strawberry.type
@@ -75,86 +107,149 @@ class CertificateType:
 
 @strawberry.type
 class FacilityType:
-    id: str
-    name: str
-    kind: str
-    country: str
-    region: str
-    latitude: float | None
-    longitude: float | None
-    artisanal: bool
-    cahra: bool
-    certificates: list[CertificateType]
+    facility: strawberry.Private[Facility]
+    certified: strawberry.Private[list[Certificate]]
+    granted: strawberry.Private[frozenset[str]]
 
-    @classmethod
-    def of(cls, f: Facility, certificates: list[Certificate]) -> FacilityType:
-        return cls(
-            id=f.id,
-            name=f.name,
-            kind=f.kind,
-            country=f.country,
-            region=f.region,
-            latitude=f.latitude,
-            longitude=f.longitude,
-            artisanal=f.artisanal,
-            cahra=f.cahra,
-            certificates=[CertificateType.of(c) for c in certificates],
-        )
+    @strawberry.field
+    def id(self) -> str | None:
+        return _give(self.granted, "facility", self.facility.id)
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return _give(self.granted, "facility", self.facility.name)
+
+    @strawberry.field
+    def kind(self) -> str | None:
+        return _give(self.granted, "facility", self.facility.kind)
+
+    @strawberry.field
+    def latitude(self) -> float | None:
+        return _give(self.granted, "facility", self.facility.latitude)
+
+    @strawberry.field
+    def longitude(self) -> float | None:
+        return _give(self.granted, "facility", self.facility.longitude)
+
+    @strawberry.field
+    def country(self) -> str | None:
+        return _give(self.granted, "origin", self.facility.country)
+
+    @strawberry.field
+    def region(self) -> str | None:
+        return _give(self.granted, "origin", self.facility.region)
+
+    @strawberry.field
+    def artisanal(self) -> bool | None:
+        return _give(self.granted, "origin", self.facility.artisanal)
+
+    @strawberry.field
+    def cahra(self) -> bool | None:
+        return _give(self.granted, "origin", self.facility.cahra)
+
+    @strawberry.field
+    def certificates(self) -> list[CertificateType] | None:
+        return _give(self.granted, "certificates", [CertificateType.of(c) for c in self.certified])
 
 
 @strawberry.type
 class InputLinkType:
-    lot: strawberry.ID
-    owner: str
-    quantity: QuantityType
-    # The continuation grant for the input lot; tokens are added by the permissions work.
-    grant: str | None = None
+    link_lot: strawberry.Private[str]
+    link_quantity: strawberry.Private[Quantity]
+    granted: strawberry.Private[frozenset[str]]
+    # The continuation grant that lets the gateway ask the input's owner for it.
+    grant: str | None
+
+    @strawberry.field
+    def lot(self) -> strawberry.ID:
+        return strawberry.ID(self.link_lot)
+
+    @strawberry.field
+    def owner(self) -> str | None:
+        return _give(self.granted, "suppliers", parse_lot_id(self.link_lot).org)
+
+    @strawberry.field
+    def quantity(self) -> QuantityType | None:
+        return _give(self.granted, "quantities", QuantityType.of(self.link_quantity))
 
 
 @strawberry.type
 class LotType:
-    id: strawberry.ID
-    owner: str
-    material: str
-    quantity: QuantityType
-    produced_at: date
-    facility: FacilityType
-    custody: CustodyModel  # type: ignore[valid-type]
-    contents: list[ElementContent] | None
-    carbon_footprint: float | None
-    recycled_pre_consumer: float
-    recycled_post_consumer: float
-    inputs: list[InputLinkType]
+    lot: strawberry.Private[Lot]
+    granted: strawberry.Private[frozenset[str]]
+    place: strawberry.Private[FacilityType]
+    grants: strawberry.Private[Mapping[str, str]]
 
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.lot.id)
 
-def lot_type(lot: Lot, facility: FacilityType) -> LotType:
-    """The GraphQL view of a domain lot, its facility already resolved."""
-    contents = (
-        None
-        if lot.contents is None
-        else [ElementContent(element=e, fraction=f) for e, f in sorted(lot.contents.items())]
-    )
-    return LotType(
-        id=strawberry.ID(lot.id),
-        owner=lot.owner,
-        material=lot.material,
-        quantity=QuantityType.of(lot.quantity),
-        produced_at=lot.produced_at,
-        facility=facility,
-        custody=lot.custody,
-        contents=contents,
-        carbon_footprint=lot.carbon_footprint,
-        recycled_pre_consumer=lot.recycled_pre_consumer,
-        recycled_post_consumer=lot.recycled_post_consumer,
-        inputs=[
+    @strawberry.field
+    def owner(self) -> str:
+        return self.lot.owner
+
+    @strawberry.field
+    def material(self) -> str | None:
+        return _give(self.granted, "identity", self.lot.material)
+
+    @strawberry.field
+    def produced_at(self) -> date | None:
+        return _give(self.granted, "identity", self.lot.produced_at)
+
+    @strawberry.field
+    def custody(self) -> CustodyModel | None:  # type: ignore[valid-type]
+        return _give(self.granted, "identity", self.lot.custody)
+
+    @strawberry.field
+    def quantity(self) -> QuantityType | None:
+        return _give(self.granted, "quantities", QuantityType.of(self.lot.quantity))
+
+    @strawberry.field
+    def facility(self) -> FacilityType:
+        return self.place
+
+    @strawberry.field
+    def contents(self) -> list[ElementContent] | None:
+        contents = _give(self.granted, "contents", self.lot.contents)
+        if contents is None:
+            return None
+        return [ElementContent(element=e, fraction=f) for e, f in sorted(contents.items())]
+
+    @strawberry.field
+    def recycled_pre_consumer(self) -> float | None:
+        return _give(self.granted, "contents", self.lot.recycled_pre_consumer)
+
+    @strawberry.field
+    def recycled_post_consumer(self) -> float | None:
+        return _give(self.granted, "contents", self.lot.recycled_post_consumer)
+
+    @strawberry.field
+    def carbon_footprint(self) -> float | None:
+        return _give(self.granted, "emissions", self.lot.carbon_footprint)
+
+    @strawberry.field
+    def inputs(self) -> list[InputLinkType] | None:
+        links = _give(self.granted, "inputs", self.lot.inputs)
+        return [
             InputLinkType(
-                lot=strawberry.ID(link.lot),
-                owner=parse_lot_id(link.lot).org,
-                quantity=QuantityType.of(link.quantity),
+                link_lot=link.lot,
+                link_quantity=link.quantity,
+                granted=self.granted,
+                grant=self.grants.get(link.lot),
             )
-            for link in lot.inputs
-        ],
-    )
+            for link in links
+        ]
+
+
+def lot_type(
+    lot: Lot,
+    facility: Facility,
+    certificates: Sequence[Certificate],
+    granted: frozenset[str],
+    grants: Mapping[str, str],
+) -> LotType:
+    place = FacilityType(facility=facility, certified=list(certificates), granted=granted)
+    return LotType(lot=lot, granted=granted, place=place, grants=grants)
 
 
 @strawberry.type
@@ -195,4 +290,3 @@ class OrganisationType:
     name: str
     roles: list[str]
     country: str
-    facilities: list[FacilityType]
