@@ -66,6 +66,7 @@ def served_federation(
     down: frozenset[str] = frozenset(),
     neo4j_uri: str | None = None,
     neo4j_nodes: frozenset[str] = frozenset(),
+    log_dir: Path | None = None,
 ) -> Iterator[Federation]:
     """Run real uvicorn servers for a federation on a private event loop in a thread.
 
@@ -87,6 +88,7 @@ def served_federation(
                 down=down,
                 neo4j_uri=neo4j_uri,
                 neo4j_nodes=neo4j_nodes,
+                log_dir=log_dir,
             ) as federation:
                 holder["federation"] = federation
                 ready.set()

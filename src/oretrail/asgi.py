@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -52,8 +52,19 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(query: type) -> strawberry.Schema:
-    """A schema whose unexpected errors are masked for callers and logged for operators."""
-    return _Schema(query=query, extensions=[mask_unexpected_errors])
+    """A schema whose unexpected errors are masked for callers and logged for operators.
+
+    Parsing and validating a document cost ~13 ms, more than answering it; the
+    gateway sends the same few documents every time, so both are cached.
+    """
+    return _Schema(
+        query=query,
+        extensions=[
+            mask_unexpected_errors,
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+        ],
+    )
 
 
 def as_graphql_error(error: OretrailError) -> GraphQLError:
