@@ -59,10 +59,12 @@ def build_schema(query: type) -> strawberry.Schema:
     """
     return _Schema(
         query=query,
+        # Instances, as strawberry's docs show: one cache shared by every execution.
+        # The stubs only admit classes and factories, hence the ignores.
         extensions=[
             mask_unexpected_errors,
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            ParserCache(maxsize=256),  # type: ignore[list-item]
+            ValidationCache(maxsize=256),  # type: ignore[list-item]
         ],
     )
 

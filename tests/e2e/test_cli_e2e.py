@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from oretrail.auth.chain import verify_caller
+from oretrail.auth.federation_keys import FederationKeys
+from oretrail.auth.tokens import StaticKeys
 from oretrail.bootstrap import Federation
 from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port, oem_token
 
@@ -72,6 +76,25 @@ def test_graph_commands_name_an_unreachable_neo4j() -> None:
     assert run.returncode == 2
     assert "Neo4j is unavailable" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_keys_generate_and_token_issue_make_a_token_the_gateway_accepts(tmp_path: Path) -> None:
+    keys = oretrail("keys", "generate", "--dir", str(tmp_path))
+    assert keys.returncode == 0, keys.stderr
+    assert (tmp_path / "gateway.pem").stat().st_mode & 0o077 == 0
+    again = oretrail("keys", "generate", "--dir", str(tmp_path))
+    assert again.returncode == 2
+    assert "pass --force" in again.stderr
+    issued = oretrail("token", "issue", "--org", "nordvolt", "--keys", str(tmp_path))
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    loaded = FederationKeys.load(tmp_path, ["nordvolt"])
+    roles = {"nordvolt": ["PACK", "OEM"]}
+    caller = asyncio.run(verify_caller(token, StaticKeys(loaded.ring()), roles.get))
+    assert (caller.org, caller.roles) == ("nordvolt", frozenset({"PACK", "OEM"}))
+    unknown = oretrail("token", "issue", "--org", "nobody", "--keys", str(tmp_path))
+    assert unknown.returncode == 2
+    assert "'nobody' is not in the registry" in unknown.stderr
 
 
 def test_seed_check_passes_on_the_sample() -> None:
@@ -217,6 +240,9 @@ def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
 def test_every_command_has_help() -> None:
     for command in (
         ["graph", "server", "--help"],
+        ["keys", "generate", "--help"],
+        ["token", "issue", "--help"],
+        ["node", "audit", "--help"],
         ["graph", "init", "--help"],
         ["graph", "load", "--help"],
         ["--help"],
