@@ -59,12 +59,11 @@ def build_schema(query: type) -> strawberry.Schema:
     """
     return _Schema(
         query=query,
-        # Instances, as strawberry's docs show: one cache shared by every execution.
-        # The stubs only admit classes and factories, hence the ignores.
+        # Factories: strawberry keeps both caches at module level, shared by every request.
         extensions=[
             mask_unexpected_errors,
-            ParserCache(maxsize=256),  # type: ignore[list-item]
-            ValidationCache(maxsize=256),  # type: ignore[list-item]
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
         ],
     )
 
