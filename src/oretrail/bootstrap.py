@@ -36,6 +36,12 @@ from oretrail.config import (
 )
 from oretrail.errors import ConfigError, StoreUnavailable
 from oretrail.gateway.app import GatewaySecurity, ModelOpener, build_gateway_app
+from oretrail.gateway.approved import (
+    ApprovedRegistry,
+    Transparency,
+    load_approved,
+    load_product_lines,
+)
 from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
 from oretrail.store.cypher import (
     CypherRunner,
@@ -55,6 +61,7 @@ from oretrail.store.seed import check_links_against, load_seed
 __all__ = [
     "Federation",
     "FederationConfig",
+    "approve_as_members",
     "bound_socket",
     "gateway_app",
     "load_federation_config",
@@ -75,6 +82,7 @@ class FederationConfig:
     settings: GatewaySettings
     graph_dir: Path = field(default_factory=default_graph_dir)
     policy_dir: Path = Path("config/policies")
+    transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
 
 
 def load_federation_config(config_dir: Path) -> FederationConfig:
@@ -83,6 +91,10 @@ def load_federation_config(config_dir: Path) -> FederationConfig:
         registry=load_registry(config_dir / "registry.toml"),
         settings=load_gateway_settings(config_dir / "gateway.toml"),
         policy_dir=config_dir / "policies",
+        transparency=Transparency(
+            load_approved(config_dir / "approved"),
+            load_product_lines(config_dir / "product_lines.toml"),
+        ),
     )
 
 
@@ -190,8 +202,14 @@ def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:
 def gateway_app(config: FederationConfig, keys: FederationKeys, *, dev: bool = False) -> ASGIApp:
     opener = model_opener(config.settings.model, config.graph_dir)
     gateway_key = keys.key(GATEWAY_KEY)
+    # Every approved query must carry a valid approval by each of its approvers,
+    # or the gateway does not start.
+    config.transparency.queries.verify(keys.ring())
     security = GatewaySecurity(
-        gateway_key, key_source(config.registry, keys), jwks_document([gateway_key.trusted()])
+        gateway_key,
+        key_source(config.registry, keys),
+        jwks_document([gateway_key.trusted()]),
+        config.transparency,
     )
     return build_gateway_app(config.registry, config.settings, opener, security, dev=dev)
 
@@ -208,6 +226,13 @@ async def load_seeds_into_neo4j(
     async with neo4j_runner(uri, graph_dir) as runner:
         await apply_migrations(runner.driver, load_migrations(graph_dir / "migrations"))
         return [(seed.organisation.id, await load_seed_into_neo4j(runner, seed)) for seed in seeds]
+
+
+def approve_as_members(config: FederationConfig, keys: FederationKeys) -> None:
+    """Sign every approved query with the keys of the members it names as approvers."""
+    approvers = {a for q in config.transparency.queries.queries.values() for a in q.approvers}
+    for org in sorted(approvers):
+        config.transparency.queries.approve(keys.key(org), org)
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -289,7 +314,11 @@ async def run_federation(
         await load_seeds_into_neo4j(
             neo4j_uri, config.graph_dir, [registry.get(org) for org in sorted(neo4j_nodes)]
         )
-    keys = keys or FederationKeys.generate(registry.participants)
+    if keys is None:
+        # A federation of fresh keys: its members approve the sample queries now, as
+        # `oretrail approved approve` would with their real keys.
+        keys = FederationKeys.generate(registry.participants)
+        approve_as_members(config, keys)
     servers = _Servers()
     endpoints: dict[str, str] = {}
     logs: dict[str, AccessLog] = {}

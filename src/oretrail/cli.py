@@ -48,6 +48,25 @@ DEMO_COMPETITOR = "rivalauto"
 DEMO_NGO = "transparency-watch"
 
 
+DEMO_LINE = "nordvolt-packs-2026"
+DEMO_APPROVED: list[tuple[str, dict[str, str]]] = [
+    ("cobalt-origin-countries", {"productLine": DEMO_LINE}),
+    ("artisanal-share", {"productLine": DEMO_LINE}),
+    ("refiner-audit-coverage", {"productLine": DEMO_LINE}),
+    ("recycled-content", {"productLine": DEMO_LINE, "element": "Co"}),
+    ("recycled-content", {"productLine": DEMO_LINE, "element": "Ni"}),
+]
+
+
+def _aggregate_text(body: dict[str, Any]) -> str:
+    if body.get("errors"):
+        return "refused: " + "; ".join(e.get("message", "?") for e in body["errors"])
+    aggregate = next(iter(body["data"]["transparency"].values()))
+    shown = ", ".join(f"{g['name']} {g['share'] * 100:.1f} %" for g in aggregate["groups"])
+    hidden = f"{aggregate['suppressed']} group(s) suppressed" if aggregate["suppressed"] else ""
+    return "; ".join(part for part in (shown, hidden) if part) or "nothing to publish"
+
+
 def _roles(config: FederationConfig, org: str) -> list[str]:
     return [str(r) for r in config.registry.get(org).roles]
 
@@ -217,7 +236,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
-    if args.command in {"keys", "token", "node"}:
+    if args.command in {"keys", "token", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
         directory = args.directory or config_dir.parent / "graph" / "seed"
@@ -272,6 +291,16 @@ async def _post(url: str, token: str, query: str, variables: dict[str, Any]) -> 
     return data
 
 
+async def _post_raw(url: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST and return the JSON body, errors included (the demo shows refusals)."""
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+        session.post(url, json=payload, headers={"Authorization": f"Bearer {token}"}) as resp,
+    ):
+        body: dict[str, Any] = await resp.json(content_type=None)
+        return body
+
+
 async def _query_trace(
     url: str, token: str, lot: str, depth: int | None, as_of: date | None
 ) -> dict[str, Any]:
@@ -307,6 +336,12 @@ async def _demo(
             exposed = await _post(
                 fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
             )
+            ngo = fed.caller_token(DEMO_NGO, roles=_roles(config, DEMO_NGO))
+            published = {}
+            for query_id, variables in DEMO_APPROVED:
+                published[query_id, variables.get("element", "")] = await _post_raw(
+                    fed.gateway_url, ngo, {"documentId": query_id, "variables": variables}
+                )
             refusals = []
             for org in (DEMO_COMPETITOR, DEMO_NGO):
                 token = fed.caller_token(org, roles=_roles(config, org))
@@ -324,6 +359,13 @@ async def _demo(
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:
         print(f"  {product}")
+    print()
+    print(
+        f"{DEMO_NGO} runs the approved transparency queries over {DEMO_LINE} "
+        "(groups of fewer than k organisations suppressed)"
+    )
+    for (query_id, element), body in published.items():
+        print(f"  {query_id}{' ' + element if element else ''}: {_aggregate_text(body)}")
     print()
     print("Other callers asking for the same trace")
     for org, outcome in refusals:

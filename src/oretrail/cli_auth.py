@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 from pathlib import Path
+
+import aiohttp
 
 from oretrail.auth.access_log import verify_log
 from oretrail.auth.federation_keys import FederationKeys
@@ -68,8 +72,48 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     audit.add_argument("log", type=Path, help="the node's access log file")
     audit.add_argument("--json", action="store_true", help="print the entries as JSON lines")
 
+    approved = commands.add_parser(
+        "approved",
+        help="approved transparency queries",
+        description="List, approve and run the approved transparency queries of config/approved.",
+    )
+    approved_actions = approved.add_subparsers(
+        dest="approved_command", required=True, metavar="ACTION"
+    )
+    approved_actions.add_parser(
+        "list",
+        help="list approved queries and their approvals",
+        description="Show each approved query: purpose, k, "
+        "parameters, approvers and whether each has signed.",
+    )
+    approve = approved_actions.add_parser(
+        "approve",
+        help="sign every query a member must approve",
+        description="Sign the digest of each query naming the member as approver with its key "
+        "and write <id>.approvals.json beside it.",
+    )
+    approve.add_argument("--org", required=True, help="the approving member")
+    approve.add_argument(
+        "--keys", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
+    )
+    run = approved_actions.add_parser(
+        "run",
+        help="run an approved query by id through a running gateway",
+        description="Send documentId and variables (name=value) to the gateway; print the JSON.",
+    )
+    run.add_argument("id", help="approved query id")
+    run.add_argument("variables", nargs="*", metavar="NAME=VALUE", help="query variables")
+    run.add_argument(
+        "--gateway",
+        default="http://127.0.0.1:8100/graphql",
+        help="gateway GraphQL URL (default http://127.0.0.1:8100/graphql)",
+    )
+    run.add_argument("--token", default=None, help="caller token (default: $ORETRAIL_TOKEN)")
+
 
 def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
+    if args.command == "approved":
+        return _approved(args, config_dir)
     if args.command == "keys":
         config = load_federation_config(config_dir)
         existing = args.dir / "gateway.pem"
@@ -104,3 +148,57 @@ def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
             reason = f" - {lot['reason']}" if lot.get("reason") else ""
             print(f"    {lot['status']:<9} {lot['lot']}: gave {given}{reason}")
     return 0
+
+
+def _approved(args: argparse.Namespace, config_dir: Path) -> int:
+    config = load_federation_config(config_dir)
+    queries = config.transparency.queries
+    if args.approved_command == "list":
+        for query in queries.queries.values():
+            print(f"{query.id}  (k = {query.k})")
+            print(f"    {query.purpose}")
+            for name, parameter in query.parameters.items():
+                bounds = (
+                    ", ".join(map(str, parameter.values))
+                    if parameter.values
+                    else f"{parameter.minimum}..{parameter.maximum}"
+                )
+                print(f"    ${name}: {parameter.type} in {bounds}")
+            for org in query.approvers:
+                state = "signed" if org in query.approvals else "NOT SIGNED"
+                print(f"    approver {org}: {state}")
+        return 0
+    if args.approved_command == "approve":
+        participant = config.registry.get(args.org)
+        keys = FederationKeys.load(args.keys, [participant.id])
+        signed = queries.approve(keys.key(participant.id), participant.id)
+        queries.save_approvals()
+        print(f"{participant.id} approved: {', '.join(signed) if signed else 'nothing to sign'}")
+        return 0
+    token = args.token or os.environ.get("ORETRAIL_TOKEN")
+    if not token:
+        raise ConfigError("a caller token is needed: pass --token or set ORETRAIL_TOKEN")
+    variables = {}
+    for item in args.variables:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"variable {item!r} is not NAME=VALUE")
+        variables[name] = value
+    body = asyncio.run(_post(args.gateway, token, {"documentId": args.id, "variables": variables}))
+    print(json.dumps(body, indent=2))
+    return 0 if "errors" not in body else 2
+
+
+async def _post(url: str, token: str, payload: dict[str, object]) -> dict[str, object]:
+    timeout = aiohttp.ClientTimeout(total=60)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(
+                url, json=payload, headers={"Authorization": f"Bearer {token}"}
+            ) as response,
+        ):
+            document: dict[str, object] = await response.json(content_type=None)
+            return document
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"cannot get an answer from the gateway at {url}: {exc}") from None

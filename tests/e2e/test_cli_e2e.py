@@ -100,7 +100,7 @@ def test_keys_generate_and_token_issue_make_a_token_the_gateway_accepts(tmp_path
 def test_seed_check_passes_on_the_sample() -> None:
     run = oretrail("seed", "check")
     assert run.returncode == 0, run.stderr
-    assert "16 seed files, 18 lots: all valid" in run.stdout
+    assert "17 seed files, 19 lots: all valid" in run.stdout
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ async def test_a_trace_is_recorded_in_the_history(traced: tuple[Federation, str]
     assert record["root"] == PACK
     assert record["tracedBy"] == "nordvolt"
     assert record["gaps"] == 1  # Huaxi withholds its contents from downstream callers
-    assert len(record["origins"]) == 6
+    assert len(record["origins"]) == 7
     assert {c["element"]: c["coverage"] for c in record["coverage"]} == pytest.approx(
         {"C": 1.0, "Co": 1.0, "Li": 1.0, "Ni": 1.0}
     )

@@ -48,6 +48,7 @@ OEM_VIEW = {
     f"{L}circulo-recycling:CSR-2026-009": DOWN,
     f"{L}circulo-recycling:NSR-2026-011": DOWN,
     f"{L}circulo-recycling:BM-2026-033": DOWN,
+    f"{L}nordic-battery-collection:BM-2026-051": DOWN,
     f"{L}nordic-nickel:NS-2026-310": DOWN,
     f"{L}coastal-lithium:LH-2026-061": DOWN,
     f"{L}copperbelt-trading:CH-2026-014": DOWN,
@@ -96,9 +97,9 @@ async def test_every_node_gives_each_caller_what_its_policy_says(
         answer = await trace(federation, cells, f"{L}aurora-cells:CELL-2026-1187")
         assert "errors" not in answer
         assert given_by_lot(federation, "aurora-cells") == CELL_MAKER_VIEW
-        # Every node appears: each of the 15 organisations with lots answered.
+        # Every node appears: each of the 16 organisations with lots answered.
         asked = {org for org, log in federation.node_logs.items() if log.entries}
-        assert len(asked) == 15
+        assert len(asked) == 16
 
 
 async def test_a_competitor_is_refused_at_the_root_and_no_other_node_is_asked(
@@ -121,8 +122,18 @@ async def test_an_ngo_without_an_approved_query_is_refused_before_any_node(
 ) -> None:
     with served_federation(sample_config) as federation:
         ngo = federation.caller_token("transparency-watch", roles=["NGO"])
-        body = await trace(federation, ngo)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                federation.gateway_url,
+                json={"query": TRACE_QUERY, "variables": {"lot": PACK}},
+                headers={"Authorization": f"Bearer {ngo}"},
+            ) as response,
+        ):
+            assert response.status == 403
+            body = await response.json()
         assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+        assert "approved queries only" in body["errors"][0]["message"]
         assert not any(log.entries for log in federation.node_logs.values())
 
 

@@ -26,6 +26,7 @@ ORIGINS = {
     f"{LOT}yilgarn-lithium:SC6-2026-088",
     f"{LOT}niassa-graphite:FG-2026-140",
     f"{LOT}circulo-recycling:BM-2026-033",
+    f"{LOT}nordic-battery-collection:BM-2026-051",
 }
 
 
@@ -47,7 +48,7 @@ def share(result: dict[str, Any], lot: str, element: str) -> float:
     return value
 
 
-async def test_the_pack_traces_to_its_six_origins_with_full_coverage(
+async def test_the_pack_traces_to_its_seven_origins_with_full_coverage(
     any_federation: Federation,
 ) -> None:
     result = await trace(any_federation)
@@ -76,7 +77,15 @@ async def test_the_cobalt_share_from_the_cahra_asm_origin_matches_the_hand_compu
     assert share(result, f"{LOT}kambove-mining:MH-2026-031", "Co") == pytest.approx(
         primary * (1 - asm)
     )
-    assert share(result, f"{LOT}circulo-recycling:BM-2026-033", "Co") == pytest.approx(1 - primary)
+    # The recycled cobalt sulfate came from 3 t of Circulo's black mass and 2.25 t bought
+    # from Nordic Battery Collection, both at 8 % Co.
+    recycled = 1 - primary
+    assert share(result, f"{LOT}circulo-recycling:BM-2026-033", "Co") == pytest.approx(
+        recycled * 3 / 5.25
+    )
+    assert share(result, f"{LOT}nordic-battery-collection:BM-2026-051", "Co") == pytest.approx(
+        recycled * 2.25 / 5.25
+    )
     # Nickel: 18 t primary and 3.6 t recycled sulfate, both 22 % Ni.
     assert share(result, f"{LOT}circulo-recycling:BM-2026-033", "Ni") == pytest.approx(3.6 / 21.6)
     kasulo = next(o for o in result["origins"] if o["lot"].endswith("HG-2026-007"))
@@ -114,16 +123,25 @@ async def test_a_shallow_trace_stops_at_the_depth_limit_with_gaps(
     assert len(result["gaps"]) == 6
 
 
-async def test_exposure_finds_the_pack_from_the_artisanal_site(any_federation: Federation) -> None:
-    # Nodes show where their lots went only to themselves and to auditors.
-    auditor = any_federation.caller_token("assurance-partners", roles=["AUDITOR"])
+async def test_exposure_follows_a_suppliers_own_lot_as_far_as_it_may(
+    any_federation: Federation,
+) -> None:
+    # The cooperative asks where its concentrate went. Its customer says which of its lots
+    # consumed it (the cooperative owns the asked lot); the customer's own lot is the
+    # customer's business, so the walk stops there with a WITHHELD gap, honestly.
+    coop = any_federation.caller_token("kasulo-coop", roles=["MINE"])
     body = await graphql(
         any_federation.gateway_url,
-        "query($f: ID) { exposure(facility: $f) { products gaps { lot } } }",
+        "query($f: ID) { exposure(facility: $f) { products reached gaps { lot reason } } }",
         {"f": "urn:oretrail:facility:kasulo-coop:kasulo-site"},
-        token=auditor,
+        token=coop,
     )
-    assert body["data"]["exposure"] == {"products": [PACK], "gaps": []}
+    hydroxide = f"{LOT}copperbelt-trading:CH-2026-014"
+    assert body["data"]["exposure"] == {
+        "products": [],
+        "reached": [f"{LOT}kasulo-coop:HG-2026-007", hydroxide],
+        "gaps": [{"lot": hydroxide, "reason": "WITHHELD"}],
+    }
 
 
 async def test_every_service_reports_healthy(any_federation: Federation) -> None:

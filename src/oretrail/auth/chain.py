@@ -86,14 +86,23 @@ async def verify_caller(
 class Delegation:
     """Mints the gateway's delegated tokens for one caller and one trace."""
 
-    def __init__(self, key: SigningKey, caller: Caller, txn: str, purpose: str) -> None:
+    def __init__(
+        self,
+        key: SigningKey,
+        caller: Caller,
+        txn: str,
+        purpose: str,
+        approved_by: tuple[str, ...] = (),
+    ) -> None:
         self._key = key
         self.caller = caller
         self.txn = txn
         self.purpose = purpose
+        # For an approved transparency query: the organisations that approved it.
+        self.approved_by = approved_by
 
     def token_for(self, org: str) -> str:
-        claims = {
+        claims: dict[str, Any] = {
             "sub": self.caller.sub,
             "org": self.caller.org,
             "aud": node_audience(org),
@@ -103,6 +112,8 @@ class Delegation:
             "txn": self.txn,
             "act": {"sub": GATEWAY},
         }
+        if self.approved_by:
+            claims["approved_by"] = list(self.approved_by)
         return mint(self._key, ACCESS_TYP, claims, lifetime=DELEGATED_LIFETIME)
 
 
@@ -116,6 +127,7 @@ class Principal:
     purpose: str
     txn: str
     token: str
+    approved_by: frozenset[str] = frozenset()
 
 
 class NodeAuthority:
@@ -144,6 +156,7 @@ class NodeAuthority:
             claims["purpose"],
             claims["txn"],
             token,
+            frozenset(_strings(claims.get("approved_by"), "approved_by")),
         )
 
     def _check_delegated(self, claims: dict[str, Any]) -> None:

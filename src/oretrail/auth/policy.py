@@ -43,6 +43,9 @@ class Relation(StrEnum):
     DOWNSTREAM = "downstream"  # reached through a valid chain of continuation grants
     TRANSPARENCY = "transparency"  # an approved transparency query
     AUDITOR = "auditor"  # the caller's organisation is a registered auditor
+    # Not a rule relation: the node approved the transparency query being run, so
+    # its own lots may start it; what is shown still follows the transparency rule.
+    APPROVER = "approver"
 
 
 @dataclass(frozen=True, slots=True)

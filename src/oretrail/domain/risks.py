@@ -11,7 +11,14 @@ from oretrail.domain.attribution import Attribution
 from oretrail.domain.lotgraph import LotGraph, TracedLot
 from oretrail.domain.model import Custody, Role
 
-__all__ = ["Risk", "RiskKind", "RiskPolicy", "assess_risks", "mass_balance_shortfall"]
+__all__ = [
+    "Risk",
+    "RiskKind",
+    "RiskPolicy",
+    "assess_risks",
+    "audit_problem",
+    "mass_balance_shortfall",
+]
 
 # Audit schemes that count as a third-party audit of a smelter or refiner.
 AUDIT_STANDARDS = frozenset({"RMAP", "IRMA", "JDDS", "RMI-RRA", "LME-RESPONSIBLE-SOURCING"})
@@ -100,7 +107,7 @@ def assess_risks(
         # Only processing (a lot made from inputs) needs the processor audit; a
         # smelter that also mines is not flagged for its ore.
         if lot.inputs and (Role.SMELTER in owner_roles or Role.REFINER in owner_roles):
-            evidence = _audit_problem(lot, policy.as_of)
+            evidence = audit_problem(lot, policy.as_of)
             if evidence is not None:
                 risks.append(Risk(RiskKind.UNAUDITED_PROCESSOR, lot.id, lot.owner, evidence))
         shortfall = mass_balance_shortfall(graph, lot, policy.mass_balance_tolerance)
@@ -121,7 +128,7 @@ def assess_risks(
     return risks
 
 
-def _audit_problem(lot: TracedLot, as_of: date) -> str | None:
+def audit_problem(lot: TracedLot, as_of: date) -> str | None:
     """None if the lot's facility or owner holds a valid third-party audit on ``as_of``."""
     audits = [
         c

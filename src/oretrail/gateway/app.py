@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -27,8 +27,10 @@ from oretrail.auth.keys import SigningKey
 from oretrail.auth.tokens import KeySource
 from oretrail.config import GatewaySettings, Registry
 from oretrail.errors import StoreError, TokenRejected
+from oretrail.gateway.approved import ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
+from oretrail.gateway.trusted import TrustedDocuments
 from oretrail.store.model_port import ModelStore, ParticipantRecord
 
 __all__ = ["GatewaySecurity", "ModelOpener", "build_gateway_app"]
@@ -45,6 +47,7 @@ class GatewaySecurity:
     signing_key: SigningKey
     caller_keys: KeySource
     jwks: dict[str, Any]
+    transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
 
 
 class _GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -74,6 +77,8 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         assert self.model is not None, "the app's lifespan opens the model store"
         caller: Caller = request.state.principal
         return GatewayContext(
+            transparency=self.security.transparency,
+            approved=getattr(request.state, "approved", None),
             registry=self.registry,
             client=self.client,
             settings=self.settings,
@@ -123,7 +128,11 @@ def build_gateway_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", BearerProtected(graphql, authenticate), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate),
+                methods=["GET", "POST"],
+            ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
         ],

@@ -47,9 +47,10 @@ async def trace_downstream(
             break
         consumers = await _consumers_of(frontier, registry, client, result, mint_token)
         next_frontier: list[str] = []
+        unanswered = {gap.lot for gap in result.gaps}  # not products: we could not ask
         for lot_id in frontier:
             found = consumers.get(lot_id, [])
-            if not found and lot_id not in result.start:
+            if not found and lot_id not in result.start and lot_id not in unanswered:
                 result.products.append(lot_id)
             for consumer in found:
                 result.edges.append((lot_id, consumer))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
@@ -12,9 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
-from oretrail.auth.chain import Caller, Delegation
-from oretrail.auth.keys import SigningKey
-from oretrail.config import GatewaySettings, Registry
+from oretrail.auth.chain import Caller
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import (
     Forbidden,
@@ -24,10 +20,12 @@ from oretrail.errors import (
     StoreError,
     StoreUnavailable,
 )
+from oretrail.gateway.context import RESTRICTED_ROLES, GatewayContext
 from oretrail.gateway.exposure import trace_downstream
-from oretrail.gateway.node_client import NodeClient, NodeCredential
+from oretrail.gateway.node_client import NodeCredential
 from oretrail.gateway.recording import trace_record
 from oretrail.gateway.tracing import check_depth, run_trace
+from oretrail.gateway.transparency_schema import TransparencyQueries, approved_query
 from oretrail.gateway.types import (
     ExposureType,
     OverAllocationType,
@@ -39,7 +37,6 @@ from oretrail.gateway.types import (
     trace_record_type,
     trace_type,
 )
-from oretrail.store.model_port import ModelStore
 from oretrail.store.seed import FACILITY_PREFIX
 
 __all__ = ["GatewayContext", "build_gateway_schema"]
@@ -49,26 +46,10 @@ _T = TypeVar("_T")
 MAX_LIST = 1000
 
 
-@dataclass(slots=True)
-class GatewayContext:
-    """Per-request context: the registry, the node client and the settings."""
-
-    registry: Registry
-    client: NodeClient
-    settings: GatewaySettings
-    model: ModelStore
-    caller: Caller
-    signing_key: SigningKey
-
-    def delegation(self, purpose: str) -> Delegation:
-        """A fresh trace id and the minting of delegated tokens for this caller."""
-        return Delegation(self.signing_key, self.caller, str(uuid.uuid4()), purpose)
-
-
 def _require_tracer(caller: Caller) -> None:
-    """NGOs run approved transparency queries only; they may not trace or explore freely."""
-    if caller.roles and caller.roles <= {"NGO"}:
-        raise Forbidden("NGO callers may run approved transparency queries only")
+    """NGOs and auditors run approved transparency queries only; they may not trace freely."""
+    if caller.roles and caller.roles <= RESTRICTED_ROLES:
+        raise Forbidden("NGO and auditor callers may run approved transparency queries only")
     if not caller.roles:
         raise Forbidden(f"caller {caller.sub} of {caller.org} holds no registered role")
 
@@ -195,6 +176,11 @@ class Query:
             )
             for o in found
         ]
+
+    @strawberry.field(description="Aggregates of approved transparency queries (by id only).")
+    def transparency(self, info: Info[GatewayContext, None]) -> TransparencyQueries:
+        approved_query(info.context)
+        return TransparencyQueries()
 
     @strawberry.field(description="The organisations in the consortium.")
     def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:

@@ -39,7 +39,9 @@ __all__ = ["MAX_IDS_PER_REQUEST", "NodeContext", "build_node_schema"]
 
 # One request may ask for this many ids; a trace batches far fewer per hop.
 MAX_IDS_PER_REQUEST = 1000
-DIRECT = frozenset({Relation.SELF, Relation.CUSTOMER, Relation.DOWNSTREAM, Relation.AUDITOR})
+DIRECT = frozenset(
+    {Relation.SELF, Relation.CUSTOMER, Relation.DOWNSTREAM, Relation.AUDITOR, Relation.APPROVER}
+)
 
 
 @dataclass(slots=True)
@@ -154,14 +156,14 @@ class Query:
 
     @strawberry.field(
         description="For each id, our lots that consumed it and where we shipped "
-        "it. Answered to our own organisation and to auditors only."
+        "it. Answered to our organisation, auditors, and the ids' own owner."
     )
     async def outputs(
         self, info: Info[NodeContext, None], ids: list[strawberry.ID]
     ) -> list[OutputsAnswer] | None:
         _check_batch(ids)
         ctx = info.context
-        if not await _may_see_outputs(ctx):
+        if not await _may_see_outputs(ctx, ids):
             await _log(ctx, "outputs", [_Decision(i, "WITHHELD", [], [], "outputs") for i in ids])
             raise withheld("outputs")
         consumers = await ctx.store.consumers(ids)
@@ -194,7 +196,7 @@ class Query:
         self, info: Info[NodeContext, None], facility: strawberry.ID
     ) -> list[strawberry.ID] | None:
         ctx = info.context
-        if not await _may_see_outputs(ctx):
+        if not await _may_see_outputs(ctx, []):
             raise withheld("outputs")
         return [strawberry.ID(i) for i in await ctx.store.lots_at(facility)]
 
@@ -220,6 +222,9 @@ async def _relations(
         relations.add(Relation.AUDITOR)
     if principal.purpose.startswith("transparency:"):
         relations.add(Relation.TRANSPARENCY)
+        if org in principal.approved_by:
+            # We approved this transparency query: our own lots are its starting points.
+            relations.add(Relation.APPROVER)
     if grant is not None:
         try:
             await ctx.authority.check_grant(principal, lot.id, grant.grant, grant.parent_token)
@@ -231,9 +236,18 @@ async def _relations(
     return relations, refusal
 
 
-async def _may_see_outputs(ctx: NodeContext) -> bool:
+async def _may_see_outputs(ctx: NodeContext, ids: Sequence[str]) -> bool:
+    """Our own organisation, auditors, and a supplier asking where its own lots went."""
     org = (await ctx.store.organisation()).id
-    return ctx.principal.org == org or "AUDITOR" in ctx.principal.roles
+    if ctx.principal.org == org or "AUDITOR" in ctx.principal.roles:
+        return True
+    owners = set()
+    for lot_id in ids:
+        try:
+            owners.add(parse_lot_id(lot_id).org)
+        except InvalidLotId:
+            return False
+    return owners == {ctx.principal.org}
 
 
 async def _log(ctx: NodeContext, query: str, decisions: list[_Decision]) -> None:

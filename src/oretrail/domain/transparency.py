@@ -1,0 +1,108 @@
+"""The aggregates approved transparency queries publish, computed from traces.
+
+Each function turns the traces of a product line into groups (a share of the
+whole and the organisations behind it); :func:`oretrail.domain.disclosure.disclose`
+decides what of them may be published.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from oretrail.domain.attribution import Attribution
+from oretrail.domain.disclosure import Group
+from oretrail.domain.lotgraph import LotGraph
+from oretrail.domain.model import Role
+from oretrail.domain.risks import audit_problem
+
+__all__ = ["ProductTrace", "audited_throughput", "origin_groups", "recycled_content"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTrace:
+    graph: LotGraph
+    attribution: Attribution
+
+    def element_mass(self, element: str) -> float:
+        """The product's mass of ``element``, the weight of its share in a product line."""
+        root = self.graph.lots.get(self.graph.root)
+        if root is None or root.quantity_kg is None or root.contents is None:
+            return 1.0  # unknown: every product weighs the same
+        return root.quantity_kg * root.contents.get(element, 0.0)
+
+
+def _accumulate(
+    products: Sequence[ProductTrace],
+    element: str,
+    category: dict[str, str] | None,
+    split: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[Group]:
+    """Shares of ``element`` by group across products, weighted by each product's mass."""
+    total = sum(p.element_mass(element) for p in products)
+    shares: dict[str, float] = defaultdict(float)
+    contributors: dict[str, set[str]] = defaultdict(set)
+    for product in products:
+        weight = product.element_mass(element) / total if total > 0 else 0.0
+        for origin in product.attribution.origins:
+            share = origin.shares.get(element, 0.0) * weight
+            if share <= 0:
+                continue
+            parts = split[origin.lot] if split else {category[origin.lot] if category else "": 1.0}
+            for name, fraction in parts.items():
+                if fraction > 0:
+                    shares[name] += share * fraction
+                    contributors[name].add(origin.owner)
+    return [Group(n, shares[n], frozenset(contributors[n])) for n in sorted(shares)]
+
+
+def origin_groups(products: Sequence[ProductTrace], element: str, by: str) -> list[Group]:
+    """Share of the element by origin country ("COUNTRY") or artisanal origin ("ASM")."""
+    category: dict[str, str] = {}
+    for product in products:
+        for origin in product.attribution.origins:
+            facility = product.graph.lots[origin.lot].facility
+            if by == "ASM":
+                category[origin.lot] = "ASM" if facility and facility.artisanal else "NOT_ASM"
+            else:
+                category[origin.lot] = (facility.country if facility else "") or "UNKNOWN"
+    return _accumulate(products, element, category)
+
+
+def recycled_content(products: Sequence[ProductTrace], element: str) -> list[Group]:
+    """Share of the element that is post-consumer, pre-consumer recycled, or primary."""
+    split: dict[str, dict[str, float]] = {}
+    for product in products:
+        for origin in product.attribution.origins:
+            lot = product.graph.lots[origin.lot]
+            post = lot.recycled_post_consumer or 0.0
+            pre = lot.recycled_pre_consumer or 0.0
+            split[origin.lot] = {
+                "POST_CONSUMER": post,
+                "PRE_CONSUMER": pre,
+                "PRIMARY": max(0.0, 1.0 - post - pre),
+            }
+    return _accumulate(products, element, None, split)
+
+
+def audited_throughput(
+    products: Sequence[ProductTrace], roles: Mapping[str, Collection[Role]], as_of: date
+) -> list[Group]:
+    """Share of smelter and refiner throughput (processed mass) under a valid audit."""
+    seen: dict[str, tuple[str, float, bool]] = {}
+    for product in products:
+        for lot in product.graph.lots.values():
+            owner_roles = roles.get(lot.owner, ())
+            processor = Role.SMELTER in owner_roles or Role.REFINER in owner_roles
+            if processor and lot.inputs and lot.quantity_kg is not None:
+                seen[lot.id] = (lot.owner, lot.quantity_kg, audit_problem(lot, as_of) is None)
+    total = sum(mass for _, mass, _ in seen.values())
+    shares: dict[str, float] = defaultdict(float)
+    contributors: dict[str, set[str]] = defaultdict(set)
+    for owner, mass, audited in seen.values():
+        name = "AUDITED" if audited else "NOT_AUDITED"
+        shares[name] += mass / total if total else 0.0
+        contributors[name].add(owner)
+    return [Group(n, shares[n], frozenset(contributors[n])) for n in sorted(shares)]

@@ -1,0 +1,250 @@
+"""The registry of approved transparency queries, and the approvals that make them runnable.
+
+An approved query is a GraphQL document with metadata (id, purpose, typed and
+bounded parameters, minimum group size k, who must approve it), one TOML file per
+query under config/approved/. Each approver signs a digest of the document and its
+metadata with its Ed25519 key; the signatures live in ``<id>.approvals.json``
+beside it. The gateway verifies every approval at start and refuses to start if a
+document is unapproved or was changed after it was approved.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from oretrail.auth.keys import KeyRing, SigningKey
+from oretrail.auth.tokens import org_issuer
+from oretrail.errors import ConfigError, InvalidInput
+
+__all__ = [
+    "ApprovedQuery",
+    "ApprovedRegistry",
+    "Parameter",
+    "Transparency",
+    "load_approved",
+    "load_product_lines",
+]
+
+TYPES = {"String": str, "Int": int, "Float": float}
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A typed parameter with bounds: a set of allowed values, or a numeric range."""
+
+    name: str
+    type: str
+    values: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, value: object) -> None:
+        expected = TYPES[self.type]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise InvalidInput(f"variable {self.name!r} must be a {self.type}")
+        if self.values is not None and value not in self.values:
+            allowed = ", ".join(map(str, self.values))
+            raise InvalidInput(f"variable {self.name!r} must be one of: {allowed}")
+        if self.minimum is not None and value < self.minimum:  # type: ignore[operator]
+            raise InvalidInput(f"variable {self.name!r} must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:  # type: ignore[operator]
+            raise InvalidInput(f"variable {self.name!r} must be at most {self.maximum}")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedQuery:
+    id: str
+    purpose: str
+    document: str
+    k: int
+    approvers: tuple[str, ...]
+    parameters: Mapping[str, Parameter]
+    source: Path
+    approvals: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> bytes:
+        """What approvers sign: the document and every piece of metadata that shapes it."""
+        body = {
+            "id": self.id,
+            "purpose": self.purpose,
+            "document": self.document,
+            "k": self.k,
+            "approvers": list(self.approvers),
+            "parameters": {
+                n: [p.type, p.values, p.minimum, p.maximum]
+                for n, p in sorted(self.parameters.items())
+            },
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+    def variables(self, given: object) -> dict[str, Any]:
+        """The caller's variables, checked against the declared types and bounds."""
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise InvalidInput("variables must be an object")
+        unknown = set(given) - set(self.parameters)
+        if unknown:
+            raise InvalidInput(f"query {self.id} takes no variable {sorted(unknown)[0]!r}")
+        for name, parameter in self.parameters.items():
+            if name not in given:
+                raise InvalidInput(f"query {self.id} needs variable {name!r}")
+            parameter.check(given[name])
+        return dict(given)
+
+
+@dataclass(slots=True)
+class ApprovedRegistry:
+    queries: dict[str, ApprovedQuery] = field(default_factory=dict)
+
+    def get(self, query_id: object) -> ApprovedQuery:
+        if not isinstance(query_id, str) or query_id not in self.queries:
+            raise InvalidInput(f"there is no approved query {str(query_id)[:80]!r}")
+        return self.queries[query_id]
+
+    def approve(self, key: SigningKey, org: str) -> list[str]:
+        """Sign every query ``org`` must approve (the approvers' own tool, and the demo's)."""
+        signed = []
+        for query in self.queries.values():
+            if org in query.approvers:
+                signature = key.private.sign(query.digest())
+                query.approvals[org] = base64.urlsafe_b64encode(signature).decode("ascii")
+                signed.append(query.id)
+        return signed
+
+    def verify(self, ring: KeyRing) -> None:
+        """Refuse any query with a missing, unknown or non-matching approval."""
+        issuers = {key.issuer: key for key in ring.keys.values()}
+        for query in self.queries.values():
+            for org in query.approvers:
+                signature = query.approvals.get(org)
+                where = f"{query.source}: approved query {query.id!r}"
+                if signature is None:
+                    raise ConfigError(f"{where} is not approved by {org}")
+                key = issuers.get(org_issuer(org))
+                if key is None:
+                    raise ConfigError(f"{where}: no trusted key for approver {org}")
+                try:
+                    key.public.verify(base64.urlsafe_b64decode(signature), query.digest())
+                except (InvalidSignature, ValueError):
+                    raise ConfigError(
+                        f"{where}: the approval by {org} does not match the document; "
+                        "it was changed after approval, or the signature is not theirs"
+                    ) from None
+
+    def save_approvals(self) -> None:
+        for query in self.queries.values():
+            path = query.source.with_suffix(".approvals.json")
+            path.write_text(
+                json.dumps(query.approvals, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+
+
+def load_approved(directory: Path) -> ApprovedRegistry:
+    """Every ``*.toml`` under config/approved/, with the approvals saved beside each."""
+    registry = ApprovedRegistry()
+    if not directory.is_dir():
+        return registry
+    for path in sorted(directory.glob("*.toml")):
+        query = _read(path)
+        if query.id in registry.queries:
+            raise ConfigError(f"{path}: approved query id {query.id!r} is used twice")
+        approvals = path.with_suffix(".approvals.json")
+        if approvals.exists():
+            try:
+                saved = json.loads(approvals.read_text(encoding="utf-8"))
+            except ValueError:
+                raise ConfigError(f"{approvals}: not valid JSON") from None
+            query.approvals.update({str(k): str(v) for k, v in saved.items()})
+        registry.queries[query.id] = query
+    return registry
+
+
+def _read(path: Path) -> ApprovedQuery:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read approved query: {exc}") from None
+    try:
+        k = int(raw["k"])
+        approvers = tuple(str(a) for a in raw["approvers"])
+        query = ApprovedQuery(
+            id=str(raw["id"]),
+            purpose=str(raw["purpose"]),
+            document=str(raw["document"]),
+            k=k,
+            approvers=approvers,
+            parameters={
+                name: _parameter(path, name, spec)
+                for name, spec in raw.get("parameters", {}).items()
+            },
+            source=path,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: approved query lacks or mistypes {exc}") from None
+    if k < 2:
+        raise ConfigError(f"{path}: k must be at least 2 (a group of one is one organisation)")
+    if not approvers:
+        raise ConfigError(f"{path}: an approved query needs at least one approver")
+    return query
+
+
+def _parameter(path: Path, name: str, spec: Any) -> Parameter:
+    if not isinstance(spec, dict) or spec.get("type") not in TYPES:
+        raise ConfigError(f"{path}: parameter {name!r} needs a type of {', '.join(TYPES)}")
+    values = spec.get("values")
+    if values is None and spec.get("minimum") is None and spec.get("maximum") is None:
+        raise ConfigError(
+            f"{path}: parameter {name!r} needs bounds (values, or minimum "
+            "and maximum) so that varying it cannot single anyone out"
+        )
+    return Parameter(
+        name,
+        spec["type"],
+        None if values is None else tuple(values),
+        spec.get("minimum"),
+        spec.get("maximum"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Transparency:
+    """Approved queries and the product lines they may run over."""
+
+    queries: ApprovedRegistry
+    product_lines: Mapping[str, tuple[str, ...]]
+
+    def products(self, line: str) -> tuple[str, ...]:
+        try:
+            return self.product_lines[line]
+        except KeyError:
+            raise InvalidInput(f"there is no product line {line[:80]!r}") from None
+
+
+def load_product_lines(path: Path) -> dict[str, tuple[str, ...]]:
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read product lines: {exc}") from None
+    lines = raw.get("lines", {})
+    if not isinstance(lines, dict):
+        raise ConfigError(f"{path}: [lines.<name>] tables expected")
+    out = {}
+    for name, line in lines.items():
+        products = line.get("products") if isinstance(line, dict) else None
+        if not isinstance(products, list) or not products:
+            raise ConfigError(f"{path}: line {name!r} needs a non-empty products list")
+        out[str(name)] = tuple(str(p) for p in products)
+    return out

@@ -1,0 +1,106 @@
+"""GraphQL fields of approved transparency queries: aggregates only, under k-anonymity.
+
+These fields resolve only inside an approved document run by id; their traces
+carry ``purpose = transparency:<query-id>`` and the approvers, so each node applies
+its transparency rule and its own lots are reachable only if it approved the query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from oretrail.asgi import as_graphql_error
+from oretrail.auth.chain import Delegation
+from oretrail.domain.disclosure import disclose
+from oretrail.domain.transparency import (
+    ProductTrace,
+    audited_throughput,
+    origin_groups,
+    recycled_content,
+)
+from oretrail.errors import Forbidden, InvalidInput, OretrailError
+from oretrail.gateway.approved import ApprovedQuery
+from oretrail.gateway.context import GatewayContext
+from oretrail.gateway.tracing import run_trace
+from oretrail.gateway.types import Aggregate, aggregate_type
+
+__all__ = ["TransparencyQueries", "approved_query"]
+
+GROUPINGS = ("COUNTRY", "ASM")
+
+
+def approved_query(ctx: GatewayContext) -> ApprovedQuery:
+    if ctx.approved is None:
+        raise as_graphql_error(
+            Forbidden(
+                "transparency fields are reachable only through an approved query, run by its id"
+            )
+        )
+    return ctx.approved
+
+
+async def _traces(ctx: GatewayContext, line: str) -> list[ProductTrace]:
+    approved = approved_query(ctx)
+    delegation = Delegation(
+        ctx.signing_key,
+        ctx.caller,
+        str(uuid.uuid4()),
+        f"transparency:{approved.id}",
+        approved.approvers,
+    )
+    traces = []
+    for product in ctx.transparency.products(line):
+        report = await run_trace(
+            product,
+            None,
+            None,
+            registry=ctx.registry,
+            client=ctx.client,
+            settings=ctx.settings,
+            mint_token=delegation.token_for,
+        )
+        traces.append(ProductTrace(report.graph, report.attribution))
+    return traces
+
+
+@strawberry.type
+class TransparencyQueries:
+    @strawberry.field(description="Shares of an element by origin country or by ASM origin.")
+    async def origin_shares(
+        self, info: Info[GatewayContext, None], product_line: str, element: str, group_by: str
+    ) -> Aggregate:
+        try:
+            if group_by not in GROUPINGS:
+                raise InvalidInput(f"groupBy must be one of {', '.join(GROUPINGS)}")
+            traces = await _traces(info.context, product_line)
+            groups = origin_groups(traces, element, group_by)
+        except OretrailError as exc:
+            raise as_graphql_error(exc) from exc
+        return aggregate_type(disclose(groups, approved_query(info.context).k), len(traces))
+
+    @strawberry.field(description="Share of smelter and refiner throughput under a valid audit.")
+    async def audited_throughput(
+        self, info: Info[GatewayContext, None], product_line: str
+    ) -> Aggregate:
+        ctx = info.context
+        try:
+            traces = await _traces(ctx, product_line)
+            groups = audited_throughput(traces, ctx.registry.roles(), date.today())
+        except OretrailError as exc:
+            raise as_graphql_error(exc) from exc
+        return aggregate_type(disclose(groups, approved_query(ctx).k), len(traces))
+
+    @strawberry.field(description="Post-consumer, pre-consumer and primary shares of an element.")
+    async def recycled_content(
+        self, info: Info[GatewayContext, None], product_line: str, element: str
+    ) -> Aggregate:
+        try:
+            traces = await _traces(info.context, product_line)
+            groups = recycled_content(traces, element)
+        except OretrailError as exc:
+            raise as_graphql_error(exc) from exc
+        return aggregate_type(disclose(groups, approved_query(info.context).k), len(traces))

@@ -1,0 +1,120 @@
+"""Trusted documents: approved queries run by id; NGO and auditor callers run nothing else.
+
+A request may name an approved query by ``documentId`` with typed variables; the
+gateway substitutes the approved document, checks the variables against its
+declared types and bounds, and marks the request as that approved query. A caller
+whose roles are only NGO or AUDITOR is refused any request that is not such a
+reference, before anything is parsed or executed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oretrail.auth.chain import Caller
+from oretrail.errors import Forbidden, InvalidInput, OretrailError
+from oretrail.gateway.approved import Transparency
+from oretrail.gateway.context import RESTRICTED_ROLES
+
+__all__ = ["MAX_BODY_BYTES", "TrustedDocuments"]
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class TrustedDocuments:
+    """ASGI layer in front of the GraphQL app, after the caller has been verified."""
+
+    def __init__(self, app: ASGIApp, transparency: Transparency) -> None:
+        self._app = app
+        self._transparency = transparency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self._app(scope, receive, send)
+            return
+        caller: Caller = scope["state"]["principal"]
+        restricted = bool(caller.roles) and caller.roles <= RESTRICTED_ROLES
+        try:
+            body = await _read(receive)
+        except _TooLarge:
+            await _refuse(
+                scope,
+                receive,
+                send,
+                413,
+                code="BAD_INPUT",
+                message=f"request body is larger than {MAX_BODY_BYTES} bytes",
+            )
+            return
+        try:
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            request = None
+        document_id = request.get("documentId") if isinstance(request, dict) else None
+        try:
+            if document_id is None:
+                if restricted:
+                    raise Forbidden(
+                        "NGO and auditor callers may run approved queries only, "
+                        "by documentId with variables"
+                    )
+                await self._app(scope, _replay(body, receive), send)
+                return
+            assert isinstance(request, dict)
+            if "query" in request:
+                raise InvalidInput("send a documentId or a query, not both")
+            approved = self._transparency.queries.get(document_id)
+            variables = approved.variables(request.get("variables"))
+        except OretrailError as exc:
+            status = 403 if isinstance(exc, Forbidden) else 400
+            await _refuse(scope, receive, send, status, code=exc.code, message=str(exc))
+            return
+        scope["state"]["approved"] = approved
+        substituted = json.dumps({"query": approved.document, "variables": variables}).encode()
+        await self._app(scope, _replay(substituted, receive), send)
+
+
+async def _read(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, upstream: Receive) -> Receive:
+    """The body once, then whatever the client sends next (its disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await upstream()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, *, code: str, message: str
+) -> None:
+    payload: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    await JSONResponse(payload, status_code=status)(scope, receive, send)
