@@ -269,7 +269,10 @@ class _Servers:
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
     async def start(self, app: ASGIApp, sock: socket.socket) -> None:
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        # A node stuck in a slow handler must not hold the federation's shutdown for long.
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2
+        )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         self._servers.append((server, task))

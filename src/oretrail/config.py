@@ -21,6 +21,7 @@ __all__ = [
     "ModelSettings",
     "Participant",
     "Registry",
+    "ResiliencePolicy",
     "RiskSettings",
     "checkout_root",
     "default_config_dir",
@@ -113,6 +114,21 @@ class ModelSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ResiliencePolicy:
+    """How the gateway treats slow, failing and hostile nodes."""
+
+    trace_deadline: float = 20.0  # seconds for a whole trace
+    node_timeout: float = 5.0  # seconds for one call to one node
+    retries: int = 2  # extra attempts of a read after a transient failure
+    backoff: float = 0.05  # first backoff in seconds, doubled per attempt, jittered
+    retry_budget: float = 0.2  # retries allowed per trace, as a share of its requests (+3)
+    breaker_failures: int = 5  # consecutive failures that open a node's circuit
+    breaker_cooldown: float = 10.0  # seconds before an open circuit lets one call try
+    node_concurrency: int = 8  # calls in flight to one node from this gateway
+    max_lots: int = 10_000  # lots one trace may request
+
+
+@dataclass(frozen=True, slots=True)
 class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8100
@@ -121,6 +137,7 @@ class GatewaySettings:
     node_timeout: float = 5.0
     risk: RiskSettings = field(default_factory=RiskSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -204,6 +221,11 @@ def load_gateway_settings(path: Path) -> GatewaySettings:
                 min_coverage=float(risk.get("min_coverage", 0.95)),
                 required_custody=None if required is None else Custody(required),
                 cahra_regions=cahra,
+            ),
+            resilience=ResiliencePolicy(
+                trace_deadline=float(gateway.get("trace_deadline", 20.0)),
+                node_timeout=float(gateway.get("node_timeout", defaults.node_timeout)),
+                max_lots=int(gateway.get("max_lots", 10_000)),
             ),
             model=ModelSettings(
                 store=str(model.get("store", "memory")),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from oretrail.bootstrap import FederationConfig
@@ -34,16 +35,23 @@ def node_answering(response: Response, delay: float = 0.0) -> Starlette:
 
 
 async def trace_with(config: FederationConfig, **faults: Any) -> dict[str, Any]:
+    return (await timed_trace(config, **faults))[1]
+
+
+async def timed_trace(config: FederationConfig, **faults: Any) -> tuple[float, dict[str, Any]]:
+    """The trace's answer, and how long the gateway took to give it."""
     with served_federation(config, **faults) as federation:
+        started = time.monotonic()
         body = await graphql(
             federation.gateway_url,
             TRACE_QUERY,
             {"lot": PACK, "asOf": "2026-11-26"},
             token=oem_token(federation),
         )
+        elapsed = time.monotonic() - started
     assert "errors" not in body, body
     result: dict[str, Any] = body["data"]["trace"]
-    return result
+    return elapsed, result
 
 
 def gap_reasons(result: dict[str, Any]) -> dict[str, str]:
@@ -112,6 +120,57 @@ async def test_a_node_claiming_another_owners_lot_is_refused(
         sample_config, replace_apps={"boreal-cobalt": node_answering(JSONResponse(impostor))}
     )
     assert gap_reasons(result) == {COBALT_SULFATE: "INVALID_RESPONSE"}
+
+
+def with_deadline(config: FederationConfig, deadline: float, node_timeout: float) -> Any:
+    resilience = replace(
+        config.settings.resilience, trace_deadline=deadline, node_timeout=node_timeout
+    )
+    return replace(
+        config, settings=replace(config.settings, node_timeout=node_timeout, resilience=resilience)
+    )
+
+
+def endless_stream() -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        async def chunks() -> Any:
+            while True:
+                yield b'{"data": {"lots": ['
+                await asyncio.sleep(0.05)
+
+        return StreamingResponse(chunks(), media_type="application/json")
+
+    return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
+
+
+async def test_a_node_slower_than_the_trace_deadline_costs_only_the_deadline(
+    sample_config: FederationConfig,
+) -> None:
+    # The node would take 30 s; the trace has 1.5 s and each call 10 s: the deadline wins.
+    config = with_deadline(sample_config, deadline=1.5, node_timeout=10.0)
+    slow = node_answering(JSONResponse({"data": {"lots": []}}), delay=30)
+    elapsed, result = await timed_trace(config, replace_apps={"boreal-cobalt": slow})
+    assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}
+    assert elapsed < 1.5 + 0.5
+
+
+async def test_a_huge_answer_is_refused_not_buffered(sample_config: FederationConfig) -> None:
+    huge = PlainTextResponse("x" * (17 * 1024 * 1024), media_type="application/json")
+    config = with_deadline(sample_config, deadline=10.0, node_timeout=5.0)
+    elapsed, result = await timed_trace(
+        config, replace_apps={"boreal-cobalt": node_answering(huge)}
+    )
+    assert gap_reasons(result) == {COBALT_SULFATE: "INVALID_RESPONSE"}
+    assert elapsed < 5.0
+
+
+async def test_an_endless_chunked_stream_ends_at_the_call_timeout(
+    sample_config: FederationConfig,
+) -> None:
+    config = with_deadline(sample_config, deadline=10.0, node_timeout=1.0)
+    elapsed, result = await timed_trace(config, replace_apps={"boreal-cobalt": endless_stream()})
+    assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}
+    assert elapsed < 1.0 + 0.5
 
 
 async def test_a_node_slower_than_its_timeout_is_a_timeout_gap(

@@ -87,7 +87,11 @@ async def test_bad_trace_input_gets_a_typed_error_naming_the_problem(
 async def test_an_unexpected_failure_is_masked() -> None:
     class Broken(FakeNodeClient):
         async def fetch_lots(
-            self, node: Participant, ids: Sequence[str], credential: object = None
+            self,
+            node: Participant,
+            ids: Sequence[str],
+            credential: object = None,
+            timeout: float | None = None,
         ) -> dict[str, LotReply]:
             raise RuntimeError("secret internal detail at /srv/app.py line 12")
 

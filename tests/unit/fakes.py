@@ -29,10 +29,16 @@ class FakeNodeClient:
         self.calls: list[tuple[str, tuple[str, ...]]] = []
         self.before: dict[str, Callable[[], Awaitable[None]]] = {}
         self.failures: dict[str, NodeCallError] = {}
+        # Fail only the first N calls to a node, then answer.
+        self.fail_first: dict[str, tuple[int, NodeCallError]] = {}
         self.credentials: list[NodeCredential | None] = []
 
     async def fetch_lots(
-        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+        self,
+        node: Participant,
+        ids: Sequence[str],
+        credential: NodeCredential | None = None,
+        timeout: float | None = None,
     ) -> dict[str, LotReply]:
         self.calls.append((node.id, tuple(ids)))
         self.credentials.append(credential)
@@ -41,6 +47,11 @@ class FakeNodeClient:
             await hook()
         if node.id in self.failures:
             raise self.failures[node.id]
+        if node.id in self.fail_first:
+            remaining, error = self.fail_first[node.id]
+            if remaining > 0:
+                self.fail_first[node.id] = (remaining - 1, error)
+                raise error
         replies = {}
         for lot_id in ids:
             lot = self.lots.get(lot_id)

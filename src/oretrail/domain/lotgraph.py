@@ -25,6 +25,7 @@ class GapReason(StrEnum):
     UNKNOWN_OWNER = "UNKNOWN_OWNER"
     NOT_FOUND = "NOT_FOUND"
     DEPTH_LIMIT = "DEPTH_LIMIT"
+    LOT_LIMIT = "LOT_LIMIT"
     CYCLE = "CYCLE"
 
 

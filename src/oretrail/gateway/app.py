@@ -29,6 +29,7 @@ from oretrail.config import GatewaySettings, Registry
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
+from oretrail.gateway.resilience import NodeGuards
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
 from oretrail.gateway.trusted import TrustedDocuments
 from oretrail.store.model_port import ModelStore, ParticipantRecord
@@ -67,6 +68,7 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         self.registry = registry
         self.settings = settings
         self.security = security
+        self.guards = NodeGuards(settings.resilience)
         self.client: NodeClient | None = None
         self.model: ModelStore | None = None
 
@@ -79,6 +81,7 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         return GatewayContext(
             transparency=self.security.transparency,
             approved=getattr(request.state, "approved", None),
+            guards=self.guards,
             registry=self.registry,
             client=self.client,
             settings=self.settings,

@@ -10,6 +10,7 @@ from oretrail.auth.keys import SigningKey
 from oretrail.config import GatewaySettings, Registry
 from oretrail.gateway.approved import ApprovedQuery, ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.resilience import NodeGuards
 from oretrail.store.model_port import ModelStore
 
 __all__ = ["RESTRICTED_ROLES", "GatewayContext"]
@@ -31,6 +32,8 @@ class GatewayContext:
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
     # The approved query this request runs, when it came in by document id.
     approved: ApprovedQuery | None = None
+    # Breakers and concurrency limits per node, shared by every request of this gateway.
+    guards: NodeGuards = field(default_factory=NodeGuards)
 
     def delegation(self, purpose: str) -> Delegation:
         """A fresh trace id and the minting of delegated tokens for this caller."""

@@ -110,7 +110,11 @@ class NodeClient(Protocol):
     """How the gateway asks a participant's node for lots and outputs."""
 
     async def fetch_lots(
-        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+        self,
+        node: Participant,
+        ids: Sequence[str],
+        credential: NodeCredential | None = None,
+        timeout: float | None = None,
     ) -> dict[str, LotReply]:
         """One batched ``lots(ids:)`` call; raises NodeCallError on any failure."""
         ...
@@ -143,14 +147,18 @@ class HttpNodeClient:
         self._max_bytes = max_response_bytes
 
     async def fetch_lots(
-        self, node: Participant, ids: Sequence[str], credential: NodeCredential | None = None
+        self,
+        node: Participant,
+        ids: Sequence[str],
+        credential: NodeCredential | None = None,
+        timeout: float | None = None,
     ) -> dict[str, LotReply]:
         grants = [
             {"lot": g.lot, "grant": g.grant, "parentToken": g.parent_token}
             for g in (credential.grants if credential else ())
         ]
         document = await self._post(
-            node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential
+            node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential, timeout
         )
         return parse_lots(node.id, ids, document)
 
@@ -177,8 +185,12 @@ class HttpNodeClient:
         query: str,
         variables: dict[str, Any],
         credential: NodeCredential | None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         where = f"node {node.id} at {node.endpoint}"
+        limit = self._timeout
+        if timeout is not None and (limit.total is None or timeout < limit.total):
+            limit = aiohttp.ClientTimeout(total=max(timeout, 0.001))
         headers = {"Accept": "application/json"}
         if credential is not None:
             headers["Authorization"] = f"Bearer {credential.token}"
@@ -186,7 +198,7 @@ class HttpNodeClient:
             async with self._session.post(
                 node.endpoint,
                 json={"query": query, "variables": variables},
-                timeout=self._timeout,
+                timeout=limit,
                 headers=headers,
             ) as response:
                 body = await self._read_limited(response, where)

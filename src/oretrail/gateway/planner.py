@@ -16,7 +16,8 @@ from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
-from oretrail.gateway.node_client import GrantPass, NodeClient, NodeCredential
+from oretrail.gateway.node_client import GrantPass, LotReply, NodeClient, NodeCredential
+from oretrail.gateway.resilience import NodeGuards, TraceGuard
 
 __all__ = ["TokenMinter", "trace_upstream"]
 
@@ -37,14 +38,23 @@ async def trace_upstream(
     max_depth: int,
     registry: Registry,
     client: NodeClient,
+    *,
     mint_token: TokenMinter | None = None,
+    guard: TraceGuard | None = None,
 ) -> LotGraph:
     """Discover the lot graph above ``root``, down to ``max_depth`` input hops.
 
     With ``mint_token`` every request carries a fresh delegated token, and every
     lot reached through an input link carries the grant its consumer's node signed.
     """
-    planner = _Planner(root, max_depth, registry, client, mint_token)
+    planner = _Planner(
+        root,
+        max_depth,
+        registry,
+        client,
+        mint_token=mint_token,
+        guard=guard or NodeGuards().trace(),
+    )
     return await planner.run()
 
 
@@ -55,9 +65,12 @@ class _Planner:
         max_depth: int,
         registry: Registry,
         client: NodeClient,
+        *,
         mint_token: TokenMinter | None,
+        guard: TraceGuard,
     ) -> None:
         self.graph = LotGraph(root=root)
+        self.guard = guard
         self.mint_token = mint_token
         self.grants: dict[str, GrantPass] = {}
         self.max_depth = max_depth
@@ -70,9 +83,19 @@ class _Planner:
         self.tasks: asyncio.TaskGroup | None = None
 
     async def run(self) -> LotGraph:
-        async with asyncio.TaskGroup() as tasks:
-            self.tasks = tasks
-            self.reach(self.graph.root, 0)
+        try:
+            # Every call is bounded by the deadline already; this is the backstop.
+            async with asyncio.timeout(self.guard.remaining() + 1.0), asyncio.TaskGroup() as tasks:
+                self.tasks = tasks
+                self.reach(self.graph.root, 0)
+        except TimeoutError:
+            for lot_id in self.requested - set(self.graph.lots) - set(self.graph.unopened):
+                self.gap(
+                    lot_id,
+                    parse_lot_id(lot_id).org,
+                    GapReason.TIMEOUT,
+                    "the trace deadline passed while this lot was being asked for",
+                )
         return self.graph
 
     def reach(self, lot_id: str, depth: int) -> None:
@@ -112,6 +135,14 @@ class _Planner:
                 f"organisation {owner!r} is not in the registry",
             )
             return
+        if len(self.requested) >= self.guard.guards.policy.max_lots:
+            self.gap(
+                lot_id,
+                owner,
+                GapReason.LOT_LIMIT,
+                f"the trace reached its limit of {self.guard.guards.policy.max_lots} lots",
+            )
+            return
         self.graph.unopened.pop(lot_id, None)
         self.requested.add(lot_id)
         self.queue[owner].append(lot_id)
@@ -136,14 +167,19 @@ class _Planner:
             self.tasks.create_task(self.fetch(owner, ids))
 
     async def fetch(self, owner: str, ids: list[str]) -> None:
-        credential = None
-        if self.mint_token is not None:
-            credential = NodeCredential(
-                self.mint_token(owner), tuple(self.grants[i] for i in ids if i in self.grants)
-            )
+        credential: NodeCredential | None = None
+
+        async def attempt(timeout: float) -> dict[str, LotReply]:
+            nonlocal credential
+            if self.mint_token is not None:  # a fresh single-use token for every attempt
+                credential = NodeCredential(
+                    self.mint_token(owner), tuple(self.grants[i] for i in ids if i in self.grants)
+                )
+            return await self.client.fetch_lots(node, ids, credential, timeout)
+
         try:
             node = self.registry.get(owner)
-            replies = await self.client.fetch_lots(node, ids, credential)
+            replies = await self.guard.call(owner, attempt)
         except NodeCallError as exc:
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)

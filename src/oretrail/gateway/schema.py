@@ -75,6 +75,7 @@ class Query:
                 client=ctx.client,
                 settings=ctx.settings,
                 mint_token=ctx.delegation("trace").token_for,
+                guards=ctx.guards,
             )
             record = trace_record(report, ctx.caller.org)
             # A trace is answered only once it is committed to the model, so an

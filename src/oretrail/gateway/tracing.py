@@ -13,6 +13,7 @@ from oretrail.domain.risks import Risk, RiskPolicy, assess_risks
 from oretrail.errors import Forbidden, InvalidInput, UnknownLot
 from oretrail.gateway.node_client import NodeClient
 from oretrail.gateway.planner import TokenMinter, trace_upstream
+from oretrail.gateway.resilience import NodeGuards
 
 __all__ = ["TraceReport", "check_depth", "run_trace"]
 
@@ -46,12 +47,16 @@ async def run_trace(
     client: NodeClient,
     settings: GatewaySettings,
     mint_token: TokenMinter | None = None,
+    guards: NodeGuards | None = None,
 ) -> TraceReport:
     """Trace ``root`` upstream. Bad input raises; node failures become gaps."""
     owner = parse_lot_id(root).org
     registry.get(owner)
     depth = check_depth(max_depth, settings)
-    graph = await trace_upstream(root, depth, registry, client, mint_token)
+    guards = guards or NodeGuards(settings.resilience)
+    graph = await trace_upstream(
+        root, depth, registry, client, mint_token=mint_token, guard=guards.trace()
+    )
     if root not in graph.lots:
         missing = graph.unopened.get(root)
         if missing is not None and missing.reason == "NOT_FOUND":

@@ -62,6 +62,7 @@ async def _traces(ctx: GatewayContext, line: str) -> list[ProductTrace]:
             client=ctx.client,
             settings=ctx.settings,
             mint_token=delegation.token_for,
+            guards=ctx.guards,
         )
         traces.append(ProductTrace(report.graph, report.attribution))
     return traces
