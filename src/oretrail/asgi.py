@@ -6,12 +6,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DirectiveNode, GraphQLError, ValidationContext, ValidationRule
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -51,20 +61,51 @@ class _Schema(strawberry.Schema):
                 StrawberryLogger.error(error, execution_context)
 
 
-def build_schema(query: type) -> strawberry.Schema:
-    """A schema whose unexpected errors are masked for callers and logged for operators.
+# Limits on what one request may ask for; our own documents stay far below them.
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+MAX_DIRECTIVES = 10
 
-    Parsing and validating a document cost ~13 ms, more than answering it; the
-    gateway sends the same few documents every time, so both are cached.
+
+class _DirectiveBudget(ValidationRule):
+    """Refuse documents with more than MAX_DIRECTIVES directives (directive overload)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.count = 0
+
+    def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+        self.count += 1
+        if self.count == MAX_DIRECTIVES + 1:
+            self.report_error(
+                GraphQLError(f"the document uses more than {MAX_DIRECTIVES} directives", node)
+            )
+
+
+def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
+    """A hardened schema: limits, no introspection or field suggestions unless ``dev``.
+
+    Unexpected errors are masked for callers and logged for operators. Parsing and
+    validating a document cost ~13 ms, more than answering it; the gateway sends the
+    same few documents every time, so both are cached (strawberry keeps the caches at
+    module level, shared by the fresh extension instances each request gets).
     """
+    extensions: list[Any] = [
+        mask_unexpected_errors,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([_DirectiveBudget]),
+    ]
+    if not dev:
+        extensions.append(DisableIntrospection)
     return _Schema(
         query=query,
-        # Factories: strawberry keeps both caches at module level, shared by every request.
-        extensions=[
-            mask_unexpected_errors,
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-        ],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not dev),
     )
 
 

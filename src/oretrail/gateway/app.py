@@ -61,7 +61,7 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
         dev: bool,
     ) -> None:
         super().__init__(
-            build_gateway_schema(),
+            build_gateway_schema(dev=dev),
             graphql_ide="graphiql" if dev else None,
             allow_queries_via_get=False,
         )
@@ -134,7 +134,7 @@ def build_gateway_app(
             Route(
                 "/graphql",
                 BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate),
-                methods=["GET", "POST"],
+                methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),

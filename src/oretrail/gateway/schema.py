@@ -229,5 +229,5 @@ async def _model_call(call: Awaitable[_T]) -> _T:
         raise as_graphql_error(exc) from exc
 
 
-def build_gateway_schema() -> strawberry.Schema:
-    return build_schema(Query)
+def build_gateway_schema(*, dev: bool = False) -> strawberry.Schema:
+    return build_schema(Query, dev=dev)

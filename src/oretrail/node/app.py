@@ -42,7 +42,7 @@ class NodeSecurity:
 class _NodeGraphQL(GraphQL[NodeContext, None]):
     def __init__(self, security: NodeSecurity, *, dev: bool) -> None:
         super().__init__(
-            build_node_schema(),
+            build_node_schema(dev=dev),
             graphql_ide="graphiql" if dev else None,
             allow_queries_via_get=False,
         )
@@ -84,7 +84,11 @@ def build_node_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", BearerProtected(graphql, authenticate), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                BearerProtected(graphql, authenticate),
+                methods=["GET", "POST"] if dev else ["POST"],
+            ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
         ],

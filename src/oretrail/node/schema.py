@@ -277,5 +277,5 @@ async def _log(ctx: NodeContext, query: str, decisions: list[_Decision]) -> None
     )
 
 
-def build_node_schema() -> strawberry.Schema:
-    return build_schema(Query)
+def build_node_schema(*, dev: bool = False) -> strawberry.Schema:
+    return build_schema(Query, dev=dev)
