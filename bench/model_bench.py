@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.results_file import write_results
 from oretrail.bootstrap import neo4j_runner
 from oretrail.config import checkout_root
 from oretrail.store.cypher import apply_migrations, load_migrations
@@ -45,7 +46,6 @@ from oretrail.store.model_port import (
 from oretrail.store.neo4j_server import Neo4jServer
 
 ROOT = checkout_root()
-RESULTS = ROOT / "bench" / "results"
 TIERS = 10
 CHUNK = 10_000
 TRACES = 1_000  # recorded traces of products, each its own transaction
@@ -298,11 +298,7 @@ def main() -> int:
             print(f"{store} run failed", file=sys.stderr)
             return 1
         results[store] = json.loads(done.stdout.strip().splitlines()[-1])
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"model-{args.lots}-{results['date']}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(results, indent=2))
-    print(f"written to {out}", file=sys.stderr)
+    write_results(f"model-{args.lots}-{results['date']}", results)
     return 0
 
 

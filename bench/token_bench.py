@@ -12,7 +12,6 @@ uvicorn servers on loopback, and divides by that trace's measured wall time.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.results_file import write_results
 from oretrail.auth.chain import Caller, Delegation, NodeAuthority
 from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
 from oretrail.auth.tokens import StaticKeys
@@ -34,7 +34,6 @@ from oretrail.config import ModelSettings, checkout_root
 from oretrail.report import TRACE_QUERY
 
 ROOT = checkout_root()
-RESULTS = ROOT / "bench" / "results"
 PACK = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
 SULFATE = "urn:oretrail:lot:boreal-cobalt:CS-2026-102"
 HYDROXIDE = "urn:oretrail:lot:copperbelt-trading:CH-2026-014"
@@ -134,11 +133,7 @@ def main() -> int:
         "token_ms_per_trace": round(token_ms, 2),
         "token_share_of_trace": round(token_ms / trace["trace_ms_p50"], 3),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"tokens-{results['date']}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(results, indent=2))
-    print(f"written to {out}", file=sys.stderr)
+    write_results(f"tokens-{results['date']}", results)
     return 0
 
 

@@ -15,7 +15,6 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,19 +195,7 @@ def _encode_trace(record: TraceRecord) -> dict[str, Any]:
 
 
 def _decode_trace(raw: dict[str, Any]) -> TraceRecord:
-    s = raw["summary"]
-    summary = TraceSummary(
-        id=s["id"],
-        root=s["root"],
-        caller=s["caller"],
-        at=datetime.fromisoformat(s["at"]),
-        as_of=date.fromisoformat(s["as_of"]),
-        max_depth=s["max_depth"],
-        elements=tuple(s["elements"]),
-        coverage=tuple(s["coverage"]),
-        origins=tuple(s["origins"]),
-        gaps=s["gaps"],
-    )
+    summary = TraceSummary.from_dict(raw["summary"])
     lots = tuple(
         ModelLot(
             lot["id"],

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
 
 from oretrail.store.cypher import CypherRunner, Transaction
 from oretrail.store.model_port import (
@@ -107,7 +105,7 @@ class Neo4jModelStore:
         self, *, root: str | None, caller: str | None, limit: int
     ) -> list[TraceSummary]:
         rows = await self._runner.read("model/trace_history", root=root, caller=caller, limit=limit)
-        return [_summary(r["trace"]) for r in rows]
+        return [TraceSummary.from_dict(r["trace"]) for r in rows]
 
     async def supply_network(self, material: str | None) -> list[SupplyLink]:
         rows = await self._runner.read("model/supply_network", material=material)
@@ -130,18 +128,3 @@ class Neo4jModelStore:
             OverAllocation(r["lot"], r["owner"], r["quantity_kg"], r["allocated_kg"], r["outputs"])
             for r in rows
         ]
-
-
-def _summary(t: dict[str, Any]) -> TraceSummary:
-    return TraceSummary(
-        id=t["id"],
-        root=t["root"],
-        caller=t["caller"],
-        at=datetime.fromisoformat(t["at"]),
-        as_of=date.fromisoformat(t["as_of"]),
-        max_depth=t["max_depth"],
-        elements=tuple(t["elements"]),
-        coverage=tuple(t["coverage"]),
-        origins=tuple(t["origins"]),
-        gaps=t["gaps"],
-    )

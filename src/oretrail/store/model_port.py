@@ -7,10 +7,10 @@ owners, material, mass, links), who supplies whom by material, and trace records
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "ModelEdge",
@@ -75,6 +75,22 @@ class TraceSummary:
     coverage: tuple[float, ...]
     origins: tuple[str, ...]
     gaps: int
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> TraceSummary:
+        """From the plain form both stores keep: dates as ISO 8601 text."""
+        return cls(
+            id=raw["id"],
+            root=raw["root"],
+            caller=raw["caller"],
+            at=datetime.fromisoformat(raw["at"]),
+            as_of=date.fromisoformat(raw["as_of"]),
+            max_depth=raw["max_depth"],
+            elements=tuple(raw["elements"]),
+            coverage=tuple(raw["coverage"]),
+            origins=tuple(raw["origins"]),
+            gaps=raw["gaps"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
