@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -44,6 +45,9 @@ def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
     assert "MASS_BALANCE" in out
     assert "RMAP audit RMAP-2022-NNR-112 expired on 2025-06-30" in out
     assert "urn:oretrail:lot:nordvolt:PACK-2026-0412" in out
+    assert "cobalt-origin-countries: CD 82.8 %, NO 17.2 %" in out
+    assert "artisanal-share: 2 group(s) suppressed" in out
+    assert "rivalauto: refused" in out
     match = re.search(r"Gateway at http://127\.0\.0\.1:(\d+)/graphql", out)
     assert match is not None
     # The gateway's port is closed again: the demo stopped its servers on the way out.
@@ -95,6 +99,49 @@ def test_keys_generate_and_token_issue_make_a_token_the_gateway_accepts(tmp_path
     unknown = oretrail("token", "issue", "--org", "nobody", "--keys", str(tmp_path))
     assert unknown.returncode == 2
     assert "'nobody' is not in the registry" in unknown.stderr
+
+
+def test_approved_queries_are_listed_approved_and_run(
+    tmp_path: Path, federation: Federation
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    keys = tmp_path / "keys"
+    assert oretrail("--config", str(config), "keys", "generate", "--dir", str(keys)).returncode == 0
+    before = oretrail("--config", str(config), "approved", "list")
+    assert "approver nordvolt: NOT SIGNED" in before.stdout
+    approve = oretrail(
+        "--config", str(config), "approved", "approve", "--org", "nordvolt", "--keys", str(keys)
+    )
+    assert approve.returncode == 0, approve.stderr
+    assert "cobalt-origin-countries" in approve.stdout
+    after = oretrail("--config", str(config), "approved", "list")
+    assert "NOT SIGNED" not in after.stdout
+    ngo = federation.caller_token("transparency-watch", roles=["NGO"])
+    run = oretrail(
+        "approved",
+        "run",
+        "refiner-audit-coverage",
+        "productLine=nordvolt-packs-2026",
+        "--gateway",
+        federation.gateway_url,
+        "--token",
+        ngo,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert '"AUDITED"' in run.stdout
+    bad = oretrail(
+        "approved",
+        "run",
+        "refiner-audit-coverage",
+        "productLine=elsewhere",
+        "--gateway",
+        federation.gateway_url,
+        "--token",
+        ngo,
+    )
+    assert bad.returncode == 2
+    assert "must be one of" in bad.stdout
 
 
 def test_seed_check_passes_on_the_sample() -> None:
@@ -243,6 +290,9 @@ def test_every_command_has_help() -> None:
         ["keys", "generate", "--help"],
         ["token", "issue", "--help"],
         ["node", "audit", "--help"],
+        ["approved", "list", "--help"],
+        ["approved", "approve", "--help"],
+        ["approved", "run", "--help"],
         ["graph", "init", "--help"],
         ["graph", "load", "--help"],
         ["--help"],
