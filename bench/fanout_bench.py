@@ -1,0 +1,336 @@
+"""Benchmark trace fan-out against its lower bounds and two baseline planners.
+
+    .venv/bin/python -m bench.fanout_bench                 # the target federation
+    .venv/bin/python -m bench.fanout_bench --lots-per-tier 60 --root-inputs 10 --fan-in 3
+
+Generates a synthetic federation (bench/synthetic.py), serves its nodes in a
+separate process with injected latency, jitter and failures (bench/fanout_nodes.py),
+and runs the gateway's planner in this process, so its CPU is measured alone.
+Reports per trace: wall time, the critical-path lower bound (levels x latency),
+their ratio, requests against the per-node batch lower bound (one request per
+organisation reached), gateway CPU per lot; the same for two baselines (one
+request per lot in sequence; level-by-level batching) on a small federation; and
+throughput with latency percentiles for N concurrent traces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.results_file import write_results
+from bench.synthetic import Topology, write_federation
+from oretrail.auth.chain import Caller, Delegation
+from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
+from oretrail.bootstrap import load_federation_config
+from oretrail.config import Participant, Registry
+from oretrail.domain.model import parse_lot_id
+from oretrail.errors import NodeCallError
+from oretrail.gateway.node_client import GrantPass, HttpNodeClient, LotReply, NodeCredential
+from oretrail.gateway.tracing import run_trace
+
+CALLER = Caller("bench@oem", "oem", frozenset({"REFINER"}), frozenset({"trace"}))
+
+
+class CountingClient(HttpNodeClient):
+    """The real node client, counting requests per organisation."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        super().__init__(session, timeout=60.0)
+        self.requests: dict[str, int] = defaultdict(int)
+        self.errors = 0
+
+    async def fetch_lots(
+        self,
+        node: Participant,
+        ids: Sequence[str],
+        credential: NodeCredential | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, LotReply]:
+        self.requests[node.id] += 1
+        return await super().fetch_lots(node, ids, credential, timeout)
+
+
+class Federation:
+    """A synthetic federation served by a child process, and the clients to trace it."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        latency_ms: float,
+        jitter_ms: float,
+        failure_rate: float,
+        scratch: Path,
+    ) -> None:
+        self.topology = topology
+        self.latency = latency_ms / 1000
+        config_dir = write_federation(topology, scratch)
+        self.config = load_federation_config(config_dir)
+        self.keys = FederationKeys.generate(self.config.registry.participants)
+        self.keys.save(scratch / "keys")
+        ports = scratch / "ports.json"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.fanout_nodes",
+            "--config",
+            str(config_dir),
+            "--keys",
+            str(scratch / "keys"),
+            "--ports",
+            str(ports),
+            "--latency-ms",
+            str(latency_ms),
+            "--jitter-ms",
+            str(jitter_ms),
+            "--failure-rate",
+            str(failure_rate),
+        ]
+        self.process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed argv
+        deadline = time.monotonic() + 300
+        while not ports.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the node servers did not start")
+            time.sleep(0.2)
+        self.registry: Registry = self.config.registry.with_endpoints(
+            json.loads(ports.read_text(encoding="utf-8"))
+        )
+
+    def delegation(self, n: int) -> Delegation:
+        return Delegation(self.keys.key(GATEWAY_KEY), CALLER, f"bench-{n}", "trace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[str, Any]:
+    client.requests.clear()
+    cpu, wall = time.process_time(), time.perf_counter()
+    report = await run_trace(
+        fed.topology.root,
+        50,
+        None,
+        registry=fed.registry,
+        client=client,
+        settings=fed.config.settings,
+        mint_token=fed.delegation(n).token_for,
+    )
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    lots = len(report.graph.lots)
+    levels = fed.topology.tiers + 1
+    critical = levels * fed.latency
+    reached = {lot.owner for lot in report.graph.lots.values()}
+    requests = sum(client.requests.values())
+    return {
+        "lots": lots,
+        "gaps": len(report.attribution.gaps),
+        "wall_s": round(wall, 3),
+        "critical_path_s": round(critical, 3),
+        "wall_over_critical": round(wall / critical, 2),
+        "requests": requests,
+        "batch_lower_bound": len(reached),
+        "requests_over_bound": round(requests / len(reached), 2),
+        "gateway_cpu_s": round(cpu, 3),
+        "gateway_cpu_ms_per_lot": round(cpu / lots * 1000, 3),
+    }
+
+
+Baseline = Callable[[Federation, CountingClient, Delegation], Awaitable[int]]
+
+
+async def _ask(
+    fed: Federation,
+    client: CountingClient,
+    delegation: Delegation,
+    grants: dict[str, GrantPass],
+    *,
+    owner: str,
+    ids: list[str],
+) -> list[str]:
+    """One request for ``ids``; the inputs it reveals, with their grants remembered."""
+    replies: dict[str, LotReply] = {}
+    for attempt in range(2):  # a stale keep-alive connection gets one more try
+        credential = NodeCredential(
+            delegation.token_for(owner), tuple(grants[i] for i in ids if i in grants)
+        )
+        try:
+            replies = await client.fetch_lots(fed.registry.get(owner), ids, credential)
+            break
+        except NodeCallError:
+            if attempt:
+                client.errors += 1
+                return []
+    found = []
+    for reply in replies.values():
+        for link in reply.lot.inputs if reply.lot else ():
+            if link.grant:
+                grants.setdefault(link.lot, GrantPass(link.lot, link.grant, credential.token))
+            found.append(link.lot)
+    return found
+
+
+async def one_per_lot(fed: Federation, client: CountingClient, delegation: Delegation) -> int:
+    """Baseline: one request per lot, one after the other."""
+    grants: dict[str, GrantPass] = {}
+    seen, queue = {fed.topology.root}, [fed.topology.root]
+    while queue:
+        lot = queue.pop(0)
+        for found in await _ask(
+            fed, client, delegation, grants, owner=parse_lot_id(lot).org, ids=[lot]
+        ):
+            if found not in seen:
+                seen.add(found)
+                queue.append(found)
+    return len(seen)
+
+
+async def level_by_level(fed: Federation, client: CountingClient, delegation: Delegation) -> int:
+    """Baseline: all of a level's lots batched per node, each level after the last."""
+    grants: dict[str, GrantPass] = {}
+    seen, level = {fed.topology.root}, [fed.topology.root]
+    while level:
+        by_owner: dict[str, list[str]] = defaultdict(list)
+        for lot in level:
+            by_owner[parse_lot_id(lot).org].append(lot)
+        answers = await asyncio.gather(
+            *(
+                _ask(fed, client, delegation, grants, owner=owner, ids=ids)
+                for owner, ids in by_owner.items()
+            )
+        )
+        level = []
+        for found in (lot for answer in answers for lot in answer):
+            if found not in seen:
+                seen.add(found)
+                level.append(found)
+    return len(seen)
+
+
+async def run_baseline(
+    fed: Federation, client: CountingClient, baseline: Baseline, n: int
+) -> dict[str, Any]:
+    client.requests.clear()
+    client.errors = 0
+    wall = time.perf_counter()
+    lots = await baseline(fed, client, fed.delegation(n))
+    wall = time.perf_counter() - wall
+    critical = (fed.topology.tiers + 1) * fed.latency
+    return {
+        "lots": lots,
+        "wall_s": round(wall, 3),
+        "wall_over_critical": round(wall / critical, 2),
+        "requests": sum(client.requests.values()),
+        "errors": client.errors,
+    }
+
+
+async def concurrent(fed: Federation, client: CountingClient, count: int) -> dict[str, Any]:
+    async def one(n: int) -> tuple[float, bool]:
+        started = time.perf_counter()
+        try:
+            report = await run_trace(
+                fed.topology.root,
+                50,
+                None,
+                registry=fed.registry,
+                client=client,
+                settings=fed.config.settings,
+                mint_token=fed.delegation(10_000 + n).token_for,
+            )
+            ok = not report.attribution.gaps
+        except Exception:  # noqa: BLE001 - any failure counts as an error here
+            ok = False
+        return time.perf_counter() - started, ok
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(n) for n in range(count)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(r[0] for r in results)
+    return {
+        "traces": count,
+        "errors": sum(1 for _, ok in results if not ok),
+        "throughput_per_s": round(count / elapsed, 2),
+        "p50_s": round(statistics.median(latencies), 3),
+        "p95_s": round(latencies[int(0.95 * (count - 1))], 3),
+    }
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    target = Topology(
+        args.tiers, args.orgs_per_tier, args.lots_per_tier, args.root_inputs, args.fan_in
+    )
+    small = Topology(args.tiers, args.orgs_per_tier, 40, 6, 2)
+    results: dict[str, Any] = {
+        "date": date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores",
+        "latency_ms": args.latency_ms,
+        "jitter_ms": args.jitter_ms,
+        "failure_rate": args.failure_rate,
+    }
+    for name, topology in (("target", target), ("small", small)):
+        with tempfile.TemporaryDirectory(prefix="oretrail-fanout-") as scratch:
+            fed = Federation(
+                topology, args.latency_ms, args.jitter_ms, args.failure_rate, Path(scratch)
+            )
+            try:
+                async with aiohttp.ClientSession() as session:
+                    client = CountingClient(session)
+                    section: dict[str, Any] = {
+                        "topology": {
+                            "tiers": topology.tiers,
+                            "orgs": len(topology.orgs()),
+                            "lots_per_tier": topology.lots_per_tier,
+                            "fan_in": topology.fan_in,
+                        }
+                    }
+                    await trace_once(fed, client, 0)  # warm up connections and caches
+                    section["planner"] = await trace_once(fed, client, 1)
+                    print(f"{name} planner: {section['planner']}", file=sys.stderr, flush=True)
+                    if name == "small":
+                        section["one_request_per_lot"] = await run_baseline(
+                            fed, client, one_per_lot, 2
+                        )
+                        section["level_by_level"] = await run_baseline(
+                            fed, client, level_by_level, 3
+                        )
+                        section["concurrent"] = await concurrent(fed, client, args.concurrent)
+                    results[name] = section
+            finally:
+                fed.stop()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--tiers", type=int, default=10)
+    parser.add_argument("--orgs-per-tier", type=int, default=3)
+    parser.add_argument("--lots-per-tier", type=int, default=600)
+    parser.add_argument("--root-inputs", type=int, default=60)
+    parser.add_argument("--fan-in", type=int, default=6)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--jitter-ms", type=float, default=2.0)
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--concurrent", type=int, default=50)
+    args = parser.parse_args()
+    results = asyncio.run(measure(args))
+    write_results(f"fanout-{results['date']}", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
