@@ -141,6 +141,7 @@ class NodeAuthority:
         self._keys = keys
         self._replay = ReplayCache()
         self._clock = clock
+        self._verified_parents: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def principal(self, token: object) -> Principal:
         policy = VerifyPolicy(
@@ -195,11 +196,17 @@ class NodeAuthority:
         parent_policy = VerifyPolicy(
             ACCESS_TYP, node_audience(granter), DELEGATED_LIFETIME, single_use=False
         )
-        try:
-            parent = await verify(parent_token, parent_policy, self._keys, clock=self._clock)
-        except TokenRejected as exc:
-            raise TokenRejected(f"the granting node's token does not verify: {exc}") from None
-        self._check_delegated(parent)
+        parent = self._verified_parents.get((granter, parent_token))
+        if parent is None or self._clock() >= parent["exp"] + parent_policy.leeway:
+            try:
+                parent = await verify(parent_token, parent_policy, self._keys, clock=self._clock)
+            except TokenRejected as exc:
+                raise TokenRejected(f"the granting node's token does not verify: {exc}") from None
+            self._check_delegated(parent)
+            # One request's grants mostly name the same token: verify its signature once.
+            if len(self._verified_parents) > 10_000:
+                self._verified_parents.clear()
+            self._verified_parents[granter, parent_token] = parent
         if claims.get("th") != token_hash(parent_token):
             raise TokenRejected("broken token-hash link: the grant names another token")
         if parent["txn"] != principal.txn or parent["sub"] != principal.sub:
