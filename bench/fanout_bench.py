@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -281,11 +282,18 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms": args.latency_ms,
         "jitter_ms": args.jitter_ms,
         "failure_rate": args.failure_rate,
+        "coalesce_ms": args.coalesce_ms,
     }
     for name, topology in (("target", target), ("small", small)):
         with tempfile.TemporaryDirectory(prefix="oretrail-fanout-") as scratch:
             fed = Federation(
                 topology, args.latency_ms, args.jitter_ms, args.failure_rate, Path(scratch)
+            )
+            resilience = replace(
+                fed.config.settings.resilience, coalesce_window=args.coalesce_ms / 1000
+            )
+            fed.config = replace(
+                fed.config, settings=replace(fed.config.settings, resilience=resilience)
             )
             try:
                 async with aiohttp.ClientSession() as session:
@@ -326,6 +334,9 @@ def main() -> int:
     parser.add_argument("--jitter-ms", type=float, default=2.0)
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument(
+        "--coalesce-ms", type=float, default=0.0, help="the planner's coalescing window"
+    )
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     write_results(f"fanout-{results['date']}", results)

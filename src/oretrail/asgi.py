@@ -6,7 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
-from graphql import DirectiveNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import (
+    ASTValidationRule,
+    DirectiveNode,
+    GraphQLError,
+    ValidationContext,
+    ValidationRule,
+)
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -83,6 +89,15 @@ class _DirectiveBudget(ValidationRule):
             )
 
 
+# Built once: strawberry's limiters make a new rule class per instance, and a new
+# class per request would defeat the validation cache (a validation costs ~10 ms).
+_LIMIT_RULES: list[type[ASTValidationRule]] = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    _DirectiveBudget,
+]
+
+
 def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
     """A hardened schema: limits, no introspection or field suggestions unless ``dev``.
 
@@ -95,10 +110,9 @@ def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
         mask_unexpected_errors,
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: AddValidationRules([_DirectiveBudget]),
+        # The same rule classes every time, so the validation cache can hit.
+        lambda: AddValidationRules(_LIMIT_RULES),
     ]
     if not dev:
         extensions.append(DisableIntrospection)

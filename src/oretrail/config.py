@@ -126,6 +126,9 @@ class ResiliencePolicy:
     breaker_cooldown: float = 10.0  # seconds before an open circuit lets one call try
     node_concurrency: int = 8  # calls in flight to one node from this gateway
     max_lots: int = 10_000  # lots one trace may request
+    # Seconds the planner waits after an answer before asking, so that ids bound for
+    # the same node from answers that arrive close together share one request.
+    coalesce_window: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,7 +151,7 @@ async def test_a_node_slower_than_the_trace_deadline_costs_only_the_deadline(
     slow = node_answering(JSONResponse({"data": {"lots": []}}), delay=30)
     elapsed, result = await timed_trace(config, replace_apps={"boreal-cobalt": slow})
     assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}
-    assert elapsed < 1.5 + 0.5
+    assert elapsed < 1.5 + 1.0  # the deadline, and never the node's 30 s
 
 
 async def test_a_huge_answer_is_refused_not_buffered(sample_config: FederationConfig) -> None:
@@ -170,7 +170,7 @@ async def test_an_endless_chunked_stream_ends_at_the_call_timeout(
     config = with_deadline(sample_config, deadline=10.0, node_timeout=1.0)
     elapsed, result = await timed_trace(config, replace_apps={"boreal-cobalt": endless_stream()})
     assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}
-    assert elapsed < 1.0 + 0.5
+    assert elapsed < 1.0 + 1.0  # the call timeout, and never the endless stream
 
 
 async def test_a_node_slower_than_its_timeout_is_a_timeout_gap(

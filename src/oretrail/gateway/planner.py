@@ -158,8 +158,9 @@ class _Planner:
             self.tasks.create_task(self.flush())
 
     async def flush(self) -> None:
-        # Yield once so that answers arriving in the same loop turn coalesce per node.
-        await asyncio.sleep(0)
+        # Yield at least once, so that answers arriving in the same loop turn (or within
+        # the coalescing window) share one request per node.
+        await asyncio.sleep(self.guard.guards.policy.coalesce_window)
         self.flush_pending = False
         batches, self.queue = self.queue, defaultdict(list)
         assert self.tasks is not None
