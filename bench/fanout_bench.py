@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date
@@ -140,6 +140,8 @@ async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[st
     return {
         "lots": lots,
         "gaps": len(report.attribution.gaps),
+        "gap_reasons": dict(Counter(str(g.reason) for g in report.attribution.gaps)),
+        "gap_example": next((g.detail for g in report.attribution.gaps), None),
         "wall_s": round(wall, 3),
         "critical_path_s": round(critical, 3),
         "wall_over_critical": round(wall / critical, 2),
