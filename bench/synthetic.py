@@ -107,7 +107,8 @@ def write_federation(topology: Topology, directory: Path) -> Path:
     (config / "registry.toml").write_text("\n".join(registry), encoding="utf-8")
     (config / "gateway.toml").write_text(
         "[gateway]\nmax_depth = 50\nnode_timeout = 30.0\ntrace_deadline = 300.0\n"
-        'max_lots = 100000\n\n[model]\nstore = "memory"\n',
+        'max_lots = 100000\n\n[model]\nstore = "memory"\n'
+        f'data_dir = "{directory / "model"}"\n',
         encoding="utf-8",
     )
     return config
