@@ -173,6 +173,9 @@ class BearerProtected:
                 token.strip() if scheme.lower() == "bearer" else None
             )
         except TokenRejected as exc:
+            # Read what the client sent before answering: closing a socket with unread
+            # data makes the kernel reset it, and the client never sees the 401.
+            await _drain(receive)
             response = JSONResponse(
                 {
                     "errors": [
@@ -189,3 +192,15 @@ class BearerProtected:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self._app(scope, receive, send)
+
+
+async def _drain(receive: Receive, limit: int = 4 * 1024 * 1024) -> None:
+    """Consume a request body (up to ``limit`` bytes) that will not be processed."""
+    read = 0
+    while read <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return

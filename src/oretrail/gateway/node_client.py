@@ -210,9 +210,8 @@ class HttpNodeClient:
                 GapReason.UNREACHABLE, f"{where} is unreachable: {exc.strerror}"
             ) from None
         except aiohttp.ClientError as exc:
-            raise NodeCallError(
-                GapReason.UNREACHABLE, f"{where} failed: {type(exc).__name__}"
-            ) from None
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise NodeCallError(GapReason.UNREACHABLE, f"{where} failed: {reason[:200]}") from None
         if status == 401:
             raise NodeCallError(
                 GapReason.WITHHELD,

@@ -124,8 +124,6 @@ class TraceGuard:
                     GapReason.TIMEOUT, f"{org} did not answer within the trace deadline"
                 ) from None
             except NodeCallError as exc:
-                if _counts_against_node(exc):
-                    breaker.failed()
                 delay = policy.backoff * (2**tries) * random.uniform(0.5, 1.5)  # noqa: S311
                 if (
                     _transient(exc)
@@ -136,6 +134,10 @@ class TraceGuard:
                     tries += 1
                     await asyncio.sleep(delay)
                     continue
+                # Only a call that failed after its retries counts against the node: a
+                # burst of resets on pooled connections must not open its circuit.
+                if _counts_against_node(exc):
+                    breaker.failed()
                 raise
             breaker.succeeded()
             return result
