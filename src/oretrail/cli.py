@@ -15,8 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from oretrail import __version__
 from oretrail.auth.federation_keys import FederationKeys
 from oretrail.bootstrap import (
@@ -30,6 +28,7 @@ from oretrail.bootstrap import (
 )
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
+from oretrail.cli_http import CommandFailed, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
@@ -69,10 +68,6 @@ def _aggregate_text(body: dict[str, Any]) -> str:
 
 def _roles(config: FederationConfig, org: str) -> list[str]:
     return [str(r) for r in config.registry.get(org).roles]
-
-
-class CommandFailed(Exception):
-    """A command could not do its job; the message is shown to the user as is."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -267,38 +262,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 async def _post(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    timeout = aiohttp.ClientTimeout(total=60)
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(
-                url, json={"query": query, "variables": variables}, headers=headers
-            ) as response,
-        ):
-            text = await response.text()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise CommandFailed(
-            f"cannot reach the gateway at {url}: {exc or type(exc).__name__}"
-        ) from None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise CommandFailed(f"the gateway answered HTTP {response.status} without JSON") from None
+    """The data of a query's answer; its errors become CommandFailed."""
+    document = await post_to_gateway(url, token, {"query": query, "variables": variables})
     if document.get("errors"):
         raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
     data: dict[str, Any] = document["data"]
     return data
-
-
-async def _post_raw(url: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """POST and return the JSON body, errors included (the demo shows refusals)."""
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
-        session.post(url, json=payload, headers={"Authorization": f"Bearer {token}"}) as resp,
-    ):
-        body: dict[str, Any] = await resp.json(content_type=None)
-        return body
 
 
 async def _query_trace(
@@ -339,7 +308,7 @@ async def _demo(
             ngo = fed.caller_token(DEMO_NGO, roles=_roles(config, DEMO_NGO))
             published = {}
             for query_id, variables in DEMO_APPROVED:
-                published[query_id, variables.get("element", "")] = await _post_raw(
+                published[query_id, variables.get("element", "")] = await post_to_gateway(
                     fed.gateway_url, ngo, {"documentId": query_id, "variables": variables}
                 )
             refusals = []

@@ -8,11 +8,10 @@ import json
 import os
 from pathlib import Path
 
-import aiohttp
-
 from oretrail.auth.access_log import verify_log
 from oretrail.auth.federation_keys import FederationKeys
 from oretrail.bootstrap import load_federation_config
+from oretrail.cli_http import post_to_gateway
 from oretrail.errors import ConfigError
 
 __all__ = ["add_auth_commands", "run_auth_command"]
@@ -184,21 +183,8 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         if not sep:
             raise ConfigError(f"variable {item!r} is not NAME=VALUE")
         variables[name] = value
-    body = asyncio.run(_post(args.gateway, token, {"documentId": args.id, "variables": variables}))
+    body = asyncio.run(
+        post_to_gateway(args.gateway, token, {"documentId": args.id, "variables": variables})
+    )
     print(json.dumps(body, indent=2))
     return 0 if "errors" not in body else 2
-
-
-async def _post(url: str, token: str, payload: dict[str, object]) -> dict[str, object]:
-    timeout = aiohttp.ClientTimeout(total=60)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(
-                url, json=payload, headers={"Authorization": f"Bearer {token}"}
-            ) as response,
-        ):
-            document: dict[str, object] = await response.json(content_type=None)
-            return document
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise ConfigError(f"cannot get an answer from the gateway at {url}: {exc}") from None
