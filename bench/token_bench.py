@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.token_bench
 
-Per hop the gateway mints one delegated token and the node verifies it; for each
-input the node reveals it signs a continuation grant, and the next node verifies
-that grant and the token it names. The share of trace time multiplies those
+Per hop the gateway mints one delegated token and the node verifies it; for the
+inputs it reveals the node signs one continuation grant per supplier, and the next
+node verifies that grant and the token it names. The share of trace time multiplies those
 costs by the requests and grants of a trace of the sample pack, served by real
 uvicorn servers on loopback, and divides by that trace's measured wall time.
 """
@@ -17,16 +17,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aiohttp
 
 from bench.results_file import write_results
-from oretrail.auth.chain import Caller, Delegation, NodeAuthority
+from oretrail.auth.chain import Caller, Continuation, Delegation, NodeAuthority, Principal
 from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
 from oretrail.auth.tokens import StaticKeys
 from oretrail.bootstrap import load_federation_config, run_federation
@@ -59,7 +60,9 @@ async def crypto_costs(n: int) -> dict[str, float]:
     refiner_tokens = [d.token_for("boreal-cobalt") for d in delegations]
     trader_tokens = [d.token_for("copperbelt-trading") for d in delegations]
     principals = [await refiner.principal(t) for t in refiner_tokens]
-    grants = [refiner.issue_grant(p, HYDROXIDE, SULFATE) for p in principals]
+    grants = [refiner.issue_grants(p, [(HYDROXIDE, SULFATE)])[0].grant for p in principals]
+    # One grant for the hundred inputs one answer opens at one supplier.
+    hundred = [(f"urn:oretrail:lot:copperbelt-trading:CH-{i}", SULFATE) for i in range(100)]
     at_trader = [await trader.principal(t) for t in trader_tokens]
 
     async def mint_delegated(i: int) -> str:
@@ -71,21 +74,41 @@ async def crypto_costs(n: int) -> dict[str, float]:
     async def verify_delegated(i: int) -> object:
         return await verifier.principal(fresh[i])
 
-    async def issue_grant(i: int) -> str:
-        return refiner.issue_grant(principals[i], HYDROXIDE, SULFATE)
+    async def issue_grant(i: int) -> object:
+        return refiner.issue_grants(principals[i], [(HYDROXIDE, SULFATE)])
 
-    async def verify_grant(i: int) -> str:
-        return await trader.check_grant(at_trader[i], HYDROXIDE, grants[i], refiner_tokens[i])
+    async def issue_grant_100(i: int) -> object:
+        return refiner.issue_grants(principals[i], hundred)
+
+    async def verify_grant(i: int) -> object:
+        return await trader.check_grant(at_trader[i], grants[i], refiner_tokens[i])
 
     return {
         "mint_delegated_us": await timed(n, mint_delegated),
         "verify_delegated_us": await timed(n, verify_delegated),
         "issue_grant_us": await timed(n, issue_grant),
+        "issue_grant_100_links_us": await timed(n, issue_grant_100),
         "verify_grant_us": await timed(n, verify_grant),
     }
 
 
 async def trace_costs(runs: int) -> dict[str, Any]:
+    issued = 0
+    issue = NodeAuthority.issue_grants
+
+    def counting(
+        self: NodeAuthority, principal: Principal, links: Iterable[tuple[str, str]]
+    ) -> list[Continuation]:
+        nonlocal issued
+        continuations = issue(self, principal, links)
+        issued += len(continuations)
+        return continuations
+
+    with mock.patch.object(NodeAuthority, "issue_grants", counting):
+        return await _trace_costs(runs, lambda: issued)
+
+
+async def _trace_costs(runs: int, issued: Callable[[], int]) -> dict[str, Any]:
     config = load_federation_config(ROOT / "config")
     with tempfile.TemporaryDirectory() as scratch:
         model = ModelSettings(store="memory", data_dir=Path(scratch))
@@ -113,7 +136,8 @@ async def trace_costs(runs: int) -> dict[str, Any]:
     return {
         "trace_ms_p50": round(statistics.median(walls[1:]) * 1000, 2),
         "node_requests": requests,
-        "grants": len(trace["edges"]),
+        "grants": issued() // (runs + 1),
+        "edges": len(trace["edges"]),
         "lots": len(trace["lots"]),
     }
 

@@ -15,7 +15,15 @@ import pytest
 from oretrail.auth.chain import Caller, Delegation
 from oretrail.auth.federation_keys import GATEWAY_KEY
 from oretrail.auth.keys import generate_signing_key
-from oretrail.auth.tokens import ACCESS_TYP, GATEWAY, mint, org_issuer
+from oretrail.auth.tokens import (
+    ACCESS_TYP,
+    GATEWAY,
+    GRANT_TYP,
+    mint,
+    node_audience,
+    org_issuer,
+    token_hash,
+)
 from oretrail.bootstrap import Federation, FederationConfig
 from oretrail.report import TRACE_QUERY
 from tests.conftest import PACK, ROOT, graphql, oem_token, served_federation
@@ -141,29 +149,52 @@ async def test_a_gateway_minted_token_alone_cannot_open_an_upstream_lot(
     sample_config: FederationConfig,
 ) -> None:
     with served_federation(sample_config) as federation:
-        # The gateway (or anyone holding its key) asks the refiner directly, with no grant.
+        # The gateway (or anyone holding its key) asks the refiner directly: with no grant,
+        # then with a grant it signed itself.
         caller = Caller("analyst@nordvolt", "nordvolt", frozenset({"OEM"}), frozenset({"trace"}))
-        delegation = Delegation(federation.keys.key(GATEWAY_KEY), caller, "rogue-txn", "trace")
-        token = delegation.token_for("boreal-cobalt")
-        query = "query($ids: [ID!]!) { lots(ids: $ids) { status detail lot { material } } }"
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                federation.node_urls["boreal-cobalt"],
-                json={"query": query, "variables": {"ids": [f"{L}boreal-cobalt:CS-2026-102"]}},
-                headers={"Authorization": f"Bearer {token}"},
-            ) as response,
-        ):
-            assert response.status == 200
-            body = await response.json()
-        answer = body["data"]["lots"][0]
-        assert answer["status"] == "WITHHELD"
-        assert answer["lot"] is None
-        assert "no valid chain" in answer["detail"]
-        [entry] = federation.node_logs["boreal-cobalt"].entries
-        assert entry["txn"] == "rogue-txn"
-        assert entry["lots"][0]["status"] == "WITHHELD"
-        assert entry["lots"][0]["given"] == []
+        gateway_key = federation.keys.key(GATEWAY_KEY)
+        delegation = Delegation(gateway_key, caller, "rogue-txn", "trace")
+        query = (
+            "query($ids: [ID!]!, $grants: [GrantInput!]) { lots(ids: $ids, grants: $grants) "
+            "{ answers { status detail lot { material } } } }"
+        )
+        parent = delegation.token_for("copperbelt-trading")
+        forged = mint(
+            gateway_key,
+            GRANT_TYP,
+            {
+                "sub": caller.sub,
+                "org": caller.org,
+                "aud": node_audience("boreal-cobalt"),
+                "inputs": {"CH-2026-014": ["CS-2026-102"]},
+                "txn": "rogue-txn",
+                "th": token_hash(parent),
+            },
+            lifetime=60,
+        )
+        answers = []
+        for grants in ([], [{"grant": forged, "parentToken": parent}]):
+            variables = {"ids": [f"{L}boreal-cobalt:CS-2026-102"], "grants": grants}
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    federation.node_urls["boreal-cobalt"],
+                    json={"query": query, "variables": variables},
+                    headers={"Authorization": f"Bearer {delegation.token_for('boreal-cobalt')}"},
+                ) as response,
+            ):
+                assert response.status == 200
+                answers.append((await response.json())["data"]["lots"]["answers"][0])
+        assert [(a["status"], a["lot"]) for a in answers] == [("WITHHELD", None)] * 2
+        assert "no valid chain" in answers[0]["detail"]
+        assert answers[1]["detail"] == (
+            "continuation grant refused: continuation grants are signed by nodes, "
+            "not by the gateway"
+        )
+        entries = federation.node_logs["boreal-cobalt"].entries
+        assert [e["txn"] for e in entries] == ["rogue-txn"] * 2
+        assert [e["lots"][0]["status"] for e in entries] == ["WITHHELD"] * 2
+        assert [e["lots"][0]["given"] for e in entries] == [[], []]
 
 
 def forged_tokens(federation: Federation) -> dict[str, str | None]:

@@ -12,7 +12,8 @@ from oretrail.auth.chain import NodeAuthority, Principal
 from oretrail.auth.keys import KeyRing, generate_signing_key
 from oretrail.auth.policy import load_policy
 from oretrail.auth.tokens import StaticKeys, org_issuer
-from oretrail.node.schema import MAX_IDS_PER_REQUEST, NodeContext, build_node_schema
+from oretrail.node.lots import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, NodeContext
+from oretrail.node.schema import build_node_schema
 from oretrail.store.memory import MemoryGraphStore
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, SEED_DIR
@@ -65,12 +66,12 @@ async def test_lots_answers_every_id_in_order_with_a_typed_status(
     result = await run(
         schema,
         "copperbelt-trading",
-        "query($ids: [ID!]!) { lots(ids: $ids) { id status detail "
-        "lot { material custody inputs { lot owner quantity { value unit } } } } }",
+        "query($ids: [ID!]!) { lots(ids: $ids) { answers { id status detail "
+        "lot { material custody inputs { lot owner quantity { value unit } } } } } }",
         ids=ids,
     )
     assert result.errors is None
-    answers = result.data["lots"]
+    answers = result.data["lots"]["answers"]
     assert [a["id"] for a in answers] == ids
     assert [a["status"] for a in answers] == ["FOUND", "NOT_FOUND", "INVALID_ID", "NOT_FOUND"]
     assert "belongs to 'boreal-cobalt'" in answers[3]["detail"]
@@ -94,10 +95,10 @@ async def test_a_lot_carries_its_facility_and_certificates(schema: strawberry.Sc
     result = await run(
         schema,
         "nordic-nickel",
-        '{ lots(ids: ["urn:oretrail:lot:nordic-nickel:NS-2026-310"]) { lot { '
-        "facility { name country certificates { id standard validTo } } } } }",
+        '{ lots(ids: ["urn:oretrail:lot:nordic-nickel:NS-2026-310"]) { answers { lot { '
+        "facility { name country certificates { id standard validTo } } } } } }",
     )
-    facility = result.data["lots"][0]["lot"]["facility"]
+    facility = result.data["lots"]["answers"][0]["lot"]["facility"]
     assert facility["country"] == "FI"
     assert facility["certificates"] == [
         {"id": "RMAP-2022-NNR-112", "standard": "RMAP", "validTo": "2025-06-30"}
@@ -107,11 +108,26 @@ async def test_a_lot_carries_its_facility_and_certificates(schema: strawberry.Sc
 async def test_too_many_ids_in_one_request_are_refused(schema: strawberry.Schema) -> None:
     ids = [f"urn:oretrail:lot:nordvolt:X{i}" for i in range(MAX_IDS_PER_REQUEST + 1)]
     result = await run(
-        schema, "nordvolt", "query($ids: [ID!]!) { lots(ids: $ids) { id } }", ids=ids
+        schema, "nordvolt", "query($ids: [ID!]!) { lots(ids: $ids) { answers { id } } }", ids=ids
     )
     assert result.errors is not None
     assert result.errors[0].extensions == {"code": "BAD_INPUT"}
     assert f"at most {MAX_IDS_PER_REQUEST}" in result.errors[0].message
+
+
+async def test_too_many_grants_in_one_request_are_refused(schema: strawberry.Schema) -> None:
+    grants = [{"grant": f"g{i}", "parentToken": "t"} for i in range(MAX_GRANTS_PER_REQUEST + 1)]
+    result = await run(
+        schema,
+        "nordvolt",
+        "query($ids: [ID!]!, $grants: [GrantInput!]) "
+        "{ lots(ids: $ids, grants: $grants) { answers { id } } }",
+        ids=[TRADER_LOT],
+        grants=grants,
+    )
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "BAD_INPUT"}
+    assert f"at most {MAX_GRANTS_PER_REQUEST}" in result.errors[0].message
 
 
 async def test_outputs_name_our_consumers_and_our_customers(schema: strawberry.Schema) -> None:
@@ -143,11 +159,11 @@ async def test_a_caller_with_no_relation_and_no_grant_gets_nothing(
     result = await run(
         schema,
         "copperbelt-trading",
-        "query($ids: [ID!]!) { lots(ids: $ids) { status detail lot { id } } }",
+        "query($ids: [ID!]!) { lots(ids: $ids) { answers { status detail lot { id } } } }",
         caller="rivalauto",
         ids=[TRADER_LOT],
     )
-    assert result.data["lots"] == [
+    assert result.data["lots"]["answers"] == [
         {
             "status": "WITHHELD",
             "lot": None,
@@ -163,19 +179,25 @@ async def test_a_caller_with_no_relation_and_no_grant_gets_nothing(
 async def test_the_customer_sees_what_its_rule_grants_and_no_more(
     schema: strawberry.Schema,
 ) -> None:
-    # boreal-cobalt bought the trader's lot: the customer rule shows it, with a grant per input.
+    # boreal-cobalt bought the trader's lot: the customer rule shows it, with a grant for
+    # each input's owner (the mine and the cooperative).
     result = await run(
         schema,
         "copperbelt-trading",
-        "query($ids: [ID!]!) { lots(ids: $ids) { status lot { material "
-        "carbonFootprint inputs { lot grant } } } }",
+        "query($ids: [ID!]!) { lots(ids: $ids) { answers { status lot { material "
+        "carbonFootprint inputs { lot } } } continuations { owner lots grant } } }",
         caller="boreal-cobalt",
         ids=[TRADER_LOT],
     )
     assert result.errors is None
-    lot = result.data["lots"][0]["lot"]
+    lot = result.data["lots"]["answers"][0]["lot"]
     assert lot["material"] == "cobalt hydroxide"
-    assert all(link["grant"] for link in lot["inputs"])
+    continuations = result.data["lots"]["continuations"]
+    assert [(c["owner"], c["lots"]) for c in continuations] == [
+        ("kambove-mining", ["urn:oretrail:lot:kambove-mining:MH-2026-031"]),
+        ("kasulo-coop", ["urn:oretrail:lot:kasulo-coop:HG-2026-007"]),
+    ]
+    assert all(c["grant"].count(".") == 2 for c in continuations)
 
 
 async def test_a_withheld_field_is_null_with_a_typed_error(schema: strawberry.Schema) -> None:
@@ -184,17 +206,18 @@ async def test_a_withheld_field_is_null_with_a_typed_error(schema: strawberry.Sc
     result = await run(
         schema,
         "huaxi-graphite",
-        "query($ids: [ID!]!) { lots(ids: $ids) { lot { material contents { element } } } }",
+        "query($ids: [ID!]!) { lots(ids: $ids) { answers { lot { material "
+        "contents { element } } } } }",
         caller="terra-anode",
         ids=[lot_id],
     )
-    assert result.data["lots"][0]["lot"] == {
+    assert result.data["lots"]["answers"][0]["lot"] == {
         "material": "spherical graphite (purified)",
         "contents": None,
     }
     [error] = result.errors
     assert error.extensions == {"code": "WITHHELD", "group": "contents"}
-    assert error.path == ["lots", 0, "lot", "contents"]
+    assert error.path == ["lots", "answers", 0, "lot", "contents"]
 
 
 async def test_outputs_are_shown_to_the_owner_only(schema: strawberry.Schema) -> None:

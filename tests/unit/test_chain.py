@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from oretrail.auth.chain import Caller, Delegation, NodeAuthority, Principal
+from oretrail.auth import chain
+from oretrail.auth.chain import Caller, Delegation, NodeAuthority, Opened, Principal
 from oretrail.auth.keys import KeyRing, generate_signing_key
 from oretrail.auth.tokens import (
     ACCESS_TYP,
@@ -32,6 +33,7 @@ OEM = Caller("analyst@nordvolt", "nordvolt", frozenset({"OEM"}), frozenset({"tra
 HYDROXIDE = "urn:oretrail:lot:copperbelt-trading:CH-2026-014"
 SULFATE = "urn:oretrail:lot:boreal-cobalt:CS-2026-102"
 ORE = "urn:oretrail:lot:kasulo-coop:HG-2026-007"
+CARBONATE = "urn:oretrail:lot:copperbelt-trading:CC-2026-003"
 
 
 def authority(org: str, key: Any) -> NodeAuthority:
@@ -44,7 +46,8 @@ async def hop(txn: str = "txn-1") -> tuple[NodeAuthority, Principal, str, str, s
     refiner = authority("boreal-cobalt", REFINER_KEY)
     refiner_token = delegation.token_for("boreal-cobalt")
     at_refiner = await refiner.principal(refiner_token)
-    grant = refiner.issue_grant(at_refiner, HYDROXIDE, SULFATE)
+    [continuation] = refiner.issue_grants(at_refiner, [(HYDROXIDE, SULFATE)])
+    grant = continuation.grant
     trader_token = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace").token_for("copperbelt-trading")
     trader = authority("copperbelt-trading", TRADER_KEY)
     return trader, await trader.principal(trader_token), grant, refiner_token, trader_token
@@ -52,7 +55,42 @@ async def hop(txn: str = "txn-1") -> tuple[NodeAuthority, Principal, str, str, s
 
 async def test_a_valid_chain_opens_the_input_lot() -> None:
     trader, principal, grant, parent, _ = await hop()
-    assert await trader.check_grant(principal, HYDROXIDE, grant, parent) == "boreal-cobalt"
+    opened = await trader.check_grant(principal, grant, parent)
+    assert opened == Opened("boreal-cobalt", frozenset({HYDROXIDE}))
+
+
+async def test_one_grant_per_supplier_opens_all_its_inputs_and_nothing_else() -> None:
+    delegation = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace")
+    refiner = authority("boreal-cobalt", REFINER_KEY)
+    refiner_token = delegation.token_for("boreal-cobalt")
+    at_refiner = await refiner.principal(refiner_token)
+    other_sulfate = "urn:oretrail:lot:boreal-cobalt:CS-2026-103"
+    links = [(HYDROXIDE, SULFATE), (ORE, SULFATE), (CARBONATE, other_sulfate)]
+    continuations = refiner.issue_grants(at_refiner, links)
+    assert [(c.owner, c.lots) for c in continuations] == [
+        ("copperbelt-trading", (HYDROXIDE, CARBONATE)),
+        ("kasulo-coop", (ORE,)),
+    ]
+    trader = authority("copperbelt-trading", TRADER_KEY)
+    at_trader = await trader.principal(delegation.token_for("copperbelt-trading"))
+    opened = await trader.check_grant(at_trader, continuations[0].grant, refiner_token)
+    assert opened.lots == {HYDROXIDE, CARBONATE}
+    # The grant for the cooperative's ore is not addressed to the trader.
+    with pytest.raises(TokenRejected, match="audience"):
+        await trader.check_grant(at_trader, continuations[1].grant, refiner_token)
+
+
+async def test_links_beyond_the_limit_of_one_grant_get_more_grants(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chain, "GRANT_MAX_LINKS", 2)
+    refiner = authority("boreal-cobalt", REFINER_KEY)
+    token = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace").token_for("boreal-cobalt")
+    at_refiner = await refiner.principal(token)
+    inputs = [f"urn:oretrail:lot:copperbelt-trading:CH-{i}" for i in range(5)]
+    continuations = refiner.issue_grants(at_refiner, [(i, SULFATE) for i in inputs])
+    assert [len(c.lots) for c in continuations] == [2, 2, 1]
+    assert [lot for c in continuations for lot in c.lots] == inputs
 
 
 async def test_node_as_token_shown_to_node_b_is_refused() -> None:
@@ -94,11 +132,10 @@ async def test_a_delegated_token_is_single_use() -> None:
         await refiner.principal(token)
 
 
-async def test_a_grant_for_lot_x_used_for_lot_y_is_refused() -> None:
+async def test_a_grant_for_lot_x_does_not_open_lot_y() -> None:
     trader, principal, grant, parent, _ = await hop()
     other = "urn:oretrail:lot:copperbelt-trading:CH-2026-999"
-    with pytest.raises(TokenRejected, match="grant is for another lot"):
-        await trader.check_grant(principal, other, grant, parent)
+    assert other not in (await trader.check_grant(principal, grant, parent)).lots
 
 
 async def test_a_grant_signed_by_the_gateway_is_refused() -> None:
@@ -110,22 +147,21 @@ async def test_a_grant_signed_by_the_gateway_is_refused() -> None:
             "sub": OEM.sub,
             "org": OEM.org,
             "aud": node_audience("copperbelt-trading"),
-            "lot": HYDROXIDE,
-            "via": SULFATE,
+            "inputs": {"CS-2026-102": ["CH-2026-014"]},
             "txn": "txn-1",
             "th": token_hash(parent),
         },
         lifetime=60,
     )
     with pytest.raises(TokenRejected, match="signed by nodes, not by the gateway"):
-        await trader.check_grant(principal, HYDROXIDE, forged, parent)
+        await trader.check_grant(principal, forged, parent)
 
 
 async def test_a_grant_from_another_trace_is_refused() -> None:
     trader, principal, _, _, _ = await hop()
     _, _, other_grant, other_parent, _ = await hop(txn="txn-2")
     with pytest.raises(TokenRejected, match="txn mismatch"):
-        await trader.check_grant(principal, HYDROXIDE, other_grant, other_parent)
+        await trader.check_grant(principal, other_grant, other_parent)
 
 
 async def test_a_broken_token_hash_link_is_refused() -> None:
@@ -133,10 +169,24 @@ async def test_a_broken_token_hash_link_is_refused() -> None:
     # Another token the refiner could have received in the same trace: right txn, wrong hash.
     substitute = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace").token_for("boreal-cobalt")
     with pytest.raises(TokenRejected, match="broken token-hash link"):
-        await trader.check_grant(principal, HYDROXIDE, grant, substitute)
+        await trader.check_grant(principal, grant, substitute)
 
 
-async def test_a_grant_whose_via_lot_is_not_the_granters_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("inputs", "refusal"),
+    [
+        (None, "names no inputs"),
+        ({}, "names no inputs"),
+        (["CH-2026-014"], "names no inputs"),
+        ({"CS-2026-102": "CH-2026-014"}, "not lists of lot ids"),
+        ({"CS-2026-102": []}, "not lists of lot ids"),
+        ({"CS 2026": ["CH-2026-014"]}, "invalid 'via' lot"),
+        ({"CS-2026-102": ["CH-2026-014", 7]}, "invalid input lot"),
+        # A full id of another organisation's lot is no local id of the trader's.
+        ({"CS-2026-102": [ORE]}, "invalid input lot"),
+    ],
+)
+async def test_a_grant_whose_inputs_are_malformed_is_refused(inputs: object, refusal: str) -> None:
     trader, principal, _, parent, _ = await hop()
     forged = mint(
         REFINER_KEY,
@@ -145,26 +195,24 @@ async def test_a_grant_whose_via_lot_is_not_the_granters_is_refused() -> None:
             "sub": OEM.sub,
             "org": OEM.org,
             "aud": node_audience("copperbelt-trading"),
-            "lot": HYDROXIDE,
-            "via": ORE,
+            "inputs": inputs,
             "txn": "txn-1",
             "th": token_hash(parent),
         },
         lifetime=60,
     )
-    with pytest.raises(TokenRejected, match="'via' lot does not belong"):
-        await trader.check_grant(principal, HYDROXIDE, forged, parent)
+    with pytest.raises(TokenRejected, match=refusal):
+        await trader.check_grant(principal, forged, parent)
 
 
-async def test_a_grant_is_single_use_and_bound_to_its_caller() -> None:
+async def test_a_grant_may_be_presented_again_but_only_for_its_caller() -> None:
     trader, principal, grant, parent, _ = await hop()
-    await trader.check_grant(principal, HYDROXIDE, grant, parent)
-    with pytest.raises(TokenRejected, match="already used"):
-        await trader.check_grant(principal, HYDROXIDE, grant, parent)
-    trader2, _, grant2, parent2, _ = await hop()
+    first = await trader.check_grant(principal, grant, parent)
+    # A retry, or its lots asked over two requests of the same trace.
+    assert await trader.check_grant(principal, grant, parent) == first
     rival = Principal("spy@rivalauto", "rivalauto", frozenset(), "trace", "txn-1", "x")
     with pytest.raises(TokenRejected, match="another caller"):
-        await trader2.check_grant(rival, HYDROXIDE, grant2, parent2)
+        await trader.check_grant(rival, grant, parent)
 
 
 async def test_a_grant_addressed_to_another_node_is_refused() -> None:
@@ -173,4 +221,4 @@ async def test_a_grant_addressed_to_another_node_is_refused() -> None:
     token = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace").token_for("nordvolt")
     principal = await oem_node.principal(token)
     with pytest.raises(TokenRejected, match="audience"):
-        await oem_node.check_grant(principal, HYDROXIDE, grant, parent)
+        await oem_node.check_grant(principal, grant, parent)

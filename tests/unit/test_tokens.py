@@ -15,7 +15,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
 
-from oretrail.auth.chain import CALLER_MAX_LIFETIME, DELEGATED_LIFETIME, GRANT_LIFETIME
+from oretrail.auth.chain import (
+    CALLER_MAX_LIFETIME,
+    DELEGATED_LIFETIME,
+    GRANT_LIFETIME,
+    GRANT_MAX_BYTES,
+)
 from oretrail.auth.keys import (
     JwksSource,
     KeyRing,
@@ -45,7 +50,10 @@ NODE = "urn:oretrail:node:boreal-cobalt"
 VERIFIERS = {
     "caller-at-gateway": VerifyPolicy(ACCESS_TYP, GATEWAY, CALLER_MAX_LIFETIME, False),
     "delegated-at-node": VerifyPolicy(ACCESS_TYP, NODE, DELEGATED_LIFETIME, True),
-    "grant-at-node": VerifyPolicy(GRANT_TYP, NODE, GRANT_LIFETIME, True),
+    # A grant names up to a thousand lots, and may be presented again (a retry).
+    "grant-at-node": VerifyPolicy(
+        GRANT_TYP, NODE, GRANT_LIFETIME, False, max_bytes=GRANT_MAX_BYTES
+    ),
 }
 ACCESS = VERIFIERS["caller-at-gateway"]
 
@@ -143,6 +151,14 @@ async def check(
 async def refused(token: str, reason: str, **kwargs: Any) -> None:
     with pytest.raises(TokenRejected, match=reason):
         await check(token, **kwargs)
+
+
+async def test_a_token_longer_than_its_verifier_accepts_is_refused() -> None:
+    # Padding in a claim: a signed, otherwise valid token just over the limit.
+    padding = CURRENT.policy.max_bytes
+    await refused(forge(good_header(), claims(pad="x" * padding)), "longer than")
+    # Half as much padding is within the limit and accepted.
+    assert (await check(forge(good_header(), claims(pad="x" * (padding // 2)))))["pad"]
 
 
 async def test_a_well_formed_token_is_accepted() -> None:

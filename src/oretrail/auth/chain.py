@@ -1,17 +1,22 @@
 """Delegation and path proofs: delegated tokens from the gateway, continuation grants from nodes.
 
-The gateway mints one delegated token per node per request. A node that reveals an
-input lot X owned by B signs a continuation grant for X, addressed to B and bound
-to the same caller, the same trace (``txn``) and, by hash, the token it received.
-B serves X to a request that carries such a grant (or to a caller directly related
-to X); so even the gateway cannot make a node reveal a lot no one legitimately
+The gateway mints one delegated token per node per request. A node that reveals
+input lots owned by B signs one continuation grant for them, addressed to B, naming
+each opened lot under the lot of ours that consumed it (``via``), and bound to the
+same caller, the same trace (``txn``) and, by hash, the token it received. B serves
+a lot to a request that carries such a grant (or to a caller directly related to
+it); so even the gateway cannot make a node reveal a lot no one legitimately
 reached.
+
+One grant covers every input one answer opens at one supplier (up to
+``GRANT_MAX_LINKS`` links): a signature per lot made grants most of a node's work.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +34,18 @@ from oretrail.auth.tokens import (
     token_hash,
     verify,
 )
-from oretrail.domain.model import parse_lot_id
+from oretrail.domain.model import LotRef, parse_lot_id
 from oretrail.errors import InvalidLotId, TokenRejected
 
 __all__ = [
     "DELEGATED_LIFETIME",
     "GRANT_LIFETIME",
+    "GRANT_MAX_LINKS",
     "Caller",
+    "Continuation",
     "Delegation",
     "NodeAuthority",
+    "Opened",
     "Principal",
     "verify_caller",
 ]
@@ -46,6 +54,11 @@ DELEGATED_LIFETIME = 60
 GRANT_LIFETIME = 60
 CALLER_MAX_LIFETIME = 3600
 ORG_ISSUER_PREFIX = "urn:oretrail:org:"
+# Links one grant may name; more are split over several grants. Lot ids travel as
+# local ids (the issuer's for ``via``, the audience's for opened lots) to keep
+# grants short: 1,000 links stay under GRANT_MAX_BYTES.
+GRANT_MAX_LINKS = 1000
+GRANT_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,24 +184,25 @@ class NodeAuthority:
         if "roles" not in claims:
             raise TokenRejected("delegated token lacks 'roles'")
 
-    async def check_grant(
-        self, principal: Principal, lot: str, grant: str, parent_token: str
-    ) -> str:
-        """Verify that ``grant`` opens ``lot`` for this request; return the granting org."""
-        policy = VerifyPolicy(GRANT_TYP, node_audience(self.org), GRANT_LIFETIME, single_use=True)
-        claims = await verify(grant, policy, self._keys, replay=self._replay, clock=self._clock)
+    async def check_grant(self, principal: Principal, grant: str, parent_token: str) -> Opened:
+        """Verify that ``grant`` is a valid link of this request's chain; what does it open?
+
+        A grant may be presented again within its lifetime (a retry, or its lots asked
+        over several requests): it is bound to one trace, caller and granting token.
+        """
+        policy = VerifyPolicy(
+            GRANT_TYP,
+            node_audience(self.org),
+            GRANT_LIFETIME,
+            single_use=False,
+            max_bytes=GRANT_MAX_BYTES,
+        )
+        claims = await verify(grant, policy, self._keys, clock=self._clock)
         issuer = claims["iss"]
         if not issuer.startswith(ORG_ISSUER_PREFIX):
             raise TokenRejected("continuation grants are signed by nodes, not by the gateway")
         granter = issuer.removeprefix(ORG_ISSUER_PREFIX)
-        if claims.get("lot") != lot:
-            raise TokenRejected("grant is for another lot")
-        try:
-            via_owner = parse_lot_id(str(claims.get("via", ""))).org
-        except InvalidLotId:
-            raise TokenRejected("grant names no valid 'via' lot") from None
-        if via_owner != granter:
-            raise TokenRejected("grant's 'via' lot does not belong to the granting node")
+        opened = _opened_lots(claims.get("inputs"), granter, self.org)
         if claims.get("txn") != principal.txn:
             raise TokenRejected("grant belongs to another trace (txn mismatch)")
         if claims["sub"] != principal.sub or claims.get("org") != principal.org:
@@ -203,7 +217,7 @@ class NodeAuthority:
             except TokenRejected as exc:
                 raise TokenRejected(f"the granting node's token does not verify: {exc}") from None
             self._check_delegated(parent)
-            # One request's grants mostly name the same token: verify its signature once.
+            # Grants of one trace mostly name the same few tokens: verify each once.
             if len(self._verified_parents) > 10_000:
                 self._verified_parents.clear()
             self._verified_parents[granter, parent_token] = parent
@@ -211,21 +225,77 @@ class NodeAuthority:
             raise TokenRejected("broken token-hash link: the grant names another token")
         if parent["txn"] != principal.txn or parent["sub"] != principal.sub:
             raise TokenRejected("the granting node was asked for another trace or caller")
-        return str(granter)
+        return Opened(granter, opened)
 
-    def issue_grant(self, principal: Principal, lot: str, via: str) -> str:
-        """A continuation grant for input ``lot`` of our lot ``via``, for its owner's node."""
-        owner = parse_lot_id(lot).org
-        claims = {
-            "sub": principal.sub,
-            "org": principal.org,
-            "aud": node_audience(owner),
-            "lot": lot,
-            "via": via,
-            "txn": principal.txn,
-            "th": token_hash(principal.token),
-        }
-        return mint(self._key, GRANT_TYP, claims, lifetime=GRANT_LIFETIME)
+    def issue_grants(
+        self, principal: Principal, links: Iterable[tuple[str, str]]
+    ) -> list[Continuation]:
+        """Grants for input links ``(input lot, our consuming lot)``: one per input owner.
+
+        Owners with more than GRANT_MAX_LINKS links get several grants.
+        """
+        by_owner: dict[str, list[tuple[LotRef, LotRef]]] = defaultdict(list)
+        for lot_id, via_id in links:
+            input_ref = parse_lot_id(lot_id)
+            by_owner[input_ref.org].append((input_ref, parse_lot_id(via_id)))
+        continuations = []
+        for owner, refs in sorted(by_owner.items()):
+            for start in range(0, len(refs), GRANT_MAX_LINKS):
+                chunk = refs[start : start + GRANT_MAX_LINKS]
+                inputs: dict[str, list[str]] = defaultdict(list)
+                for input_ref, via_ref in chunk:
+                    inputs[via_ref.local].append(input_ref.local)
+                claims = {
+                    "sub": principal.sub,
+                    "org": principal.org,
+                    "aud": node_audience(owner),
+                    "inputs": inputs,
+                    "txn": principal.txn,
+                    "th": token_hash(principal.token),
+                }
+                grant = mint(self._key, GRANT_TYP, claims, lifetime=GRANT_LIFETIME)
+                lots = tuple(dict.fromkeys(str(input_ref) for input_ref, _ in chunk))
+                continuations.append(Continuation(owner, lots, grant))
+        return continuations
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """A continuation grant a node issued, for its audience ``owner`` and the lots it opens."""
+
+    owner: str
+    lots: tuple[str, ...]
+    grant: str
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What a verified grant opens: lots of ours, reached through ``granter``'s lots."""
+
+    granter: str
+    lots: frozenset[str]
+
+
+def _opened_lots(inputs: object, granter: str, audience: str) -> frozenset[str]:
+    """The lots a grant's ``inputs`` claim opens: ``{granter's local id: [our local ids]}``."""
+    if not isinstance(inputs, dict) or not inputs:
+        raise TokenRejected("grant names no inputs")
+    opened: set[str] = set()
+    for via, lots in inputs.items():
+        try:
+            parse_lot_id(str(LotRef(granter, via)))
+        except InvalidLotId:
+            raise TokenRejected("grant names an invalid 'via' lot") from None
+        if not isinstance(lots, list) or not lots:
+            raise TokenRejected("grant's inputs are not lists of lot ids")
+        for local in lots:
+            lot = str(LotRef(audience, local)) if isinstance(local, str) else ""
+            try:
+                parse_lot_id(lot)
+            except InvalidLotId:
+                raise TokenRejected("grant names an invalid input lot") from None
+            opened.add(lot)
+    return frozenset(opened)
 
 
 def _strings(value: object, name: str) -> list[str]:

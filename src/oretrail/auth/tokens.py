@@ -100,6 +100,7 @@ class VerifyPolicy:
     max_lifetime: int
     single_use: bool
     leeway: int = 5
+    max_bytes: int = MAX_TOKEN_BYTES
 
 
 def mint(
@@ -128,8 +129,8 @@ async def verify(
     """The verified claims of ``token``, or TokenRejected naming the failed check."""
     if not isinstance(token, str) or not token:
         raise TokenRejected("no token")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise TokenRejected(f"token is longer than {MAX_TOKEN_BYTES} bytes")
+    if len(token) > policy.max_bytes:
+        raise TokenRejected(f"token is longer than {policy.max_bytes} bytes")
     header = _header(token)
     if not _expected_typ(header.get("typ"), policy.typ):
         raise TokenRejected(f"token type is not {policy.typ}")

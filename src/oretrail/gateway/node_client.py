@@ -40,18 +40,21 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 LOTS_QUERY = """
 query Lots($ids: [ID!]!, $grants: [GrantInput!]) {
   lots(ids: $ids, grants: $grants) {
-    id status detail
-    lot {
-      id owner material custody
-      quantity { value unit }
-      contents { element fraction }
-      recycledPreConsumer recycledPostConsumer
-      facility {
-        id name kind country region latitude longitude artisanal cahra
-        certificates { id subject issuer standard scope validFrom validTo status }
+    answers {
+      id status detail
+      lot {
+        id owner material custody
+        quantity { value unit }
+        contents { element fraction }
+        recycledPreConsumer recycledPostConsumer
+        facility {
+          id name kind country region latitude longitude artisanal cahra
+          certificates { id subject issuer standard scope validFrom validTo status }
+        }
+        inputs { lot owner quantity { value unit } }
       }
-      inputs { lot owner quantity { value unit } grant }
     }
+    continuations { owner lots grant }
   }
 }
 """
@@ -74,7 +77,8 @@ query LotsAt($facility: ID!) { lotsAt(facility: $facility) }
 
 @dataclass(frozen=True, slots=True)
 class GrantPass:
-    """A continuation grant to forward with a request, and the token its node received."""
+    """A continuation grant to forward with a request for ``lot``, and the token its node
+    received. One grant opens many lots: a request carries each distinct grant once."""
 
     lot: str
     grant: str
@@ -153,10 +157,10 @@ class HttpNodeClient:
         credential: NodeCredential | None = None,
         timeout: float | None = None,
     ) -> dict[str, LotReply]:
-        grants = [
-            {"lot": g.lot, "grant": g.grant, "parentToken": g.parent_token}
-            for g in (credential.grants if credential else ())
-        ]
+        distinct = dict.fromkeys(
+            (g.grant, g.parent_token) for g in (credential.grants if credential else ())
+        )
+        grants = [{"grant": grant, "parentToken": parent} for grant, parent in distinct]
         document = await self._post(
             node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential, timeout
         )
@@ -270,8 +274,11 @@ def _all_withheld(errors: object) -> bool:
     )
 
 
-def _withheld_by_index(document: dict[str, Any], field: str) -> dict[int, set[str]]:
-    """Field groups withheld per item of ``data[field]``; any other error is a bad answer."""
+def _withheld_by_index(
+    document: dict[str, Any], field: str, index_at: int = 1
+) -> dict[int, set[str]]:
+    """Field groups withheld per item of the list at ``data[field]`` (or below it: the item's
+    index is at ``path[index_at]``); any other error is a bad answer."""
     withheld: dict[int, set[str]] = {}
     for error in document.get("errors") or []:
         extensions = error.get("extensions") if isinstance(error, dict) else None
@@ -281,13 +288,13 @@ def _withheld_by_index(document: dict[str, Any], field: str) -> dict[int, set[st
         group = extensions.get("group")
         if (
             not isinstance(path, list)
-            or len(path) < 2
+            or len(path) <= index_at
             or path[0] != field
-            or not isinstance(path[1], int)
+            or not isinstance(path[index_at], int)
             or not isinstance(group, str)
         ):
             raise _Shape("a WITHHELD error without a usable path or group")
-        withheld.setdefault(path[1], set()).add(group)
+        withheld.setdefault(path[index_at], set()).add(group)
     return withheld
 
 
@@ -311,15 +318,17 @@ class _Shape(Exception):
 def parse_lots(node: str, ids: Sequence[str], document: dict[str, Any]) -> dict[str, LotReply]:
     """Check a ``lots`` answer against the ids asked and the node that answered."""
     try:
-        withheld = _withheld_by_index(document, "lots")
-        items = _list(_get(document.get("data"), "lots"), "lots")
+        withheld = _withheld_by_index(document, "lots", 2)
+        result = _get(document.get("data"), "lots")
+        items = _list(_get(result, "answers"), "answers")
+        grants = _grants(_get(result, "continuations"))
         replies: dict[str, LotReply] = {}
         for index, item in enumerate(items):
             lot_id = _str(_get(item, "id"), "id")
             status = _str(_get(item, "status"), "status")
             raw_lot = _get(item, "lot")
             groups = frozenset(withheld.get(index, ()))
-            lot = None if raw_lot is None else _traced_lot(raw_lot, groups)
+            lot = None if raw_lot is None else _traced_lot(raw_lot, groups, grants)
             if status == "FOUND" and (lot is None or lot.id != lot_id):
                 raise _Shape(f"lot {lot_id} is FOUND but the lot given is another or missing")
             if lot is not None and lot.owner != node:
@@ -357,7 +366,21 @@ def parse_outputs(
         raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
 
 
-def _traced_lot(raw: Any, withheld: frozenset[str]) -> TracedLot:
+def _grants(raw: Any) -> dict[str, str]:
+    """Which forwarded grant opens which lot, as the answering node says.
+
+    Only routing: the gateway forwards a grant to the owner of the lots it names, and
+    that node verifies what the grant really opens.
+    """
+    grants: dict[str, str] = {}
+    for continuation in _list(raw, "continuations"):
+        grant = _str(_get(continuation, "grant"), "continuations.grant")
+        for lot in _list(_get(continuation, "lots"), "continuations.lots"):
+            grants.setdefault(_str(lot, "continuations.lots"), grant)
+    return grants
+
+
+def _traced_lot(raw: Any, withheld: frozenset[str], grants: Mapping[str, str]) -> TracedLot:
     """A lot as the node gave it; fields of withheld groups arrive as null."""
     lot_id = _str(_get(raw, "id"), "lot.id")
     contents_raw = raw.get("contents")
@@ -389,17 +412,17 @@ def _traced_lot(raw: Any, withheld: frozenset[str]) -> TracedLot:
         recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
         inputs=()
         if inputs_raw is None
-        else tuple(_input(link, lot_id) for link in _list(inputs_raw, "inputs")),
+        else tuple(_input(link, lot_id, grants) for link in _list(inputs_raw, "inputs")),
         withheld=withheld,
     )
 
 
-def _input(raw: Any, consumer: str) -> TracedInput:
+def _input(raw: Any, consumer: str, grants: Mapping[str, str]) -> TracedInput:
     lot = _str(_get(raw, "lot"), "inputs.lot")
     quantity = raw.get("quantity") if isinstance(raw, Mapping) else None
     kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
     owner = _opt_str(raw.get("owner")) or ""
-    return TracedInput(lot=lot, owner=owner, kilograms=kilograms, grant=_opt_str(raw.get("grant")))
+    return TracedInput(lot=lot, owner=owner, kilograms=kilograms, grant=grants.get(lot))
 
 
 def _facility(raw: Any) -> Facility | None:

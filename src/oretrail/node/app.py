@@ -20,7 +20,8 @@ from oretrail.auth.access_log import AccessLog
 from oretrail.auth.chain import NodeAuthority, Principal
 from oretrail.auth.policy import Policy
 from oretrail.errors import TokenRejected
-from oretrail.node.schema import NodeContext, build_node_schema
+from oretrail.node.lots import NodeContext
+from oretrail.node.schema import build_node_schema
 from oretrail.store.port import GraphStore
 
 __all__ = ["NodeSecurity", "StoreOpener", "build_node_app"]

@@ -7,9 +7,8 @@ tell "withheld" from "absent".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
-from enum import Enum
 from typing import TypeVar
 
 import strawberry
@@ -17,15 +16,18 @@ from graphql import GraphQLError
 
 from oretrail.domain.model import Certificate, Facility, Lot, Quantity, parse_lot_id
 from oretrail.graphql_types import CustodyModel
+from oretrail.node import lots
 
 __all__ = [
     "CertificateType",
     "ConsumerType",
+    "ContinuationType",
     "FacilityType",
     "GrantInput",
     "LotAnswer",
     "LotStatus",
     "LotType",
+    "LotsResult",
     "OrganisationType",
     "OutputsAnswer",
     "ShipmentType",
@@ -47,19 +49,13 @@ def _give(granted: frozenset[str], group: str, value: _T) -> _T:
     return value
 
 
-@strawberry.enum
-class LotStatus(Enum):
-    FOUND = "FOUND"
-    NOT_FOUND = "NOT_FOUND"
-    INVALID_ID = "INVALID_ID"
-    WITHHELD = "WITHHELD"
+LotStatus = strawberry.enum(lots.LotStatus, description="Whether an asked lot is given.")
 
 
 @strawberry.input
 class GrantInput:
-    """A continuation grant for one lot, and the delegated token its granting node received."""
+    """A continuation grant, and the delegated token its granting node received."""
 
-    lot: strawberry.ID
     grant: str
     parent_token: str
 
@@ -157,8 +153,6 @@ class InputLinkType:
     link_lot: strawberry.Private[str]
     link_quantity: strawberry.Private[Quantity]
     granted: strawberry.Private[frozenset[str]]
-    # The continuation grant that lets the gateway ask the input's owner for it.
-    grant: str | None
 
     @strawberry.field
     def lot(self) -> strawberry.ID:
@@ -178,7 +172,6 @@ class LotType:
     lot: strawberry.Private[Lot]
     granted: strawberry.Private[frozenset[str]]
     place: strawberry.Private[FacilityType]
-    grants: strawberry.Private[Mapping[str, str]]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -235,21 +228,16 @@ class LotType:
                 link_lot=link.lot,
                 link_quantity=link.quantity,
                 granted=self.granted,
-                grant=self.grants.get(link.lot),
             )
             for link in links
         ]
 
 
 def lot_type(
-    lot: Lot,
-    facility: Facility,
-    certificates: Sequence[Certificate],
-    granted: frozenset[str],
-    grants: Mapping[str, str],
+    lot: Lot, facility: Facility, certificates: Sequence[Certificate], granted: frozenset[str]
 ) -> LotType:
     place = FacilityType(facility=facility, certified=list(certificates), granted=granted)
-    return LotType(lot=lot, granted=granted, place=place, grants=grants)
+    return LotType(lot=lot, granted=granted, place=place)
 
 
 @strawberry.type
@@ -257,9 +245,33 @@ class LotAnswer:
     """One asked-for id: the lot, or a typed reason it is not given."""
 
     id: strawberry.ID
-    status: LotStatus
+    status: LotStatus  # type: ignore[valid-type]
     detail: str | None = None
     lot: LotType | None = None
+
+    @classmethod
+    def of(cls, given: lots.Given) -> LotAnswer:
+        lot = None
+        if given.lot is not None and given.facility is not None:
+            lot = lot_type(given.lot, given.facility, given.certificates, given.granted)
+        return cls(id=strawberry.ID(given.id), status=given.status, detail=given.detail, lot=lot)
+
+
+@strawberry.type
+class ContinuationType:
+    """A continuation grant this node signed: forward it to ``owner`` to ask for ``lots``."""
+
+    owner: str
+    lots: list[strawberry.ID]
+    grant: str
+
+
+@strawberry.type
+class LotsResult:
+    """The answers in the order of the ids asked, and the grants for the inputs revealed."""
+
+    answers: list[LotAnswer]
+    continuations: list[ContinuationType]
 
 
 @strawberry.type
