@@ -20,10 +20,9 @@ from oretrail.config import Participant
 from oretrail.domain.lotgraph import GapReason, TracedInput, TracedLot
 from oretrail.domain.model import MASS_UNITS, Certificate, Custody, Facility, is_number
 from oretrail.errors import NodeCallError
+from oretrail.node_api import LOTS_AT_QUERY, LOTS_QUERY, OUTPUTS_QUERY
 
 __all__ = [
-    "LOTS_QUERY",
-    "OUTPUTS_QUERY",
     "GrantPass",
     "HttpNodeClient",
     "LotReply",
@@ -36,43 +35,6 @@ __all__ = [
 
 # A node answer larger than this is refused rather than buffered without end.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-
-LOTS_QUERY = """
-query Lots($ids: [ID!]!, $grants: [GrantInput!]) {
-  lots(ids: $ids, grants: $grants) {
-    answers {
-      id status detail
-      lot {
-        id owner material custody
-        quantity { value unit }
-        contents { element fraction }
-        recycledPreConsumer recycledPostConsumer
-        facility {
-          id name kind country region latitude longitude artisanal cahra
-          certificates { id subject issuer standard scope validFrom validTo status }
-        }
-        inputs { lot owner quantity { value unit } }
-      }
-    }
-    continuations { owner lots grant }
-  }
-}
-"""
-
-OUTPUTS_QUERY = """
-query Outputs($ids: [ID!]!) {
-  outputs(ids: $ids) {
-    id
-    consumers { lot quantity { value unit } }
-    shippedTo { to date quantity { value unit } }
-  }
-}
-"""
-
-
-LOTS_AT_QUERY = """
-query LotsAt($facility: ID!) { lotsAt(facility: $facility) }
-"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,18 +8,22 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
 from oretrail.auth.access_log import AccessLog
 from oretrail.auth.chain import NodeAuthority, Principal
 from oretrail.auth.policy import Policy
 from oretrail.errors import TokenRejected
+from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
 from oretrail.node.schema import build_node_schema
 from oretrail.store.port import GraphStore
@@ -49,6 +53,28 @@ class _NodeGraphQL(GraphQL[NodeContext, None]):
         )
         self.security = security
         self.store: GraphStore | None = None
+
+    async def execute_single(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: NodeContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # The gateway's lots document (every trace hop) skips the general executor.
+        lots = match_lots(
+            request_data.query,
+            request_data.operation_name,
+            request_data.variables,
+            request_data.extensions,
+        )
+        if lots is not None and request_adapter.method == "POST":
+            return await execute_lots(context, lots)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
