@@ -111,6 +111,14 @@ class Federation:
             json.loads(ports.read_text(encoding="utf-8"))
         )
 
+    def node_cpu(self) -> float | None:
+        """CPU seconds the node servers' process has used so far (Linux), else None."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def delegation(self, n: int) -> Delegation:
         return Delegation(self.keys.key(GATEWAY_KEY), CALLER, f"bench-{n}", "trace")
 
@@ -121,6 +129,7 @@ class Federation:
 
 async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[str, Any]:
     client.requests.clear()
+    node_cpu = fed.node_cpu()
     cpu, wall = time.process_time(), time.perf_counter()
     report = await run_trace(
         fed.topology.root,
@@ -132,6 +141,7 @@ async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[st
         mint_token=fed.delegation(n).token_for,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    node_cpu_after = fed.node_cpu()
     lots = len(report.graph.lots)
     levels = fed.topology.tiers + 1
     critical = levels * fed.latency
@@ -150,6 +160,9 @@ async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[st
         "requests_over_bound": round(requests / len(reached), 2),
         "gateway_cpu_s": round(cpu, 3),
         "gateway_cpu_ms_per_lot": round(cpu / lots * 1000, 3),
+        "nodes_cpu_s": None
+        if node_cpu is None or node_cpu_after is None
+        else round(node_cpu_after - node_cpu, 3),
     }
 
 
@@ -284,19 +297,20 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms": args.latency_ms,
         "jitter_ms": args.jitter_ms,
         "failure_rate": args.failure_rate,
-        "coalesce_ms": args.coalesce_ms,
     }
     for name, topology in (("target", target), ("small", small)):
         with tempfile.TemporaryDirectory(prefix="oretrail-fanout-") as scratch:
             fed = Federation(
                 topology, args.latency_ms, args.jitter_ms, args.failure_rate, Path(scratch)
             )
-            resilience = replace(
-                fed.config.settings.resilience, coalesce_window=args.coalesce_ms / 1000
-            )
-            fed.config = replace(
-                fed.config, settings=replace(fed.config.settings, resilience=resilience)
-            )
+            if args.coalesce_ms is not None:
+                resilience = replace(
+                    fed.config.settings.resilience, coalesce_window=args.coalesce_ms / 1000
+                )
+                fed.config = replace(
+                    fed.config, settings=replace(fed.config.settings, resilience=resilience)
+                )
+            results["coalesce_ms"] = fed.config.settings.resilience.coalesce_window * 1000
             try:
                 async with aiohttp.ClientSession() as session:
                     client = CountingClient(session)
@@ -337,7 +351,10 @@ def main() -> int:
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument(
-        "--coalesce-ms", type=float, default=0.0, help="the planner's coalescing window"
+        "--coalesce-ms",
+        type=float,
+        default=None,
+        help="the planner's coalescing window (default: the gateway's setting)",
     )
     args = parser.parse_args()
     results = asyncio.run(measure(args))

@@ -6,9 +6,11 @@ import asyncio
 
 import pytest
 
+from oretrail.config import ResiliencePolicy
 from oretrail.domain.lotgraph import GapReason
 from oretrail.errors import NodeCallError
 from oretrail.gateway.planner import trace_upstream
+from oretrail.gateway.resilience import NodeGuards
 from tests.unit.fakes import FakeNodeClient, registry_of, wait_for
 from tests.unit.lotgraphs import lid, lot
 
@@ -46,7 +48,8 @@ async def test_a_fast_branch_goes_deeper_while_a_slow_branch_is_still_answering(
     assert set(graph.lots) == {ROOT, slow, fast, deep}
 
 
-async def test_inputs_that_become_ready_together_are_coalesced_per_node() -> None:
+def siblings_feeding_one_node() -> tuple[FakeNodeClient, str, str]:
+    """The root's two inputs, at nodes na and nb, each consume a lot of node "shared"."""
     a, b, x, y = lid("na", "A"), lid("nb", "B"), lid("shared", "X"), lid("shared", "Y")
     client = FakeNodeClient(
         [
@@ -57,6 +60,11 @@ async def test_inputs_that_become_ready_together_are_coalesced_per_node() -> Non
             lot(y, contents=None),
         ]
     )
+    return client, x, y
+
+
+async def test_inputs_that_become_ready_together_are_coalesced_per_node() -> None:
+    client, x, y = siblings_feeding_one_node()
     release = asyncio.Event()
 
     async def hold() -> None:
@@ -70,6 +78,41 @@ async def test_inputs_that_become_ready_together_are_coalesced_per_node() -> Non
     shared_calls = [ids for node, ids in client.calls if node == "shared"]
     assert len(shared_calls) == 1
     assert sorted(shared_calls[0]) == sorted([x, y])
+
+
+async def test_ids_wait_for_sibling_answers_still_in_flight_and_share_a_request() -> None:
+    client, x, y = siblings_feeding_one_node()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        await release.wait()
+
+    # nb answers 50 ms after na: na's input waits for it (the window is far longer).
+    client.before = {"nb": hold}
+    asyncio.get_running_loop().call_later(0.05, release.set)
+    guard = NodeGuards(ResiliencePolicy(coalesce_window=30.0)).trace()
+    registry = registry_of("oem", "na", "nb", "shared")
+    await asyncio.wait_for(trace_upstream(ROOT, 5, registry, client, guard=guard), 5)
+    shared_calls = [sorted(ids) for node, ids in client.calls if node == "shared"]
+    assert shared_calls == [sorted([x, y])]
+
+
+async def test_a_slow_sibling_holds_ids_back_no_longer_than_the_window() -> None:
+    client, x, y = siblings_feeding_one_node()
+    x_asked = asyncio.Event()
+
+    async def x_called() -> None:
+        if any(x in ids for node, ids in client.calls if node == "shared"):
+            x_asked.set()
+
+    # nb answers only once na's input has been asked for: possible only if the window
+    # ends while nb is still in flight.
+    client.before = {"nb": lambda: wait_for(x_asked), "shared": x_called}
+    guard = NodeGuards(ResiliencePolicy(coalesce_window=0.02)).trace()
+    registry = registry_of("oem", "na", "nb", "shared")
+    graph = await asyncio.wait_for(trace_upstream(ROOT, 5, registry, client, guard=guard), 5)
+    assert {x, y} <= set(graph.lots)
+    assert [ids for node, ids in client.calls if node == "shared"] == [(x,), (y,)]
 
 
 async def test_lots_beyond_the_depth_limit_become_depth_gaps_without_a_request() -> None:

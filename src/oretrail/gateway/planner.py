@@ -1,15 +1,18 @@
 """The upstream trace planner: asynchronous per branch, batched per node.
 
-As soon as a node answers, the inputs it revealed are requested. Ids bound for
-the same node that become ready in the same turn of the event loop travel in one
-``lots(ids:)`` call. The wall time of a trace therefore follows its critical
-path (the slowest chain of nodes), not the number of levels or lots.
+As soon as a node answers, the inputs it revealed are queued for their owners. A
+queue is sent as one ``lots(ids:)`` call once no request that could still add ids
+to it is in flight (none at a shallower depth than its ids), or once its ids have
+waited ``coalesce_window`` seconds, whichever comes first. Siblings answering a
+few milliseconds apart therefore share one request per node, while a slow node
+holds the branches beside it back by at most the window: the wall time of a trace
+follows its critical path (the slowest chain of nodes), not the number of lots.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 
 from oretrail.config import Registry
@@ -79,7 +82,14 @@ class _Planner:
         self.depth: dict[str, int] = {}
         self.requested: set[str] = set()
         self.queue: dict[str, list[str]] = defaultdict(list)
+        # Per queued owner: the shallowest depth of its ids, and when the first was queued.
+        self.queue_depth: dict[str, int] = {}
+        self.queued_at: dict[str, float] = {}
+        # Depths of the requests in flight: answers from these may reveal more ids.
+        self.in_flight: Counter[int] = Counter()
         self.flush_pending = False
+        self.wake_at: float | None = None
+        self.wake_task: asyncio.Task[None] | None = None
         self.tasks: asyncio.TaskGroup | None = None
 
     async def run(self) -> LotGraph:
@@ -146,6 +156,8 @@ class _Planner:
         self.graph.unopened.pop(lot_id, None)
         self.requested.add(lot_id)
         self.queue[owner].append(lot_id)
+        self.queue_depth[owner] = min(depth, self.queue_depth.get(owner, depth))
+        self.queued_at.setdefault(owner, asyncio.get_running_loop().time())
         self.schedule_flush()
 
     def gap(self, lot_id: str, owner: str, reason: GapReason, detail: str) -> None:
@@ -158,16 +170,49 @@ class _Planner:
             self.tasks.create_task(self.flush())
 
     async def flush(self) -> None:
-        # Yield at least once, so that answers arriving in the same loop turn (or within
-        # the coalescing window) share one request per node.
-        await asyncio.sleep(self.guard.guards.policy.coalesce_window)
+        # Yield once, so that answers arriving in the same loop turn share requests.
+        await asyncio.sleep(0)
         self.flush_pending = False
-        batches, self.queue = self.queue, defaultdict(list)
-        assert self.tasks is not None
-        for owner, ids in batches.items():
-            self.tasks.create_task(self.fetch(owner, ids))
+        now = asyncio.get_running_loop().time()
+        window = self.guard.guards.policy.coalesce_window
+        # Only answers at a shallower depth than a queue's ids could add to that queue.
+        shallowest = min(self.in_flight, default=None)
+        later = None
+        for owner in list(self.queue):
+            depth, since = self.queue_depth[owner], self.queued_at[owner]
+            if shallowest is None or shallowest >= depth or now >= since + window:
+                ids = self.queue.pop(owner)
+                del self.queue_depth[owner], self.queued_at[owner]
+                self.in_flight[depth] += 1
+                assert self.tasks is not None
+                self.tasks.create_task(self.fetch(owner, ids, depth))
+            else:
+                later = since + window if later is None else min(later, since + window)
+        if later != self.wake_at:
+            # One timer, for the queue whose window ends first; none when nothing waits.
+            if self.wake_task is not None:
+                self.wake_task.cancel()
+            self.wake_at, self.wake_task = later, None
+            if later is not None:
+                assert self.tasks is not None
+                self.wake_task = self.tasks.create_task(self.wake(later))
 
-    async def fetch(self, owner: str, ids: list[str]) -> None:
+    async def wake(self, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
+        self.wake_at, self.wake_task = None, None
+        self.schedule_flush()
+
+    async def fetch(self, owner: str, ids: list[str], depth: int) -> None:
+        try:
+            await self.ask(owner, ids)
+        finally:
+            self.in_flight[depth] -= 1
+            if not self.in_flight[depth]:
+                del self.in_flight[depth]
+            if self.queue:
+                self.schedule_flush()
+
+    async def ask(self, owner: str, ids: list[str]) -> None:
         credential: NodeCredential | None = None
 
         async def attempt(timeout: float) -> dict[str, LotReply]:
