@@ -83,7 +83,11 @@ def write_federation(topology: Topology, directory: Path) -> Path:
         lines = [
             f'[organisation]\nid = "{org}"\nname = "{org}"\nroles = ["REFINER"]\n'
             f'country = "FI"\n\n[[facilities]]\nid = "site"\nname = "site"\n'
-            f'kind = "plant"\ncountry = "FI"\nregion = "R"\n'
+            f'kind = "plant"\ncountry = "FI"\nregion = "R"\n\n'
+            # A current third-party audit, as a refiner on a clean chain would hold.
+            f'[[certificates]]\nid = "RMAP-{org}"\nsubject = "site"\nissuer = "auditor"\n'
+            f'standard = "RMAP"\nscope = "refiner assessment"\nvalid_from = 2025-01-01\n'
+            f"valid_to = 2030-12-31\n"
         ]
         for tier, index in lots_by_org[org]:
             lot_id = topology.lot(tier, index)
@@ -93,7 +97,8 @@ def write_federation(topology: Topology, directory: Path) -> Path:
             )
             lines.append(
                 f'[[lots]]\nid = "L{tier}-{index}"\nmaterial = "m{tier}"\n'
-                f'quantity = {{ value = 10, unit = "t" }}\nproduced_at = 2026-01-01\n'
+                # Inputs supply 1 t each; a lot keeps its mass balance with any fan-in.
+                f'quantity = {{ value = 1, unit = "t" }}\nproduced_at = 2026-01-01\n'
                 f'facility = "site"\ncustody = "MASS_BALANCE"\ncontents = {{ Co = 0.1 }}\n'
                 f"inputs = [{inputs}]\n"
             )

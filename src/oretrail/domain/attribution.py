@@ -10,6 +10,7 @@ shares if L's content is unknown too), and the figure is marked approximate.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from oretrail.domain.lotgraph import GapReason, LotGraph, TracedInput, TracedLot
@@ -175,10 +176,17 @@ def _weakest_custody(
             parents[link.lot].add(consumer)
     weakest: dict[str, Custody | None] = {}
     for lot_id in order:
-        candidates = [weakest.get(p) for p in parents[lot_id]] + [_custody(graph, lot_id)]
-        known = [c for c in candidates if c is not None]
-        weakest[lot_id] = min(known, key=lambda c: c.strength) if known else None
+        found = _custody(graph, lot_id)
+        for parent in parents.get(lot_id, ()):
+            inherited = weakest.get(parent)
+            if inherited is not None and (found is None or _STRENGTH[inherited] < _STRENGTH[found]):
+                found = inherited
+        weakest[lot_id] = found
     return weakest
+
+
+# Looked up once per link of every trace: cheaper than the property.
+_STRENGTH = {custody: custody.strength for custody in Custody}
 
 
 def _custody(graph: LotGraph, lot_id: str) -> Custody | None:
@@ -227,9 +235,9 @@ def _mass_weights(inputs: tuple[TracedInput, ...]) -> dict[str, float]:
     return weights
 
 
-def _contents_of(graph: LotGraph, link: TracedInput) -> dict[str, float] | None:
+def _contents_of(graph: LotGraph, link: TracedInput) -> Mapping[str, float] | None:
     lot = graph.lots.get(link.lot)
-    return dict(lot.contents) if lot is not None and lot.contents is not None else None
+    return None if lot is None else lot.contents
 
 
 def _back_edges(graph: LotGraph) -> set[tuple[str, str]]:

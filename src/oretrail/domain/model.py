@@ -6,6 +6,7 @@ so every rule built on them can be tested in microseconds.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -103,8 +104,13 @@ class LotRef:
         return f"{LOT_PREFIX}{self.org}:{self.local}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_lot_id(text: str) -> LotRef:
-    """Split ``urn:oretrail:lot:<org>:<local-id>``; raise InvalidLotId naming what is wrong."""
+    """Split ``urn:oretrail:lot:<org>:<local-id>``; raise InvalidLotId naming what is wrong.
+
+    Cached: a trace parses each id several times on both sides (routing, grants,
+    owners of input links), and a valid id always parses the same way.
+    """
     shown = text if len(text) <= 80 else text[:77] + "..."
     if len(text) > _MAX_ID_LENGTH:
         raise InvalidLotId(f"lot id {shown!r} is longer than {_MAX_ID_LENGTH} characters")

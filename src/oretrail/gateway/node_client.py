@@ -9,6 +9,7 @@ the gateway crash or accept a lot under someone else's name.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -284,13 +285,14 @@ def parse_lots(node: str, ids: Sequence[str], document: dict[str, Any]) -> dict[
         result = _get(document.get("data"), "lots")
         items = _list(_get(result, "answers"), "answers")
         grants = _grants(_get(result, "continuations"))
+        places: _Places = {}
         replies: dict[str, LotReply] = {}
         for index, item in enumerate(items):
             lot_id = _str(_get(item, "id"), "id")
             status = _str(_get(item, "status"), "status")
             raw_lot = _get(item, "lot")
             groups = frozenset(withheld.get(index, ()))
-            lot = None if raw_lot is None else _traced_lot(raw_lot, groups, grants)
+            lot = None if raw_lot is None else _traced_lot(raw_lot, groups, grants, places)
             if status == "FOUND" and (lot is None or lot.id != lot_id):
                 raise _Shape(f"lot {lot_id} is FOUND but the lot given is another or missing")
             if lot is not None and lot.owner != node:
@@ -342,7 +344,31 @@ def _grants(raw: Any) -> dict[str, str]:
     return grants
 
 
-def _traced_lot(raw: Any, withheld: frozenset[str], grants: Mapping[str, str]) -> TracedLot:
+# A facility and its certificates as parsed, by the facility's raw fields.
+_Places = dict[tuple[object, ...], tuple[Facility | None, tuple[Certificate, ...]]]
+
+
+def _place(raw: Any, places: _Places) -> tuple[Facility | None, tuple[Certificate, ...]]:
+    """The facility and certificates of a lot; the lots of one answer mostly share them."""
+    if type(raw) is not dict:
+        return None, ()
+    try:
+        certificates = raw.get("certificates")
+        key = (
+            *(item for item in raw.items() if item[0] != "certificates"),
+            *(tuple(c.items()) for c in certificates or () if type(c) is dict),
+        )
+        hash(key)
+    except (TypeError, AttributeError):  # unhashable or odd values: parse them to say why
+        return _facility(raw), _certificates(raw)
+    if key not in places:
+        places[key] = (_facility(raw), _certificates(raw))
+    return places[key]
+
+
+def _traced_lot(
+    raw: Any, withheld: frozenset[str], grants: Mapping[str, str], places: _Places
+) -> TracedLot:
     """A lot as the node gave it; fields of withheld groups arrive as null."""
     lot_id = _str(_get(raw, "id"), "lot.id")
     contents_raw = raw.get("contents")
@@ -361,6 +387,7 @@ def _traced_lot(raw: Any, withheld: frozenset[str], grants: Mapping[str, str]) -
         raise _Shape(f"lot {lot_id}: unknown custody model {custody_raw!r}") from None
     quantity = raw.get("quantity")
     inputs_raw = raw.get("inputs")
+    facility, certificates = _place(raw.get("facility"), places)
     return TracedLot(
         id=lot_id,
         owner=_str(_get(raw, "owner"), "owner"),
@@ -368,8 +395,8 @@ def _traced_lot(raw: Any, withheld: frozenset[str], grants: Mapping[str, str]) -
         quantity_kg=None if quantity is None else _kilograms(quantity, lot_id, strict=False),
         contents=contents,
         custody=custody,
-        facility=_facility(raw.get("facility")),
-        certificates=_certificates(raw.get("facility")),
+        facility=facility,
+        certificates=certificates,
         recycled_pre_consumer=_opt_fraction(raw.get("recycledPreConsumer")),
         recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
         inputs=()
@@ -380,15 +407,16 @@ def _traced_lot(raw: Any, withheld: frozenset[str], grants: Mapping[str, str]) -
 
 
 def _input(raw: Any, consumer: str, grants: Mapping[str, str]) -> TracedInput:
+    # The hottest loop of a trace (every input link): plain dict and type checks.
     lot = _str(_get(raw, "lot"), "inputs.lot")
-    quantity = raw.get("quantity") if isinstance(raw, Mapping) else None
+    quantity = raw.get("quantity")
     kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
-    owner = _opt_str(raw.get("owner")) or ""
-    return TracedInput(lot=lot, owner=owner, kilograms=kilograms, grant=grants.get(lot))
+    owner = raw.get("owner")
+    return TracedInput(lot, owner if type(owner) is str else "", kilograms, grants.get(lot))
 
 
 def _facility(raw: Any) -> Facility | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict:
         return None
     return Facility(
         id=_opt_str(raw.get("id")) or "",
@@ -430,7 +458,8 @@ def _certificates(facility: Any) -> tuple[Certificate, ...]:
 def _kilograms(raw: Any, lot: str, *, strict: bool) -> float | None:
     value = _get(raw, "value")
     unit = _str(_get(raw, "unit"), "unit")
-    if not is_number(value) or value <= 0:
+    # JSON numbers arrive as int or float; bool, NaN and infinity are refused.
+    if type(value) not in (int, float) or not 0 < value < math.inf:
         raise _Shape(f"lot {lot}: quantity {value!r} is not a positive number")
     factor = MASS_UNITS.get(unit)
     if factor is None and strict:
@@ -439,11 +468,13 @@ def _kilograms(raw: Any, lot: str, *, strict: bool) -> float | None:
 
 
 def _get(raw: Any, key: str) -> Any:
-    if not isinstance(raw, Mapping):
+    # Answers are parsed JSON: objects are dicts (an ABC check costs more than the rest).
+    if type(raw) is not dict:
         raise _Shape(f"expected an object holding {key!r}, got {type(raw).__name__}")
-    if key not in raw:
-        raise _Shape(f"missing field {key!r}")
-    return raw[key]
+    try:
+        return raw[key]
+    except KeyError:
+        raise _Shape(f"missing field {key!r}") from None
 
 
 def _list(raw: Any, what: str) -> list[Any]:
@@ -453,13 +484,13 @@ def _list(raw: Any, what: str) -> list[Any]:
 
 
 def _str(raw: Any, what: str) -> str:
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         raise _Shape(f"{what} is not a string")
     return raw
 
 
 def _opt_str(raw: Any) -> str | None:
-    return raw if isinstance(raw, str) else None
+    return raw if type(raw) is str else None
 
 
 def _fraction(raw: Any, what: str) -> float:
