@@ -126,8 +126,10 @@ class ResiliencePolicy:
     breaker_cooldown: float = 10.0  # seconds before an open circuit lets one call try
     node_concurrency: int = 8  # calls in flight to one node from this gateway
     max_lots: int = 10_000  # lots one trace may request
-    # Seconds queued ids wait at most for answers still in flight at a shallower depth
-    # (which may add ids for the same node), so that siblings share one request.
+    # Queued ids wait for answers still in flight at a shallower depth (which may add
+    # ids for the same node), so that siblings share one request: at most this share
+    # of the time the request that revealed them took, and at least coalesce_window.
+    coalesce_share: float = 0.75
     coalesce_window: float = 0.010
 
 
@@ -229,6 +231,7 @@ def load_gateway_settings(path: Path) -> GatewaySettings:
                 trace_deadline=float(gateway.get("trace_deadline", 20.0)),
                 node_timeout=float(gateway.get("node_timeout", defaults.node_timeout)),
                 max_lots=int(gateway.get("max_lots", 10_000)),
+                coalesce_share=float(gateway.get("coalesce_share", 0.75)),
                 coalesce_window=float(gateway.get("coalesce_window", 0.010)),
             ),
             model=ModelSettings(
@@ -245,6 +248,8 @@ def load_gateway_settings(path: Path) -> GatewaySettings:
         raise ConfigError(f"{path}: default_depth must be between 1 and max_depth")
     if not 0 <= settings.resilience.coalesce_window <= 1:
         raise ConfigError(f"{path}: coalesce_window must be between 0 and 1 second")
+    if not 0 <= settings.resilience.coalesce_share <= 1:
+        raise ConfigError(f"{path}: coalesce_share must be between 0 and 1")
     return settings
 
 

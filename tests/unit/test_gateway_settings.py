@@ -14,6 +14,7 @@ from tests.conftest import CONFIG_DIR
 def test_the_shipped_settings_read_as_documented() -> None:
     settings = load_gateway_settings(CONFIG_DIR / "gateway.toml")
     assert settings.resilience.coalesce_window == 0.010
+    assert settings.resilience.coalesce_share == 0.75
     assert settings.resilience.max_lots == 10_000
     assert settings.resilience.trace_deadline == 20.0
 
@@ -24,6 +25,7 @@ def test_the_shipped_settings_read_as_documented() -> None:
         ("coalesce_window = -0.1", "coalesce_window must be between 0 and 1"),
         ("coalesce_window = 5", "coalesce_window must be between 0 and 1"),
         ('coalesce_window = "soon"', "could not convert"),
+        ("coalesce_share = 1.5", "coalesce_share must be between 0 and 1"),
         ("default_depth = 0", "default_depth must be between 1 and max_depth"),
     ],
 )

@@ -97,6 +97,23 @@ async def test_ids_wait_for_sibling_answers_still_in_flight_and_share_a_request(
     assert shared_calls == [sorted([x, y])]
 
 
+async def test_ids_revealed_by_a_slow_answer_wait_longer_for_their_siblings() -> None:
+    client, x, y = siblings_feeding_one_node()
+
+    async def answer_after(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    # na takes 0.2 s, so its input may wait 0.2 s (share 1.0) for nb, which answers at
+    # 0.3 s: far beyond the 1 ms window, and still one request to "shared".
+    client.before = {"na": lambda: answer_after(0.2), "nb": lambda: answer_after(0.3)}
+    policy = ResiliencePolicy(coalesce_window=0.001, coalesce_share=1.0)
+    registry = registry_of("oem", "na", "nb", "shared")
+    guard = NodeGuards(policy).trace()
+    await asyncio.wait_for(trace_upstream(ROOT, 5, registry, client, guard=guard), 5)
+    shared_calls = [sorted(ids) for node, ids in client.calls if node == "shared"]
+    assert shared_calls == [sorted([x, y])]
+
+
 async def test_a_slow_sibling_holds_ids_back_no_longer_than_the_window() -> None:
     client, x, y = siblings_feeding_one_node()
     x_asked = asyncio.Event()

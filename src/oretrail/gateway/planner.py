@@ -3,10 +3,11 @@
 As soon as a node answers, the inputs it revealed are queued for their owners. A
 queue is sent as one ``lots(ids:)`` call once no request that could still add ids
 to it is in flight (none at a shallower depth than its ids), or once its ids have
-waited ``coalesce_window`` seconds, whichever comes first. Siblings answering a
-few milliseconds apart therefore share one request per node, while a slow node
-holds the branches beside it back by at most the window: the wall time of a trace
-follows its critical path (the slowest chain of nodes), not the number of lots.
+waited their patience: ``coalesce_share`` of the time the request that revealed
+them took, and at least ``coalesce_window``. Siblings answering apart therefore
+share one request per node, while a slow node holds the branches beside it back
+by at most that share of their own hop: the wall time of a trace follows its
+critical path (the slowest chain of nodes), not the number of lots.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ class _Planner:
         self.queue: dict[str, list[str]] = defaultdict(list)
         # Per queued owner: the shallowest depth of its ids, and when the first was queued.
         self.queue_depth: dict[str, int] = {}
-        self.queued_at: dict[str, float] = {}
+        # Per queued owner: when its ids have waited long enough for their siblings.
+        self.send_by: dict[str, float] = {}
+        # How long ids revealed by the answer being read may wait for sibling answers.
+        self.patience = guard.guards.policy.coalesce_window
         # Depths of the requests in flight: answers from these may reveal more ids.
         self.in_flight: Counter[int] = Counter()
         self.flush_pending = False
@@ -157,7 +161,8 @@ class _Planner:
         self.requested.add(lot_id)
         self.queue[owner].append(lot_id)
         self.queue_depth[owner] = min(depth, self.queue_depth.get(owner, depth))
-        self.queued_at.setdefault(owner, asyncio.get_running_loop().time())
+        send_by = asyncio.get_running_loop().time() + self.patience
+        self.send_by[owner] = min(send_by, self.send_by.get(owner, send_by))
         self.schedule_flush()
 
     def gap(self, lot_id: str, owner: str, reason: GapReason, detail: str) -> None:
@@ -174,20 +179,19 @@ class _Planner:
         await asyncio.sleep(0)
         self.flush_pending = False
         now = asyncio.get_running_loop().time()
-        window = self.guard.guards.policy.coalesce_window
         # Only answers at a shallower depth than a queue's ids could add to that queue.
         shallowest = min(self.in_flight, default=None)
         later = None
         for owner in list(self.queue):
-            depth, since = self.queue_depth[owner], self.queued_at[owner]
-            if shallowest is None or shallowest >= depth or now >= since + window:
+            depth, send_by = self.queue_depth[owner], self.send_by[owner]
+            if shallowest is None or shallowest >= depth or now >= send_by:
                 ids = self.queue.pop(owner)
-                del self.queue_depth[owner], self.queued_at[owner]
+                del self.queue_depth[owner], self.send_by[owner]
                 self.in_flight[depth] += 1
                 assert self.tasks is not None
                 self.tasks.create_task(self.fetch(owner, ids, depth))
             else:
-                later = since + window if later is None else min(later, since + window)
+                later = send_by if later is None else min(later, send_by)
         if later != self.wake_at:
             # One timer, for the queue whose window ends first; none when nothing waits.
             if self.wake_task is not None:
@@ -223,6 +227,8 @@ class _Planner:
                 )
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             node = self.registry.get(owner)
             replies = await self.guard.call(owner, attempt)
@@ -234,6 +240,9 @@ class _Planner:
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason.UNKNOWN_OWNER, str(exc))
             return
+        policy = self.guard.guards.policy
+        # No await below: the ids this answer reveals all get this patience.
+        self.patience = max(policy.coalesce_window, policy.coalesce_share * (loop.time() - started))
         for lot_id in ids:
             reply = replies[lot_id]
             if reply.lot is None:
