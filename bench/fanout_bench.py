@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.fanout_bench                 # the target federation
     .venv/bin/python -m bench.fanout_bench --lots-per-tier 60 --root-inputs 10 --fan-in 3
 
-Generates a synthetic federation (bench/synthetic.py), serves its nodes in a
-separate process with injected latency, jitter and failures (bench/fanout_nodes.py),
-and runs the gateway's planner in this process, so its CPU is measured alone.
-Reports per trace (the median of --repeat traces): wall time, the critical-path
+Generates a synthetic federation (bench/synthetic.py), serves its nodes in
+separate processes (one per organisation of a tier, so siblings answer in
+parallel) with injected latency, jitter and failures (bench/fanout_nodes.py), and
+runs the gateway's planner in this process, so its CPU is measured alone.
+Reports per trace (medians of --repeat traces): wall time, the critical-path
 lower bound (levels x latency), their ratio, requests against the per-node batch
 lower bound (one request per organisation reached), gateway CPU per lot and the
 node servers' CPU; the gateway's CPU for a trace of 10,108 lots; the same for two
@@ -68,7 +69,11 @@ class CountingClient(HttpNodeClient):
 
 
 class Federation:
-    """A synthetic federation served by a child process, and the clients to trace it."""
+    """A synthetic federation served by child processes, and the clients to trace it.
+
+    Sibling organisations (consecutive in the registry) are served by different
+    processes, so that their answers are not computed one after another on one core.
+    """
 
     def __init__(
         self,
@@ -84,7 +89,7 @@ class Federation:
         self.config = load_federation_config(config_dir)
         self.keys = FederationKeys.generate(self.config.registry.participants)
         self.keys.save(scratch / "keys")
-        ports = scratch / "ports.json"
+        shards = topology.orgs_per_tier
         command = [
             sys.executable,
             "-m",
@@ -93,39 +98,53 @@ class Federation:
             str(config_dir),
             "--keys",
             str(scratch / "keys"),
-            "--ports",
-            str(ports),
             "--latency-ms",
             str(latency_ms),
             "--jitter-ms",
             str(jitter_ms),
             "--failure-rate",
             str(failure_rate),
+            "--shards",
+            str(shards),
         ]
-        self.process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed argv
+        ports = [scratch / f"ports-{shard}.json" for shard in range(shards)]
+        self.processes = [
+            subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+                [*command, "--shard", str(shard), "--ports", str(ports[shard])]
+            )
+            for shard in range(shards)
+        ]
         deadline = time.monotonic() + 300
-        while not ports.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
+        while not all(p.exists() for p in ports):
+            if any(p.poll() is not None for p in self.processes) or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError("the node servers did not start")
             time.sleep(0.2)
-        self.registry: Registry = self.config.registry.with_endpoints(
-            json.loads(ports.read_text(encoding="utf-8"))
-        )
+        endpoints: dict[str, str] = {}
+        for path in ports:
+            endpoints.update(json.loads(path.read_text(encoding="utf-8")))
+        self.registry: Registry = self.config.registry.with_endpoints(endpoints)
 
     def node_cpu(self) -> float | None:
-        """CPU seconds the node servers' process has used so far (Linux), else None."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU seconds the node servers' processes have used so far (Linux), else None."""
+        total = 0.0
+        for process in self.processes:
+            try:
+                stat = Path(f"/proc/{process.pid}/stat").read_text(encoding="ascii")
+            except OSError:
+                return None
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def delegation(self, n: int) -> Delegation:
         return Delegation(self.keys.key(GATEWAY_KEY), CALLER, f"bench-{n}", "trace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(60)
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(60)
 
 
 async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[str, Any]:
@@ -165,6 +184,20 @@ async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[st
         if node_cpu is None or node_cpu_after is None
         else round(node_cpu_after - node_cpu, 3),
     }
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the runs (ratios from the medians), and every run."""
+    summary: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            summary[key] = statistics.median(values)
+    summary["wall_over_critical"] = round(summary["wall_s"] / summary["critical_path_s"], 2)
+    summary["requests_over_bound"] = round(summary["requests"] / summary["batch_lower_bound"], 2)
+    summary["gateway_cpu_ms_per_lot"] = round(summary["gateway_cpu_s"] / summary["lots"] * 1000, 3)
+    summary["runs"] = runs
+    return summary
 
 
 Baseline = Callable[[Federation, CountingClient, Delegation], Awaitable[int]]
@@ -328,10 +361,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     }
                     await trace_once(fed, client, 0)  # warm up connections and caches
                     runs = [await trace_once(fed, client, n) for n in range(1, args.repeat + 1)]
-                    # The run with the median wall time, and every run's wall time.
-                    section["planner"] = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
-                    section["planner"]["wall_s_runs"] = [r["wall_s"] for r in runs]
-                    section["planner"]["gateway_cpu_s_runs"] = [r["gateway_cpu_s"] for r in runs]
+                    section["planner"] = medians(runs)
                     print(f"{name} planner: {section['planner']}", file=sys.stderr, flush=True)
                     if name == "small":
                         section["one_request_per_lot"] = await run_baseline(

@@ -1,8 +1,9 @@
-"""Serve every node of a synthetic federation, with injected latency, jitter and failures.
+"""Serve the nodes of a synthetic federation, with injected latency, jitter and failures.
 
-Run by ``bench.fanout_bench`` in a process of its own, so that the gateway's CPU can
-be measured apart from the nodes'. Writes ``{org: endpoint}`` as JSON to the ports
-file once every node listens, then serves until terminated.
+Run by ``bench.fanout_bench`` in processes of their own, so that the gateway's CPU
+can be measured apart from the nodes'; with ``--shards N`` each of N processes
+serves every N-th organisation of the registry. Writes ``{org: endpoint}`` as JSON
+to the ports file once its nodes listen, then serves until terminated.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ async def serve(args: argparse.Namespace) -> None:
     keys = FederationKeys.load(args.keys, config.registry.participants)
     servers = []
     endpoints = {}
-    for participant in config.registry.participants.values():
+    for index, participant in enumerate(config.registry.participants.values()):
+        if index % args.shards != args.shard:
+            continue  # served by another process
         security = node_security(participant, keys, config, None)
         app = Injected(
             node_app(participant, security),
@@ -83,6 +86,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--jitter-ms", type=float, default=2.0)
     parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--shards", type=int, default=1, help="node processes in all")
+    parser.add_argument("--shard", type=int, default=0, help="which of them this one is")
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -399,20 +399,23 @@ def _traced_lot(
         certificates=certificates,
         recycled_pre_consumer=_opt_fraction(raw.get("recycledPreConsumer")),
         recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
-        inputs=()
-        if inputs_raw is None
-        else tuple(_input(link, lot_id, grants) for link in _list(inputs_raw, "inputs")),
+        inputs=() if inputs_raw is None else _inputs(inputs_raw, lot_id, grants),
         withheld=withheld,
     )
 
 
-def _input(raw: Any, consumer: str, grants: Mapping[str, str]) -> TracedInput:
-    # The hottest loop of a trace (every input link): plain dict and type checks.
-    lot = _str(_get(raw, "lot"), "inputs.lot")
-    quantity = raw.get("quantity")
-    kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
-    owner = raw.get("owner")
-    return TracedInput(lot, owner if type(owner) is str else "", kilograms, grants.get(lot))
+def _inputs(raw: Any, consumer: str, grants: Mapping[str, str]) -> tuple[TracedInput, ...]:
+    # The hottest loop of a trace (every input link): one flat loop, exact type checks.
+    inputs = []
+    for link in _list(raw, "inputs"):
+        lot = _str(_get(link, "lot"), "inputs.lot")
+        quantity = link.get("quantity")
+        kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
+        owner = link.get("owner")
+        inputs.append(
+            TracedInput(lot, owner if type(owner) is str else "", kilograms, grants.get(lot))
+        )
+    return tuple(inputs)
 
 
 def _facility(raw: Any) -> Facility | None:
