@@ -364,3 +364,22 @@ async def test_a_random_kid_flood_costs_one_fetch_per_cooldown() -> None:
 async def test_garbage_is_refused() -> None:
     for token in ["", "abc", "a.b.c", "a.b", "....", "e30.e30.", 42, None, b"x.y.z"]:
         await refused(token, "token|JWS|algorithm")  # type: ignore[arg-type]
+
+
+def segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        segment(b"[" * 1500 + b"]" * 1500),  # nested deeper than the JSON decoder goes
+        segment(b"\xff\xfe{}"),  # not UTF-8
+        segment(b'{"alg": "EdDSA"'),  # cut short
+        "e30*",  # a character outside base64url
+        "e30=e30",  # padding inside the segment
+    ],
+)
+async def test_a_hostile_header_is_refused_as_malformed(header: str) -> None:
+    body = forge(good_header(), claims())
+    await refused(header + body[body.index(".") :], "well-formed")

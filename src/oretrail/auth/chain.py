@@ -34,8 +34,8 @@ from oretrail.auth.tokens import (
     token_hash,
     verify,
 )
-from oretrail.domain.model import LotRef, parse_lot_id
-from oretrail.errors import InvalidLotId, TokenRejected
+from oretrail.domain.model import LotRef, is_local_id, parse_lot_id
+from oretrail.errors import TokenRejected
 
 __all__ = [
     "DELEGATED_LIFETIME",
@@ -202,7 +202,7 @@ class NodeAuthority:
         if not issuer.startswith(ORG_ISSUER_PREFIX):
             raise TokenRejected("continuation grants are signed by nodes, not by the gateway")
         granter = issuer.removeprefix(ORG_ISSUER_PREFIX)
-        opened = _opened_lots(claims.get("inputs"), granter, self.org)
+        opened = _opened_lots(claims.get("inputs"), self.org)
         if claims.get("txn") != principal.txn:
             raise TokenRejected("grant belongs to another trace (txn mismatch)")
         if claims["sub"] != principal.sub or claims.get("org") != principal.org:
@@ -234,17 +234,18 @@ class NodeAuthority:
 
         Owners with more than GRANT_MAX_LINKS links get several grants.
         """
-        by_owner: dict[str, list[tuple[LotRef, LotRef]]] = defaultdict(list)
+        # Per input owner: (input lot id, its local id, the local id of our consuming lot).
+        by_owner: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         for lot_id, via_id in links:
             input_ref = parse_lot_id(lot_id)
-            by_owner[input_ref.org].append((input_ref, parse_lot_id(via_id)))
+            by_owner[input_ref.org].append((lot_id, input_ref.local, parse_lot_id(via_id).local))
         continuations = []
         for owner, refs in sorted(by_owner.items()):
             for start in range(0, len(refs), GRANT_MAX_LINKS):
                 chunk = refs[start : start + GRANT_MAX_LINKS]
                 inputs: dict[str, list[str]] = defaultdict(list)
-                for input_ref, via_ref in chunk:
-                    inputs[via_ref.local].append(input_ref.local)
+                for _, local, via in chunk:
+                    inputs[via].append(local)
                 claims = {
                     "sub": principal.sub,
                     "org": principal.org,
@@ -254,7 +255,7 @@ class NodeAuthority:
                     "th": token_hash(principal.token),
                 }
                 grant = mint(self._key, GRANT_TYP, claims, lifetime=GRANT_LIFETIME)
-                lots = tuple(dict.fromkeys(str(input_ref) for input_ref, _ in chunk))
+                lots = tuple(dict.fromkeys(lot_id for lot_id, _, _ in chunk))
                 continuations.append(Continuation(owner, lots, grant))
         return continuations
 
@@ -276,25 +277,24 @@ class Opened:
     lots: frozenset[str]
 
 
-def _opened_lots(inputs: object, granter: str, audience: str) -> frozenset[str]:
-    """The lots a grant's ``inputs`` claim opens: ``{granter's local id: [our local ids]}``."""
+def _opened_lots(inputs: object, audience: str) -> frozenset[str]:
+    """The lots a grant's ``inputs`` claim opens: ``{granter's local id: [our local ids]}``.
+
+    Local ids only: the keys name the issuer's lots and the values ours, so a grant
+    cannot name a third party's lot.
+    """
     if not isinstance(inputs, dict) or not inputs:
         raise TokenRejected("grant names no inputs")
+    prefix = str(LotRef(audience, ""))
     opened: set[str] = set()
     for via, lots in inputs.items():
-        try:
-            parse_lot_id(str(LotRef(granter, via)))
-        except InvalidLotId:
-            raise TokenRejected("grant names an invalid 'via' lot") from None
+        if not is_local_id(via):
+            raise TokenRejected("grant names an invalid 'via' lot")
         if not isinstance(lots, list) or not lots:
             raise TokenRejected("grant's inputs are not lists of lot ids")
-        for local in lots:
-            lot = str(LotRef(audience, local)) if isinstance(local, str) else ""
-            try:
-                parse_lot_id(lot)
-            except InvalidLotId:
-                raise TokenRejected("grant names an invalid input lot") from None
-            opened.add(lot)
+        if not all(is_local_id(local) for local in lots):
+            raise TokenRejected("grant names an invalid input lot")
+        opened.update(prefix + local for local in lots)
     return frozenset(opened)
 
 

@@ -93,6 +93,11 @@ class Quantity:
         return None if factor is None else self.value * factor
 
 
+def is_local_id(text: object) -> bool:
+    """Whether ``text`` can be the local part of a lot id, the part after ``<org>:``."""
+    return isinstance(text, str) and _LOCAL_ID.fullmatch(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class LotRef:
     """The parts of a global lot id: the owning organisation and its local id."""
