@@ -7,7 +7,17 @@ executor (``node/compiled.py``). Any other document is answered the general way.
 
 from __future__ import annotations
 
-__all__ = ["LOTS_AT_QUERY", "LOTS_QUERY", "OUTPUTS_QUERY"]
+__all__ = [
+    "LOTS_AT_QUERY",
+    "LOTS_QUERY",
+    "MAX_GRANTS_PER_REQUEST",
+    "MAX_IDS_PER_REQUEST",
+    "OUTPUTS_QUERY",
+]
+
+# What one request may carry: a node refuses more; the gateway splits its batches.
+MAX_IDS_PER_REQUEST = 1000
+MAX_GRANTS_PER_REQUEST = 1000
 
 LOTS_QUERY = """
 query Lots($ids: [ID!]!, $grants: [GrantInput!]) {

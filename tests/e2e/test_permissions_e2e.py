@@ -188,8 +188,8 @@ async def test_a_gateway_minted_token_alone_cannot_open_an_upstream_lot(
         assert [(a["status"], a["lot"]) for a in answers] == [("WITHHELD", None)] * 2
         assert "no valid chain" in answers[0]["detail"]
         assert answers[1]["detail"] == (
-            "continuation grant refused: continuation grants are signed by nodes, "
-            "not by the gateway"
+            "no valid chain reaches this lot; a continuation grant in the request was "
+            "refused: continuation grants are signed by nodes, not by the gateway"
         )
         entries = federation.node_logs["boreal-cobalt"].entries
         assert [e["txn"] for e in entries] == ["rogue-txn"] * 2

@@ -155,6 +155,7 @@ def test_only_the_gateways_document_and_variables_take_the_direct_path() -> None
         ["urn:oretrail:lot:a:1"], [PresentedGrant("g", "t")]
     )
     assert match_lots(LOTS_QUERY, None, {"ids": []}, {}) == LotsRequest([], [])
+    assert match_lots(LOTS_QUERY, None, {"ids": [], "grants": None}, None) == LotsRequest([], [])
     too_many = {"ids": ["x"] * (MAX_IDS_PER_REQUEST + 1)}
     refused: list[tuple[str, str | None, object, object]] = [
         (LOTS_QUERY + " ", "Lots", gateway_variables(), None),
@@ -167,6 +168,11 @@ def test_only_the_gateways_document_and_variables_take_the_direct_path() -> None
         (LOTS_QUERY, "Lots", {"ids": ["x"], "grants": [{"grant": 1, "parentToken": "t"}]}, None),
         (LOTS_QUERY, "Lots", too_many, None),
         (LOTS_QUERY, "Lots", None, None),
+        # Falsy but not null: the general executor refuses these as variables.
+        (LOTS_QUERY, "Lots", {"ids": ["x"], "grants": ""}, None),
+        (LOTS_QUERY, "Lots", {"ids": ["x"], "grants": {}}, None),
+        (LOTS_QUERY, "Lots", {"ids": ["x"], "grants": 0}, None),
+        (LOTS_QUERY, "Lots", {"ids": ["x"], "grants": False}, None),
     ]
     for query, name, variables, extensions in refused:
         assert match_lots(query, name, variables, extensions) is None, variables

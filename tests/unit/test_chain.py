@@ -132,6 +132,34 @@ async def test_a_delegated_token_is_single_use() -> None:
         await refiner.principal(token)
 
 
+@pytest.mark.parametrize("local_length", [36, 128])
+async def test_grants_split_by_size_stay_within_what_the_supplier_accepts(
+    local_length: int,
+) -> None:
+    # A thousand links with long local ids (UUIDs; the longest ids allowed), each
+    # consumed by a lot of its own: the supplier must accept every grant.
+    delegation = Delegation(GATEWAY_KEY, OEM, "txn-1", "trace")
+    refiner = authority("boreal-cobalt", REFINER_KEY)
+    refiner_token = delegation.token_for("boreal-cobalt")
+    at_refiner = await refiner.principal(refiner_token)
+    links = [
+        (
+            f"urn:oretrail:lot:copperbelt-trading:{'I' * (local_length - 4)}{i:04d}",
+            f"urn:oretrail:lot:boreal-cobalt:{'V' * (local_length - 4)}{i:04d}",
+        )
+        for i in range(1000)
+    ]
+    continuations = refiner.issue_grants(at_refiner, links)
+    assert len(continuations) > 1
+    trader = authority("copperbelt-trading", TRADER_KEY)
+    at_trader = await trader.principal(delegation.token_for("copperbelt-trading"))
+    opened: set[str] = set()
+    for continuation in continuations:
+        assert len(continuation.grant) <= chain.GRANT_MAX_BYTES
+        opened |= (await trader.check_grant(at_trader, continuation.grant, refiner_token)).lots
+    assert opened == {lot for lot, _ in links}
+
+
 async def test_a_grant_for_lot_x_does_not_open_lot_y() -> None:
     trader, principal, grant, parent, _ = await hop()
     other = "urn:oretrail:lot:copperbelt-trading:CH-2026-999"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from oretrail.domain.lotgraph import GapReason
+from oretrail.errors import NodeCallError
 from oretrail.gateway.node_client import parse_lots
 
 L = "urn:oretrail:lot:refiner:"
+WITHHELD = {"code": "WITHHELD", "group": "facility"}
 
 
 def facility(**fields: Any) -> dict[str, Any]:
@@ -80,3 +85,41 @@ def test_a_facility_with_unhashable_values_is_still_parsed_field_by_field() -> N
     place = parse_lots("refiner", ids, document)[ids[0]].lot.facility  # type: ignore[union-attr]
     assert place is not None
     assert (place.id, place.name, place.region) == ("site", "(withheld)", "")
+
+
+def test_a_flag_sent_as_1_does_not_stand_for_a_true_flag_of_another_lot() -> None:
+    ids, document = answer(facility(cahra=1), facility(cahra=True))
+    replies = parse_lots("refiner", ids, document)
+    flags = [replies[i].lot.facility.cahra for i in ids]  # type: ignore[union-attr]
+    assert flags == [False, True]
+
+
+@pytest.mark.parametrize(
+    "errors",
+    [
+        5,
+        True,
+        "withheld",
+        {"code": "WITHHELD"},
+        # A WITHHELD error that names no answer: outside data.lots.answers[i].
+        [{"message": "x", "path": ["lots", "continuations", 0], "extensions": WITHHELD}],
+        [{"message": "x", "path": ["lots", "answers", "0"], "extensions": WITHHELD}],
+        [{"message": "x", "path": ["lots", "answers"], "extensions": WITHHELD}],
+        [{"message": "boom", "path": ["lots"]}],
+    ],
+)
+def test_odd_errors_in_an_answer_make_it_invalid_not_a_crash(errors: object) -> None:
+    ids, document = answer(facility())
+    document["errors"] = errors
+    with pytest.raises(NodeCallError) as refused:
+        parse_lots("refiner", ids, document)
+    assert refused.value.reason == GapReason.INVALID_RESPONSE
+
+
+def test_a_withheld_field_error_marks_its_own_lot_only() -> None:
+    ids, document = answer(facility(), facility())
+    document["errors"] = [
+        {"message": "x", "path": ["lots", "answers", 1, "lot", "facility"], "extensions": WITHHELD}
+    ]
+    replies = parse_lots("refiner", ids, document)
+    assert [replies[i].lot.withheld for i in ids] == [frozenset(), {"facility"}]  # type: ignore[union-attr]

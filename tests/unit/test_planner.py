@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from oretrail.config import ResiliencePolicy
-from oretrail.domain.lotgraph import GapReason
+from oretrail.domain.lotgraph import GapReason, TracedInput
 from oretrail.errors import NodeCallError
 from oretrail.gateway.planner import trace_upstream
 from oretrail.gateway.resilience import NodeGuards
@@ -27,7 +28,8 @@ async def test_ids_bound_for_one_node_travel_in_one_request() -> None:
     assert set(graph.lots) == {ROOT} | {i for i, _ in inputs}
 
 
-async def test_a_fast_branch_goes_deeper_while_a_slow_branch_is_still_answering() -> None:
+def slow_and_fast_branches() -> tuple[FakeNodeClient, str, str, str]:
+    """The root's inputs at nodes "slow" and "fast"; the fast one's input at node "deep"."""
     slow, fast, deep = lid("slow", "S1"), lid("fast", "F1"), lid("deep", "D1")
     client = FakeNodeClient(
         [
@@ -37,6 +39,15 @@ async def test_a_fast_branch_goes_deeper_while_a_slow_branch_is_still_answering(
             lot(deep, contents=None),
         ]
     )
+    return client, slow, fast, deep
+
+
+async def hang() -> None:
+    await asyncio.sleep(100)
+
+
+async def test_a_fast_branch_goes_deeper_while_a_slow_branch_is_still_answering() -> None:
+    client, slow, fast, deep = slow_and_fast_branches()
     deep_asked = asyncio.Event()
 
     async def deep_called() -> None:
@@ -212,3 +223,67 @@ async def test_a_lot_reached_again_by_a_shorter_path_opens_its_inputs() -> None:
     )
     graph = await trace_upstream(ROOT, 2, registry_of("oem", "na", "nc", "mine"), client)
     assert m in graph.lots
+
+
+async def test_cancelling_a_trace_while_ids_wait_for_a_sibling_is_a_clean_cancel() -> None:
+    client, *_ = slow_and_fast_branches()
+    fast_answered = asyncio.Event()
+
+    async def answer_fast() -> None:
+        asyncio.get_running_loop().call_soon(fast_answered.set)
+
+    client.before = {"slow": hang, "fast": answer_fast}
+    guard = NodeGuards(ResiliencePolicy(coalesce_window=1.0)).trace()
+    registry = registry_of("oem", "slow", "fast", "deep")
+    trace = asyncio.create_task(trace_upstream(ROOT, 5, registry, client, guard=guard))
+    await wait_for(fast_answered)
+    await asyncio.sleep(0.05)  # deep is queued now, waiting for the slow sibling
+    trace.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trace
+    assert [node for node, _ in client.calls] == ["oem", "slow", "fast"]
+
+
+async def test_ids_waiting_for_a_sibling_past_the_deadline_become_timeout_gaps() -> None:
+    client, slow, fast, deep = slow_and_fast_branches()
+
+    client.before = {"slow": hang}
+    policy = ResiliencePolicy(trace_deadline=0.3, coalesce_window=1.0)
+    registry = registry_of("oem", "slow", "fast", "deep")
+    graph = await asyncio.wait_for(
+        trace_upstream(ROOT, 5, registry, client, guard=NodeGuards(policy).trace()), 5
+    )
+    assert set(graph.lots) == {ROOT, fast}
+    assert {i: u.reason for i, u in graph.unopened.items()} == {
+        slow: GapReason.TIMEOUT,
+        deep: GapReason.TIMEOUT,
+    }
+
+
+async def test_a_batch_larger_than_a_node_accepts_is_split() -> None:
+    inputs = tuple((lid("ref", f"R{i}"), 1.0) for i in range(2500))
+    client = FakeNodeClient(
+        [lot(ROOT, contents=None, inputs=inputs)] + [lot(i, contents=None) for i, _ in inputs]
+    )
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "ref"), client)
+    assert sorted(len(ids) for node, ids in client.calls if node == "ref") == [500, 1000, 1000]
+    assert len(graph.lots) == 2501
+    assert not graph.unopened
+
+
+async def test_every_grant_for_a_lot_is_forwarded_not_only_the_first() -> None:
+    client, x, y = siblings_feeding_one_node()
+    a, b = lid("na", "A"), lid("nb", "B")
+    # Both na and nb consume x: na (hostile, answering first) with a bogus grant.
+    client.lots[a] = replace(lot(a, contents=None), inputs=(TracedInput(x, "shared", 1, "bad"),))
+    client.lots[b] = replace(
+        lot(b, contents=None),
+        inputs=(TracedInput(x, "shared", 1, "good"), TracedInput(y, "shared", 1, "good")),
+    )
+    registry = registry_of("oem", "na", "nb", "shared")
+    await trace_upstream(ROOT, 5, registry, client, mint_token=lambda org: f"token-for-{org}")
+    [(node, ids)] = [call for call in client.calls if call[0] == "shared"]
+    credential = client.credentials[client.calls.index((node, ids))]
+    assert credential is not None
+    assert sorted(g.grant for g in credential.grants) == ["bad", "good"]
+    assert {g.parent_token for g in credential.grants} == {"token-for-na", "token-for-nb"}

@@ -366,6 +366,13 @@ async def test_garbage_is_refused() -> None:
         await refused(token, "token|JWS|algorithm")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("odd", ["\ud800", "é", "\x00", "\u2028"])
+async def test_a_token_with_characters_outside_ascii_is_refused(odd: str) -> None:
+    head, payload, signature = forge(good_header(), claims()).split(".")
+    for token in (f"{head}.{payload[:-1]}{odd}.{signature}", f"{head}.{payload}.{signature}{odd}"):
+        await refused(token, "well-formed|cannot be decoded|signature")
+
+
 def segment(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -378,6 +385,9 @@ def segment(raw: bytes) -> str:
         segment(b'{"alg": "EdDSA"'),  # cut short
         "e30*",  # a character outside base64url
         "e30=e30",  # padding inside the segment
+        "e30=",  # padding at all: JWS segments are unpadded
+        # Valid JSON in the standard alphabet ('/' where base64url has '_').
+        segment(b'{"alg":"EdDSA","kid":"k?>"}').replace("_", "/"),
     ],
 )
 async def test_a_hostile_header_is_refused_as_malformed(header: str) -> None:

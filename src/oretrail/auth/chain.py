@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +54,13 @@ DELEGATED_LIFETIME = 60
 GRANT_LIFETIME = 60
 CALLER_MAX_LIFETIME = 3600
 ORG_ISSUER_PREFIX = "urn:oretrail:org:"
-# Links one grant may name; more are split over several grants. Lot ids travel as
-# local ids (the issuer's for ``via``, the audience's for opened lots) to keep
-# grants short: 1,000 links stay under GRANT_MAX_BYTES.
+# Links one grant may name, and the bytes of lot ids it may carry; more are split
+# over several grants, so that every grant stays under GRANT_MAX_BYTES once encoded
+# (base64 adds a third; header, claims and signature take under 1 KiB). Lot ids
+# travel as local ids (the issuer's for ``via``, the audience's for opened lots).
 GRANT_MAX_LINKS = 1000
 GRANT_MAX_BYTES = 64 * 1024
+GRANT_MAX_ID_BYTES = 40 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +234,8 @@ class NodeAuthority:
     ) -> list[Continuation]:
         """Grants for input links ``(input lot, our consuming lot)``: one per input owner.
 
-        Owners with more than GRANT_MAX_LINKS links get several grants.
+        Owners with more links than fit one grant (GRANT_MAX_LINKS, GRANT_MAX_ID_BYTES)
+        get several grants.
         """
         # Per input owner: (input lot id, its local id, the local id of our consuming lot).
         by_owner: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -241,8 +244,7 @@ class NodeAuthority:
             by_owner[input_ref.org].append((lot_id, input_ref.local, parse_lot_id(via_id).local))
         continuations = []
         for owner, refs in sorted(by_owner.items()):
-            for start in range(0, len(refs), GRANT_MAX_LINKS):
-                chunk = refs[start : start + GRANT_MAX_LINKS]
+            for chunk in _chunks(refs):
                 inputs: dict[str, list[str]] = defaultdict(list)
                 for _, local, via in chunk:
                     inputs[via].append(local)
@@ -258,6 +260,22 @@ class NodeAuthority:
                 lots = tuple(dict.fromkeys(lot_id for lot_id, _, _ in chunk))
                 continuations.append(Continuation(owner, lots, grant))
         return continuations
+
+
+def _chunks(refs: list[tuple[str, str, str]]) -> Iterator[list[tuple[str, str, str]]]:
+    """Runs of links that fit one grant: GRANT_MAX_LINKS, GRANT_MAX_ID_BYTES."""
+    chunk: list[tuple[str, str, str]] = []
+    size = 0
+    for ref in refs:
+        # Each link costs its local ids and, at worst, a key of its own (quotes, comma).
+        cost = len(ref[1]) + len(ref[2]) + 8
+        if chunk and (len(chunk) == GRANT_MAX_LINKS or size + cost > GRANT_MAX_ID_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(ref)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 @dataclass(frozen=True, slots=True)

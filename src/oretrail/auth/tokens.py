@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -46,6 +47,8 @@ REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 # Headers that would make us fetch or accept a key named by the token itself.
 KEY_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
 MAX_TOKEN_BYTES = 8192
+# Unpadded base64url, as JWS segments are encoded (RFC 7515, section 2).
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def org_issuer(org: str) -> str:
@@ -131,6 +134,8 @@ async def verify(
     """The verified claims of ``token``, or TokenRejected naming the failed check."""
     if not isinstance(token, str) or not token:
         raise TokenRejected("no token")
+    if not token.isascii():  # a JWS is base64url and dots; anything else is not one
+        raise TokenRejected("token is not a well-formed JWS")
     if len(token) > policy.max_bytes:
         raise TokenRejected(f"token is longer than {policy.max_bytes} bytes")
     header = _header(token)
@@ -160,8 +165,8 @@ async def verify(
         raise TokenRejected("signature does not verify") from None
     except jwt.PyJWTError as exc:
         raise TokenRejected(f"token cannot be decoded: {type(exc).__name__}") from None
-    except RecursionError:  # a signed payload nested deeper than json goes
-        raise TokenRejected("token cannot be decoded: its claims nest too deeply") from None
+    except (ValueError, RecursionError) as exc:  # odd bytes, or nesting deeper than json goes
+        raise TokenRejected(f"token cannot be decoded: {type(exc).__name__}") from None
     now = clock()
     _check_claims(claims, policy, key, now)
     if policy.single_use:
@@ -177,8 +182,8 @@ def _header(token: str) -> dict[str, Any]:
     # doubled the cost of verifying a grant that names a thousand lots.)
     segment, dot, _ = token.partition(".")
     try:
-        if not dot:
-            raise ValueError("no payload")
+        if not dot or not _BASE64URL.fullmatch(segment):
+            raise ValueError("not a base64url segment followed by a payload")
         raw = base64.b64decode(segment + "=" * (-len(segment) % 4), b"-_", validate=True)
         header = json.loads(raw)
     except (ValueError, binascii.Error, RecursionError):  # nesting deeper than json goes

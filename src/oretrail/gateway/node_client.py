@@ -237,13 +237,17 @@ def _all_withheld(errors: object) -> bool:
     )
 
 
-def _withheld_by_index(
-    document: dict[str, Any], field: str, index_at: int = 1
-) -> dict[int, set[str]]:
-    """Field groups withheld per item of the list at ``data[field]`` (or below it: the item's
-    index is at ``path[index_at]``); any other error is a bad answer."""
+def _withheld_by_index(document: dict[str, Any], at: tuple[str, ...]) -> dict[int, set[str]]:
+    """Field groups withheld per item of the list at ``data`` path ``at``.
+
+    Only WITHHELD errors inside an item of that list are expected; any other error,
+    or one elsewhere, makes the answer a bad one.
+    """
+    errors = document.get("errors")
+    if errors is None:
+        return {}
     withheld: dict[int, set[str]] = {}
-    for error in document.get("errors") or []:
+    for error in _list(errors, "errors"):
         extensions = error.get("extensions") if isinstance(error, dict) else None
         path = error.get("path") if isinstance(error, dict) else None
         if not isinstance(extensions, dict) or extensions.get("code") != "WITHHELD":
@@ -251,21 +255,23 @@ def _withheld_by_index(
         group = extensions.get("group")
         if (
             not isinstance(path, list)
-            or len(path) <= index_at
-            or path[0] != field
-            or not isinstance(path[index_at], int)
+            or len(path) <= len(at)
+            or tuple(path[: len(at)]) != at
+            or type(path[len(at)]) is not int
             or not isinstance(group, str)
         ):
             raise _Shape("a WITHHELD error without a usable path or group")
-        withheld.setdefault(path[index_at], set()).add(group)
+        withheld.setdefault(path[len(at)], set()).add(group)
     return withheld
 
 
 def _refuse_withheld(document: dict[str, Any], field: str) -> None:
-    if document.get("errors"):
-        if _all_withheld(document["errors"]):
-            raise NodeCallError(GapReason.WITHHELD, f"{field} withheld by the owner's policy")
-        raise _Shape(f"error in the answer: {str(document['errors'][0])[:200]}")
+    errors = document.get("errors")
+    if errors is None or errors == []:
+        return
+    if _all_withheld(errors):
+        raise NodeCallError(GapReason.WITHHELD, f"{field} withheld by the owner's policy")
+    raise _Shape(f"error in the answer: {str(errors)[:200]}")
 
 
 def _first_error(errors: object) -> str:
@@ -281,7 +287,7 @@ class _Shape(Exception):
 def parse_lots(node: str, ids: Sequence[str], document: dict[str, Any]) -> dict[str, LotReply]:
     """Check a ``lots`` answer against the ids asked and the node that answered."""
     try:
-        withheld = _withheld_by_index(document, "lots", 2)
+        withheld = _withheld_by_index(document, ("lots", "answers"))
         result = _get(document.get("data"), "lots")
         items = _list(_get(result, "answers"), "answers")
         grants = _grants(_get(result, "continuations"))
@@ -354,8 +360,9 @@ def _place(raw: Any, places: _Places) -> tuple[Facility | None, tuple[Certificat
         return None, ()
     try:
         certificates = raw.get("certificates")
+        # With each value's type: 1 and True are equal keys, but not the same answer.
         key = (
-            *(item for item in raw.items() if item[0] != "certificates"),
+            *((k, type(v), v) for k, v in raw.items() if k != "certificates"),
             *(tuple(c.items()) for c in certificates or () if type(c) is dict),
         )
         hash(key)

@@ -22,6 +22,7 @@ from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
 from oretrail.gateway.node_client import GrantPass, LotReply, NodeClient, NodeCredential
 from oretrail.gateway.resilience import NodeGuards, TraceGuard
+from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 
 __all__ = ["TokenMinter", "trace_upstream"]
 
@@ -76,7 +77,8 @@ class _Planner:
         self.graph = LotGraph(root=root)
         self.guard = guard
         self.mint_token = mint_token
-        self.grants: dict[str, GrantPass] = {}
+        # Every grant seen for a lot: a hostile node's bogus grant must not hide a good one.
+        self.grants: dict[str, list[GrantPass]] = defaultdict(list)
         self.max_depth = max_depth
         self.registry = registry
         self.client = client
@@ -187,9 +189,12 @@ class _Planner:
             if shallowest is None or shallowest >= depth or now >= send_by:
                 ids = self.queue.pop(owner)
                 del self.queue_depth[owner], self.send_by[owner]
-                self.in_flight[depth] += 1
-                assert self.tasks is not None
-                self.tasks.create_task(self.fetch(owner, ids, depth))
+                # A node refuses more ids than MAX_IDS_PER_REQUEST in one request.
+                for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+                    self.in_flight[depth] += 1
+                    assert self.tasks is not None
+                    batch = ids[start : start + MAX_IDS_PER_REQUEST]
+                    self.tasks.create_task(self.fetch(owner, batch, depth))
             else:
                 later = send_by if later is None else min(later, send_by)
         if later != self.wake_at:
@@ -213,7 +218,10 @@ class _Planner:
             self.in_flight[depth] -= 1
             if not self.in_flight[depth]:
                 del self.in_flight[depth]
-            if self.queue:
+            # Not while the trace is being cancelled (deadline backstop, or the caller):
+            # its task group takes no new tasks then.
+            task = asyncio.current_task()
+            if self.queue and not (task is not None and task.cancelling()):
                 self.schedule_flush()
 
     async def ask(self, owner: str, ids: list[str]) -> None:
@@ -222,9 +230,7 @@ class _Planner:
         async def attempt(timeout: float) -> dict[str, LotReply]:
             nonlocal credential
             if self.mint_token is not None:  # a fresh single-use token for every attempt
-                credential = NodeCredential(
-                    self.mint_token(owner), tuple(self.grants[i] for i in ids if i in self.grants)
-                )
+                credential = NodeCredential(self.mint_token(owner), self.grants_for(ids))
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
         loop = asyncio.get_running_loop()
@@ -252,7 +258,15 @@ class _Planner:
             self.graph.lots[lot_id] = reply.lot
             for link in reply.lot.inputs:
                 if link.grant is not None and credential is not None:
-                    self.grants.setdefault(
-                        link.lot, GrantPass(link.lot, link.grant, credential.token)
-                    )
+                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, credential.token))
                 self.reach(link.lot, self.depth[lot_id] + 1)
+
+    def grants_for(self, ids: list[str]) -> tuple[GrantPass, ...]:
+        """The distinct grants that open ``ids``, at most as many as a node accepts."""
+        distinct: dict[tuple[str, str], GrantPass] = {}
+        for lot_id in ids:
+            for grant in self.grants.get(lot_id, ()):
+                distinct.setdefault((grant.grant, grant.parent_token), grant)
+        # Past the limit (never in practice: one grant opens up to a thousand links)
+        # the lots left without a grant come back WITHHELD, each a typed gap.
+        return tuple(distinct.values())[:MAX_GRANTS_PER_REQUEST]

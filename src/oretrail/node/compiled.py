@@ -78,7 +78,9 @@ def match_lots(
     if not isinstance(variables, Mapping) or set(variables) - {"ids", "grants"}:
         return None
     ids = variables.get("ids")
-    grants = variables.get("grants") or []
+    grants = variables.get("grants")
+    if grants is None:  # "grants" may be left out or null; anything else must be a list
+        grants = []
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return None
     if not isinstance(grants, list) or not all(
@@ -96,8 +98,10 @@ def match_lots(
 
 async def execute_lots(ctx: NodeContext, request: LotsRequest) -> ExecutionResult:
     """Answer the lots document as the general executor would."""
+    errors: list[GraphQLError] = []
     try:
         outcome = await answer_lots(ctx, request.ids, request.grants)
+        data = {"lots": _render(outcome, errors)}
     except OretrailError as exc:
         return ExecutionResult(data=None, errors=[_located(as_graphql_error(exc), ["lots"])])
     except Exception as exc:  # noqa: BLE001 - masked for the caller, logged for operators
@@ -105,8 +109,6 @@ async def execute_lots(ctx: NodeContext, request: LotsRequest) -> ExecutionResul
         StrawberryLogger.error(error)
         masked = GraphQLError(MASKED_MESSAGE, nodes=error.nodes, path=error.path)
         return ExecutionResult(data=None, errors=[masked])
-    errors: list[GraphQLError] = []
-    data = {"lots": _render(outcome, errors)}
     return ExecutionResult(data=data, errors=errors or None)
 
 

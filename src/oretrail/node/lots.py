@@ -18,6 +18,7 @@ from oretrail.auth.chain import Continuation, NodeAuthority, Principal
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
 from oretrail.domain.model import Certificate, Facility, Lot, Shipment, parse_lot_id
 from oretrail.errors import InvalidInput, InvalidLotId, TokenRejected
+from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 from oretrail.store.port import GraphStore
 
 __all__ = [
@@ -33,10 +34,6 @@ __all__ = [
     "log_decisions",
 ]
 
-# One request may ask for this many ids; a trace batches far fewer per hop.
-MAX_IDS_PER_REQUEST = 1000
-# ... and carry this many grants (each opens up to GRANT_MAX_LINKS lots).
-MAX_GRANTS_PER_REQUEST = 1000
 DIRECT = frozenset(
     {Relation.SELF, Relation.CUSTOMER, Relation.DOWNSTREAM, Relation.AUDITOR, Relation.APPROVER}
 )
@@ -150,7 +147,11 @@ async def answer_lots(
             if relations & DIRECT:
                 reason = "the owner's policy withholds this lot from this caller"
             elif grant_refusal is not None:
-                reason = f"continuation grant refused: {grant_refusal}"
+                # The refused grant may or may not have named this lot: it cannot be read.
+                reason = (
+                    "no valid chain reaches this lot; a continuation grant in the request "
+                    f"was refused: {grant_refusal}"
+                )
             else:
                 reason = (
                     "no valid chain reaches this lot and the caller has no direct relation to it"
