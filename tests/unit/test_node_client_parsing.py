@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from typing import Any
 
 import pytest
@@ -123,3 +125,65 @@ def test_a_withheld_field_error_marks_its_own_lot_only() -> None:
     ]
     replies = parse_lots("refiner", ids, document)
     assert [replies[i].lot.withheld for i in ids] == [frozenset(), {"facility"}]  # type: ignore[union-attr]
+
+
+ODD_VALUES: list[Any] = [None, 5, -1, 1.5, float("nan"), True, "", "x", [], {}, [None], {"a": 1}]
+
+
+def mutations(document: Any, rng: random.Random) -> Any:
+    """A copy of ``document`` with one value below the top replaced by an odd one.
+
+    (The top is always an object holding "data": the client checks that first.)
+    """
+    copy = json.loads(json.dumps(document))
+    node: Any = copy
+    path: list[str | int] = []
+    while isinstance(node, dict | list) and node and (not path or rng.random() < 0.8):
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append(key)
+        if not isinstance(node[key], dict | list) or not node[key]:
+            break
+        node = node[key]
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = rng.choice(ODD_VALUES)
+    return copy
+
+
+def test_no_malformed_answer_escapes_as_anything_but_a_node_call_error() -> None:
+    ids, document = answer(facility(certificates=[CERTIFICATE]), facility())
+    document["data"]["lots"]["answers"][0]["lot"].update(
+        material="ore",
+        custody="MASS_BALANCE",
+        quantity={"value": 2, "unit": "t"},
+        contents=[{"element": "Co", "fraction": 0.1}],
+        recycledPreConsumer=0.0,
+        inputs=[
+            {
+                "lot": "urn:oretrail:lot:mine:M1",
+                "owner": "mine",
+                "quantity": {"value": 1, "unit": "t"},
+            }
+        ],
+    )
+    document["data"]["lots"]["continuations"] = [
+        {"owner": "mine", "lots": ["urn:oretrail:lot:mine:M1"], "grant": "g"}
+    ]
+    document["errors"] = [
+        {"message": "x", "path": ["lots", "answers", 1, "lot", "contents"], "extensions": WITHHELD}
+    ]
+    rng = random.Random(20261126)
+    outcomes = [outcome(ids, mutations(document, rng)) for _ in range(3000)]
+    # Both kinds happen: harmless changes parse, harmful ones are refused as invalid.
+    assert set(outcomes) == {"parsed", GapReason.INVALID_RESPONSE}
+    assert min(outcomes.count("parsed"), outcomes.count(GapReason.INVALID_RESPONSE)) > 100
+
+
+def outcome(ids: list[str], document: Any) -> str:
+    """ "parsed", or the reason of the NodeCallError; anything else escapes the test."""
+    try:
+        parse_lots("refiner", ids, document)
+    except NodeCallError as exc:
+        return exc.reason
+    return "parsed"
