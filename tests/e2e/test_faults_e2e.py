@@ -84,8 +84,17 @@ async def test_a_node_that_is_down_is_an_unreachable_gap(sample_config: Federati
     "response",
     [
         PlainTextResponse("<html>upstream proxy error</html>"),
-        JSONResponse({"data": {"lots": "not a list"}}),
-        JSONResponse({"data": {"lots": [{"id": COBALT_SULFATE, "status": "FOUND", "lot": None}]}}),
+        JSONResponse({"data": {"lots": {"answers": "not a list", "continuations": []}}}),
+        JSONResponse(
+            {
+                "data": {
+                    "lots": {
+                        "answers": [{"id": COBALT_SULFATE, "status": "FOUND", "lot": None}],
+                        "continuations": [],
+                    }
+                }
+            }
+        ),
         JSONResponse({"errors": [{"message": "boom"}]}),
         PlainTextResponse("Internal Server Error", status_code=500),
     ],
@@ -106,20 +115,25 @@ async def test_a_node_claiming_another_owners_lot_is_refused(
 ) -> None:
     impostor = {
         "data": {
-            "lots": [
-                {
-                    "id": COBALT_SULFATE,
-                    "status": "FOUND",
-                    "detail": None,
-                    "lot": {"id": COBALT_SULFATE, "owner": "somebody-else"},
-                }
-            ]
+            "lots": {
+                "answers": [
+                    {
+                        "id": COBALT_SULFATE,
+                        "status": "FOUND",
+                        "detail": None,
+                        "lot": {"id": COBALT_SULFATE, "owner": "somebody-else"},
+                    }
+                ],
+                "continuations": [],
+            }
         }
     }
     result = await trace_with(
         sample_config, replace_apps={"boreal-cobalt": node_answering(JSONResponse(impostor))}
     )
     assert gap_reasons(result) == {COBALT_SULFATE: "INVALID_RESPONSE"}
+    [gap] = [g for g in result["gaps"] if g["lot"] == COBALT_SULFATE]
+    assert "as owned by 'somebody-else'" in gap["detail"]
 
 
 def with_deadline(config: FederationConfig, deadline: float, node_timeout: float) -> Any:
