@@ -44,7 +44,7 @@ from oretrail.config import Participant, Registry
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import NodeCallError
 from oretrail.gateway.node_client import GrantPass, HttpNodeClient, LotReply, NodeCredential
-from oretrail.gateway.tracing import run_trace
+from oretrail.gateway.tracing import TraceReport, run_trace
 
 CALLER = Caller("bench@oem", "oem", frozenset({"REFINER"}), frozenset({"trace"}))
 
@@ -147,11 +147,9 @@ class Federation:
             process.wait(60)
 
 
-async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[str, Any]:
-    client.requests.clear()
-    node_cpu = fed.node_cpu()
-    cpu, wall = time.process_time(), time.perf_counter()
-    report = await run_trace(
+async def trace(fed: Federation, client: CountingClient, n: int) -> TraceReport:
+    """The gateway's trace of the federation's product, as trace number ``n``."""
+    return await run_trace(
         fed.topology.root,
         50,
         None,
@@ -160,6 +158,13 @@ async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[st
         settings=fed.config.settings,
         mint_token=fed.delegation(n).token_for,
     )
+
+
+async def trace_once(fed: Federation, client: CountingClient, n: int) -> dict[str, Any]:
+    client.requests.clear()
+    node_cpu = fed.node_cpu()
+    cpu, wall = time.process_time(), time.perf_counter()
+    report = await trace(fed, client, n)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     node_cpu_after = fed.node_cpu()
     lots = len(report.graph.lots)
@@ -293,15 +298,7 @@ async def concurrent(fed: Federation, client: CountingClient, count: int) -> dic
     async def one(n: int) -> tuple[float, bool]:
         started = time.perf_counter()
         try:
-            report = await run_trace(
-                fed.topology.root,
-                50,
-                None,
-                registry=fed.registry,
-                client=client,
-                settings=fed.config.settings,
-                mint_token=fed.delegation(10_000 + n).token_for,
-            )
+            report = await trace(fed, client, 10_000 + n)
             ok = not report.attribution.gaps
         except Exception:  # noqa: BLE001 - any failure counts as an error here
             ok = False

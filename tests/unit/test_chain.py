@@ -53,6 +53,19 @@ async def hop(txn: str = "txn-1") -> tuple[NodeAuthority, Principal, str, str, s
     return trader, await trader.principal(trader_token), grant, refiner_token, trader_token
 
 
+def grant_signed_by(key: Any, inputs: object, parent: str) -> str:
+    """A grant to the trader's node for the OEM's trace, as ``key`` would sign it."""
+    claims = {
+        "sub": OEM.sub,
+        "org": OEM.org,
+        "aud": node_audience("copperbelt-trading"),
+        "inputs": inputs,
+        "txn": "txn-1",
+        "th": token_hash(parent),
+    }
+    return mint(key, GRANT_TYP, claims, lifetime=60)
+
+
 async def test_a_valid_chain_opens_the_input_lot() -> None:
     trader, principal, grant, parent, _ = await hop()
     opened = await trader.check_grant(principal, grant, parent)
@@ -168,19 +181,7 @@ async def test_a_grant_for_lot_x_does_not_open_lot_y() -> None:
 
 async def test_a_grant_signed_by_the_gateway_is_refused() -> None:
     trader, principal, _, parent, _ = await hop()
-    forged = mint(
-        GATEWAY_KEY,
-        GRANT_TYP,
-        {
-            "sub": OEM.sub,
-            "org": OEM.org,
-            "aud": node_audience("copperbelt-trading"),
-            "inputs": {"CS-2026-102": ["CH-2026-014"]},
-            "txn": "txn-1",
-            "th": token_hash(parent),
-        },
-        lifetime=60,
-    )
+    forged = grant_signed_by(GATEWAY_KEY, {"CS-2026-102": ["CH-2026-014"]}, parent)
     with pytest.raises(TokenRejected, match="signed by nodes, not by the gateway"):
         await trader.check_grant(principal, forged, parent)
 
@@ -216,19 +217,7 @@ async def test_a_broken_token_hash_link_is_refused() -> None:
 )
 async def test_a_grant_whose_inputs_are_malformed_is_refused(inputs: object, refusal: str) -> None:
     trader, principal, _, parent, _ = await hop()
-    forged = mint(
-        REFINER_KEY,
-        GRANT_TYP,
-        {
-            "sub": OEM.sub,
-            "org": OEM.org,
-            "aud": node_audience("copperbelt-trading"),
-            "inputs": inputs,
-            "txn": "txn-1",
-            "th": token_hash(parent),
-        },
-        lifetime=60,
-    )
+    forged = grant_signed_by(REFINER_KEY, inputs, parent)
     with pytest.raises(TokenRejected, match=refusal):
         await trader.check_grant(principal, forged, parent)
 

@@ -34,7 +34,7 @@ from oretrail.auth.tokens import (
     token_hash,
     verify,
 )
-from oretrail.domain.model import LotRef, is_local_id, parse_lot_id
+from oretrail.domain.model import LOT_PREFIX, is_local_id, parse_lot_id
 from oretrail.errors import TokenRejected
 
 __all__ = [
@@ -303,7 +303,7 @@ def _opened_lots(inputs: object, audience: str) -> frozenset[str]:
     """
     if not isinstance(inputs, dict) or not inputs:
         raise TokenRejected("grant names no inputs")
-    prefix = str(LotRef(audience, ""))
+    prefix = f"{LOT_PREFIX}{audience}:"
     opened: set[str] = set()
     for via, lots in inputs.items():
         if not is_local_id(via):

@@ -10,7 +10,6 @@ naming the check that failed.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -186,7 +185,7 @@ def _header(token: str) -> dict[str, Any]:
             raise ValueError("not a base64url segment followed by a payload")
         raw = base64.b64decode(segment + "=" * (-len(segment) % 4), b"-_", validate=True)
         header = json.loads(raw)
-    except (ValueError, binascii.Error, RecursionError):  # nesting deeper than json goes
+    except (ValueError, RecursionError):  # bad base64 or JSON; nesting deeper than json goes
         raise TokenRejected("token is not a well-formed JWS") from None
     if not isinstance(header, dict):
         raise TokenRejected("token header is not an object")

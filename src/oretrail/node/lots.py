@@ -170,11 +170,9 @@ async def answer_lots(
     return LotsOutcome([given[lot_id] for lot_id in ids], continuations)
 
 
-async def _open(
-    ctx: NodeContext, grants: Sequence[PresentedGrant]
-) -> tuple[dict[str, str], str | None]:
-    """The lots the request's valid grants open (lot -> granting org); why one was refused."""
-    opened: dict[str, str] = {}
+async def _open(ctx: NodeContext, grants: Sequence[PresentedGrant]) -> tuple[set[str], str | None]:
+    """The lots the request's valid grants open, and why one was refused."""
+    opened: set[str] = set()
     refusal = None
     for presented in dict.fromkeys(grants):  # a grant presented twice is checked once
         try:
@@ -184,8 +182,7 @@ async def _open(
         except TokenRejected as exc:
             refusal = refusal or str(exc)
             continue
-        for lot in result.lots:
-            opened.setdefault(lot, result.granter)
+        opened |= result.lots
     return opened, refusal
 
 
