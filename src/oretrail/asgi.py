@@ -36,6 +36,7 @@ from oretrail.errors import OretrailError, StoreError, TokenRejected
 __all__ = [
     "BearerProtected",
     "as_graphql_error",
+    "bearer_token",
     "build_schema",
     "health_endpoint",
     "json_endpoint",
@@ -152,27 +153,41 @@ def json_endpoint(body: Callable[[], Any]) -> Callable[[Request], Awaitable[Resp
     return endpoint
 
 
-class BearerProtected:
-    """Wraps an ASGI app: requests without a verified bearer token get 401, not the app.
+def bearer_token(headers: Headers) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
-    The verified principal is put in ``scope["state"]["principal"]`` for the app.
+
+class BearerProtected:
+    """Wraps an ASGI app: requests whose credentials do not verify get 401, not the app.
+
+    ``authenticate`` reads the request's headers (the bearer token and whatever
+    else the service needs) and returns the verified principal, which is put in
+    ``scope["state"]["principal"]`` for the app; ``refused`` hears every refusal
+    (nodes log them).
     """
 
-    def __init__(self, app: ASGIApp, authenticate: Callable[[str | None], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticate: Callable[[Headers], Awaitable[Any]],
+        refused: Callable[[Headers, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._app = app
         self._authenticate = authenticate
+        self._refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        header = Headers(scope=scope).get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        headers = Headers(scope=scope)
         try:
-            principal = await self._authenticate(
-                token.strip() if scheme.lower() == "bearer" else None
-            )
+            principal = await self._authenticate(headers)
         except TokenRejected as exc:
+            if self._refused is not None:
+                await self._refused(headers, str(exc))
             # Read what the client sent before answering: closing a socket with unread
             # data makes the kernel reset it, and the client never sees the 401.
             await _drain(receive)

@@ -32,6 +32,7 @@ FIELD_GROUPS = {
     "suppliers": "the owner named on each input link",
     "certificates": "certificates of the facility and organisation",
     "emissions": "carbon footprint",
+    "customers": "whom a lot was shipped to, in answers to exposure requests",
 }
 
 
@@ -42,10 +43,7 @@ class Relation(StrEnum):
     CUSTOMER = "customer"  # the lot was shipped to the caller's organisation
     DOWNSTREAM = "downstream"  # reached through a valid chain of continuation grants
     TRANSPARENCY = "transparency"  # an approved transparency query
-    AUDITOR = "auditor"  # the caller's organisation is a registered auditor
-    # Not a rule relation: the node approved the transparency query being run, so
-    # its own lots may start it; what is shown still follows the transparency rule.
-    APPROVER = "approver"
+    AUDITOR = "auditor"  # certificates this node holds name the caller's organisation as auditor
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,20 +40,24 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class GrantPass:
-    """A continuation grant to forward with a request for ``lot``, and the token its node
-    received. One grant opens many lots: a request carries each distinct grant once."""
+    """A continuation grant that opens ``lot``, with the grants its chain rests on.
+
+    ``chain`` is every grant the request that revealed ``lot`` carried: the
+    ancestors the owner's node needs to verify the chain back to a root.
+    """
 
     lot: str
     grant: str
-    parent_token: str
+    chain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class NodeCredential:
-    """What one request to one node carries: a delegated token and the grants it needs."""
+    """What one request to one node carries: its headers (the caller's signed request and
+    certificate, the gateway's token) and the grants it presents."""
 
-    token: str
-    grants: tuple[GrantPass, ...] = ()
+    headers: Mapping[str, str]
+    grants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +124,7 @@ class HttpNodeClient:
         credential: NodeCredential | None = None,
         timeout: float | None = None,
     ) -> dict[str, LotReply]:
-        distinct = dict.fromkeys(
-            (g.grant, g.parent_token) for g in (credential.grants if credential else ())
-        )
-        grants = [{"grant": grant, "parentToken": parent} for grant, parent in distinct]
+        grants = list(dict.fromkeys(credential.grants if credential else ()))
         document = await self._post(
             node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential, timeout
         )
@@ -160,7 +161,7 @@ class HttpNodeClient:
             limit = aiohttp.ClientTimeout(total=max(timeout, 0.001))
         headers = {"Accept": "application/json"}
         if credential is not None:
-            headers["Authorization"] = f"Bearer {credential.token}"
+            headers.update(credential.headers)
         try:
             async with self._session.post(
                 node.endpoint,

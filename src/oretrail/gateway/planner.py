@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
@@ -34,8 +34,9 @@ _STATUS_REASONS = {
 }
 
 
-# Mints the delegated token for one request to one organisation's node.
-TokenMinter = Callable[[str], str]
+# The headers of one request to one organisation's node: the caller's signed request
+# and certificate, and a fresh gateway token for that node.
+TokenMinter = Callable[[str], Mapping[str, str]]
 
 
 async def trace_upstream(
@@ -49,8 +50,9 @@ async def trace_upstream(
 ) -> LotGraph:
     """Discover the lot graph above ``root``, down to ``max_depth`` input hops.
 
-    With ``mint_token`` every request carries a fresh delegated token, and every
-    lot reached through an input link carries the grant its consumer's node signed.
+    With ``mint_token`` every request carries the caller's signed request and a fresh
+    gateway token, and every lot reached through an input link carries the grant its
+    consumer's node signed, with the grants its chain rests on.
     """
     planner = _Planner(
         root,
@@ -226,11 +228,12 @@ class _Planner:
 
     async def ask(self, owner: str, ids: list[str]) -> None:
         credential: NodeCredential | None = None
+        presented = self.grants_for(ids)
 
         async def attempt(timeout: float) -> dict[str, LotReply]:
             nonlocal credential
-            if self.mint_token is not None:  # a fresh single-use token for every attempt
-                credential = NodeCredential(self.mint_token(owner), self.grants_for(ids))
+            if self.mint_token is not None:  # a fresh single-use gateway token every attempt
+                credential = NodeCredential(self.mint_token(owner), presented)
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
         loop = asyncio.get_running_loop()
@@ -257,16 +260,19 @@ class _Planner:
                 continue
             self.graph.lots[lot_id] = reply.lot
             for link in reply.lot.inputs:
-                if link.grant is not None and credential is not None:
-                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, credential.token))
+                if link.grant is not None:
+                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, presented))
                 self.reach(link.lot, self.depth[lot_id] + 1)
 
-    def grants_for(self, ids: list[str]) -> tuple[GrantPass, ...]:
-        """The distinct grants that open ``ids``, at most as many as a node accepts."""
-        distinct: dict[tuple[str, str], GrantPass] = {}
+    def grants_for(self, ids: list[str]) -> tuple[str, ...]:
+        """The distinct grants that open ``ids`` and the chains they rest on, at most as
+        many as a node accepts."""
+        distinct: dict[str, None] = {}
         for lot_id in ids:
-            for grant in self.grants.get(lot_id, ()):
-                distinct.setdefault((grant.grant, grant.parent_token), grant)
-        # Past the limit (never in practice: one grant opens up to a thousand links)
-        # the lots left without a grant come back WITHHELD, each a typed gap.
-        return tuple(distinct.values())[:MAX_GRANTS_PER_REQUEST]
+            for passed in self.grants.get(lot_id, ()):
+                distinct.setdefault(passed.grant)
+                for ancestor in passed.chain:
+                    distinct.setdefault(ancestor)
+        # Past the limit (a chain deeper and wider than any real one) the lots left
+        # without their grants come back WITHHELD, each a typed gap.
+        return tuple(distinct)[:MAX_GRANTS_PER_REQUEST]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import TypeVar
 
@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
-from oretrail.auth.chain import Caller
+from oretrail.auth.requests import RequestContext
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import (
     Forbidden,
@@ -20,7 +20,7 @@ from oretrail.errors import (
     StoreError,
     StoreUnavailable,
 )
-from oretrail.gateway.context import RESTRICTED_ROLES, GatewayContext
+from oretrail.gateway.context import RESTRICTED_ROLES, Caller, GatewayContext
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeCredential
 from oretrail.gateway.recording import trace_record
@@ -67,14 +67,16 @@ class Query:
         ctx = info.context
         try:
             _require_tracer(ctx.caller)
+            signed = ctx.authorised("trace", (lot,))
+            depth, day = _signed_depth_and_day(signed, max_depth, as_of)
             report = await run_trace(
                 lot,
-                max_depth,
-                as_of,
+                depth,
+                day,
                 registry=ctx.registry,
                 client=ctx.client,
                 settings=ctx.settings,
-                mint_token=ctx.delegation("trace").token_for,
+                mint_token=ctx.node_headers(),
                 guards=ctx.guards,
             )
             record = trace_record(report, ctx.caller.org)
@@ -104,8 +106,9 @@ class Query:
         ctx = info.context
         try:
             _require_tracer(ctx.caller)
-            depth = check_depth(max_depth, ctx.settings)
-            mint = ctx.delegation("exposure").token_for
+            signed = ctx.authorised("exposure", tuple(r for r in (lot, facility) if r is not None))
+            depth = check_depth(_same(max_depth, signed.depth, "maxDepth"), ctx.settings)
+            mint = ctx.node_headers()
             start = await _start_lots(ctx, lot, facility, mint)
             result = await trace_downstream(start, depth, ctx.registry, ctx.client, mint)
         except OretrailError as exc:
@@ -193,8 +196,25 @@ class Query:
         ]
 
 
+def _same(given: _T | None, signed: _T, name: str) -> _T:
+    """The signed value; a value given as an argument must equal it."""
+    if given is not None and given != signed:
+        raise Forbidden(f"{name} {given} is not the {signed} the caller signed")
+    return signed
+
+
+def _signed_depth_and_day(
+    signed: RequestContext, max_depth: int | None, as_of: date | None
+) -> tuple[int, date]:
+    """The trace's depth and as-of date: those the caller signed (arguments must agree)."""
+    return _same(max_depth, signed.depth, "maxDepth"), _same(as_of, signed.as_of_date, "asOf")
+
+
 async def _start_lots(
-    ctx: GatewayContext, lot: str | None, facility: str | None, mint: Callable[[str], str]
+    ctx: GatewayContext,
+    lot: str | None,
+    facility: str | None,
+    mint: Callable[[str], Mapping[str, str]],
 ) -> list[str]:
     if (lot is None) == (facility is None):
         raise InvalidInput("exposure needs exactly one of lot or facility")
@@ -219,6 +239,9 @@ async def _start_lots(
 
 async def _allowed(caller: Caller) -> None:
     _require_tracer(caller)
+    op = caller.request.context.op
+    if op != "model":
+        raise Forbidden(f"the signed request authorises {op!r}, not a model read ('model')")
 
 
 async def _model_call(call: Awaitable[_T]) -> _T:
