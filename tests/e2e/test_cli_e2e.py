@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from oretrail.auth.chain import verify_caller
-from oretrail.auth.federation_keys import FederationKeys
-from oretrail.auth.tokens import StaticKeys
+from oretrail.auth.callers import UserIdentity, verify_certificate
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.pinned import load_pinned
 from oretrail.bootstrap import Federation
-from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port, oem_token
+from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -82,21 +82,38 @@ def test_graph_commands_name_an_unreachable_neo4j() -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_keys_generate_and_token_issue_make_a_token_the_gateway_accepts(tmp_path: Path) -> None:
+def user_file(directory: Path, federation: Federation, org: str) -> str:
+    """A user of ``org`` saved as the CLI reads it (key and certificate)."""
+    return str(federation.user(org).save(directory))
+
+
+def test_keys_are_made_per_party_certified_and_exported_without_private_parts(
+    tmp_path: Path,
+) -> None:
     keys = oretrail("keys", "generate", "--dir", str(tmp_path))
     assert keys.returncode == 0, keys.stderr
-    assert (tmp_path / "gateway.pem").stat().st_mode & 0o077 == 0
-    again = oretrail("keys", "generate", "--dir", str(tmp_path))
-    assert again.returncode == 2
-    assert "pass --force" in again.stderr
-    issued = oretrail("token", "issue", "--org", "nordvolt", "--keys", str(tmp_path))
-    assert issued.returncode == 0, issued.stderr
-    token = issued.stdout.strip()
-    loaded = FederationKeys.load(tmp_path, ["nordvolt"])
-    roles = {"nordvolt": ["PACK", "OEM"]}
-    caller = asyncio.run(verify_caller(token, StaticKeys(loaded.ring()), roles.get))
-    assert (caller.org, caller.roles) == ("nordvolt", frozenset({"PACK", "OEM"}))
-    unknown = oretrail("token", "issue", "--org", "nobody", "--keys", str(tmp_path))
+    assert (tmp_path / "gateway" / "gateway.pem").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "nordvolt" / "org.pem").stat().st_mode & 0o077 == 0
+    before = (tmp_path / "nordvolt" / "node.pem").read_bytes()
+    again = oretrail("keys", "generate", "--dir", str(tmp_path), "--party", "nordvolt")
+    assert again.returncode == 0
+    assert "left alone" in again.stdout
+    assert (tmp_path / "nordvolt" / "node.pem").read_bytes() == before
+    certified = oretrail(
+        "keys", "certify", "--org", "nordvolt", "--sub", "ann", "--dir", str(tmp_path)
+    )
+    assert certified.returncode == 0, certified.stderr
+    user = UserIdentity.load(tmp_path / "nordvolt" / "users" / "ann.pem")
+    exported = oretrail("keys", "export", "--dir", str(tmp_path), "--party", "boreal-cobalt")
+    assert exported.returncode == 0, exported.stderr
+    pinned = load_pinned(tmp_path / "boreal-cobalt" / "pinned.json")
+    assert "PRIVATE" not in (tmp_path / "boreal-cobalt" / "pinned.json").read_text()
+    verified = asyncio.run(verify_certificate(user.certificate, pinned.org_keys))
+    assert (verified.org, verified.sub) == ("nordvolt", "ann")
+    long = oretrail("keys", "certify", "--org", "nordvolt", "--sub", "x", "--hours", "13")
+    assert long.returncode == 2
+    assert "at most 12" in long.stderr
+    unknown = oretrail("keys", "generate", "--dir", str(tmp_path), "--party", "nobody")
     assert unknown.returncode == 2
     assert "'nobody' is not in the registry" in unknown.stderr
 
@@ -117,7 +134,7 @@ def test_approved_queries_are_listed_approved_and_run(
     assert "cobalt-origin-countries" in approve.stdout
     after = oretrail("--config", str(config), "approved", "list")
     assert "NOT SIGNED" not in after.stdout
-    ngo = federation.caller_token("transparency-watch", roles=["NGO"])
+    ngo = user_file(tmp_path, federation, "transparency-watch")
     run = oretrail(
         "approved",
         "run",
@@ -125,7 +142,7 @@ def test_approved_queries_are_listed_approved_and_run(
         "productLine=nordvolt-packs-2026",
         "--gateway",
         federation.gateway_url,
-        "--token",
+        "--user",
         ngo,
     )
     assert run.returncode == 0, run.stdout + run.stderr
@@ -137,7 +154,7 @@ def test_approved_queries_are_listed_approved_and_run(
         "productLine=elsewhere",
         "--gateway",
         federation.gateway_url,
-        "--token",
+        "--user",
         ngo,
     )
     assert bad.returncode == 2
@@ -192,6 +209,7 @@ def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path)
     bad.write_text(text.replace("value = 22.5", "value = -22.5"), encoding="utf-8")
     keys = oretrail("keys", "generate", "--dir", str(tmp_path / "keys"))
     assert keys.returncode == 0, keys.stderr
+    assert oretrail("keys", "export", "--dir", str(tmp_path / "keys")).returncode == 0
     run = oretrail(
         "serve",
         "node",
@@ -209,7 +227,9 @@ def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path)
     assert "Traceback" not in run.stderr
 
 
-def test_trace_against_a_running_gateway_prints_the_report(federation: Federation) -> None:
+def test_trace_against_a_running_gateway_prints_the_report(
+    federation: Federation, tmp_path: Path
+) -> None:
     run = oretrail(
         "trace",
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
@@ -217,26 +237,30 @@ def test_trace_against_a_running_gateway_prints_the_report(federation: Federatio
         federation.gateway_url,
         "--as-of",
         "2026-11-26",
-        "--token",
-        oem_token(federation),
+        "--user",
+        user_file(tmp_path, federation, "nordvolt"),
     )
     assert run.returncode == 0, run.stderr
     assert "Kambove open pit and hydroxide plant" in run.stdout
 
 
-def test_trace_without_a_token_says_how_to_get_one(federation: Federation) -> None:
+def test_trace_without_a_user_key_says_how_to_get_one(
+    federation: Federation, tmp_path: Path
+) -> None:
     run = oretrail(
         "trace", "urn:oretrail:lot:nordvolt:PACK-2026-0412", "--gateway", federation.gateway_url
     )
     assert run.returncode == 2
-    assert "a caller token is needed" in run.stderr
+    assert "a user key is needed" in run.stderr
+    # A user certified by a key no node pins (another federation's nordvolt).
+    stranger = FederationKeys.generate(["nordvolt"]).user("nordvolt").save(tmp_path)
     forged = oretrail(
         "trace",
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
         "--gateway",
         federation.gateway_url,
-        "--token",
-        "e30.e30.",
+        "--user",
+        str(stranger),
     )
     assert forged.returncode == 2
     assert "unauthenticated" in forged.stderr
@@ -258,17 +282,16 @@ def test_trace_without_a_token_says_how_to_get_one(federation: Federation) -> No
     ],
 )
 def test_trace_reports_bad_input_in_one_line(
-    federation: Federation, args: list[str], message: str
+    federation: Federation, args: list[str], message: str, tmp_path: Path
 ) -> None:
-    run = oretrail(
-        "trace", *args, "--gateway", federation.gateway_url, "--token", oem_token(federation)
-    )
+    user = user_file(tmp_path, federation, "nordvolt")
+    run = oretrail("trace", *args, "--gateway", federation.gateway_url, "--user", user)
     assert run.returncode == 2
     assert message in run.stderr
     assert "Traceback" not in run.stderr
 
 
-def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
+def test_trace_without_a_gateway_says_it_cannot_reach_it(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -277,8 +300,8 @@ def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
         "--gateway",
         f"http://127.0.0.1:{port}/graphql",
-        "--token",
-        "unused",
+        "--user",
+        str(FederationKeys.generate(["nordvolt"]).user("nordvolt").save(tmp_path)),
     )
     assert run.returncode == 2
     assert "cannot reach the gateway" in run.stderr
@@ -288,7 +311,10 @@ def test_every_command_has_help() -> None:
     for command in (
         ["graph", "server", "--help"],
         ["keys", "generate", "--help"],
-        ["token", "issue", "--help"],
+        ["keys", "certify", "--help"],
+        ["keys", "export", "--help"],
+        ["request", "sign", "--help"],
+        ["approved", "sign-roots", "--help"],
         ["node", "audit", "--help"],
         ["approved", "list", "--help"],
         ["approved", "approve", "--help"],

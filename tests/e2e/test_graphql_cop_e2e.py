@@ -10,7 +10,7 @@ import pytest
 
 from oretrail.asgi import MAX_ALIASES, MAX_DIRECTIVES
 from oretrail.bootstrap import Federation
-from tests.conftest import oem_token
+from tests.conftest import signed
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,13 @@ async def send(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, str, str]:
-    """Status, content type and body text of one request carrying the OEM's token."""
-    all_headers = {"Authorization": f"Bearer {oem_token(federation)}", **(headers or {})}
+    """Status, content type and body text of one request signed by the OEM's user.
+
+    A JSON object body is signed as it is; anything else carries a request signed for
+    a plain query, so the probe meets every check after authentication too.
+    """
+    payload = json_body if isinstance(json_body, dict) else {"query": "{ participants { id } }"}
+    all_headers = {**signed(federation, payload), **(headers or {})}
     async with (
         aiohttp.ClientSession() as session,
         session.request(

@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-
 from oretrail.auth.chain import Caller, Delegation
 from oretrail.auth.federation_keys import GATEWAY_KEY
+
 from oretrail.auth.keys import generate_signing_key
 from oretrail.auth.tokens import (
     ACCESS_TYP,

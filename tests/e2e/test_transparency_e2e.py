@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-
 from oretrail.auth.federation_keys import FederationKeys
+
 from oretrail.bootstrap import Federation, FederationConfig, approve_as_members, gateway_app
 from oretrail.errors import ConfigError
 from tests.conftest import served_federation

@@ -37,12 +37,12 @@ async def test_a_transient_failure_is_retried_with_a_fresh_token() -> None:
         5,
         registry_of("oem", "ref"),
         client,
-        mint_token=lambda org: next(tokens),
+        mint_token=lambda org: {"gateway-token": next(tokens)},
         guard=NodeGuards(FAST).trace(),
     )
     assert ref in graph.lots
     assert [node for node, _ in client.calls] == ["oem", "ref", "ref"]
-    used = [c.token for c in client.credentials if c is not None]
+    used = [c.headers["gateway-token"] for c in client.credentials if c is not None]
     assert len(used) == len(set(used)) == 3
 
 

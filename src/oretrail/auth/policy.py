@@ -44,6 +44,7 @@ class Relation(StrEnum):
     DOWNSTREAM = "downstream"  # reached through a valid chain of continuation grants
     TRANSPARENCY = "transparency"  # an approved transparency query
     AUDITOR = "auditor"  # certificates this node holds name the caller's organisation as auditor
+    SUPPLIER = "supplier"  # exposure: the caller's organisation shipped the asked lot to us
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from oretrail.auth.access_log import AccessLog
 from oretrail.auth.grants import Claim, Continuation, InputLink
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
 from oretrail.auth.principal import NodeAuthority, Principal
+from oretrail.auth.tokens import token_hash
 from oretrail.domain.model import Certificate, Facility, Lot, Shipment, parse_lot_id
 from oretrail.errors import Forbidden, InvalidInput, InvalidLotId
 from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
@@ -131,6 +132,9 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     claims, grant_refusal = await ctx.authority.verifier.claims(
         principal.request, principal.roots, grants
     )
+    for grant in grants:  # every grant received is kept as evidence (Trust 4)
+        if grant.isascii():
+            ctx.authority.ledger.keep_grant(token_hash(grant), grant)
     found = await ctx.store.lots(wanted)
     # Our own lots that grants from ourselves name as consumers: our records, not
     # shipments, say what they consumed.

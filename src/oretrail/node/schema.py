@@ -34,6 +34,7 @@ from oretrail.node.types import (
     ShipmentType,
     withheld,
 )
+from oretrail.store.seed import FACILITY_PREFIX
 
 __all__ = ["MAX_IDS_PER_REQUEST", "NodeContext", "build_node_schema"]
 
@@ -95,7 +96,7 @@ class Query:
                 raise as_graphql_error(refusal)
             raise withheld("outputs")
         org = ctx.authority.org
-        relations = {Relation.SELF} if ctx.principal.org == org else {Relation.CUSTOMER}
+        relations = {Relation.SELF} if ctx.principal.org == org else {Relation.SUPPLIER}
         granted = ctx.policy.granted(relations, ctx.principal.org, ctx.principal.roles)
         consumers = await ctx.store.consumers(ids)
         shipments = await ctx.store.shipments(ids) if "customers" in granted else {}
@@ -154,23 +155,26 @@ class Query:
 async def _outputs_refusal(ctx: NodeContext, ids: Sequence[str]) -> Exception | str | None:
     """Why ``outputs`` is not answered for ``ids``, or None (DESIGN.md, Trust 3).
 
-    Only for exposure requests; only for roots of the request; each either our own
-    lot asked by our own organisation, or a lot of the caller's organisation that
-    our records show we consumed (the caller shipped it to us). Beyond the first
-    hop exposure needs forward grants, which do not exist yet: those are refused.
+    Only for exposure requests; each asked lot either our own lot asked by our own
+    organisation, or a lot of the caller's organisation that our records show we
+    consumed (the caller shipped it to us); and each a root of the request, or a lot
+    of the caller's own organisation when the request's roots name a facility of
+    that organisation (its lots there, listed by its own node). Beyond the first hop
+    exposure needs forward grants, which do not exist yet: those are refused.
     """
     principal = ctx.principal
     if principal.op != "exposure":
         return Forbidden(f"outputs answers exposure requests, not {principal.op!r}")
     org = ctx.authority.org
     roots = set(principal.request.context.roots)
+    own_facility = any(r.startswith(f"{FACILITY_PREFIX}{principal.org}:") for r in roots)
     consumed = await ctx.store.consumers(list(ids))
     for lot_id in ids:
         try:
             owner = parse_lot_id(lot_id).org
         except InvalidLotId:
             return "not a lot id"
-        if lot_id not in roots:
+        if lot_id not in roots and not (own_facility and owner == principal.org):
             return "not a root of the request"
         if owner == org and principal.org == org:
             continue
