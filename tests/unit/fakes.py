@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from oretrail.config import Participant, Registry
-from oretrail.domain.lotgraph import TracedLot
+from oretrail.domain.lotgraph import GapReason, TracedLot
 from oretrail.domain.model import Role
 from oretrail.errors import NodeCallError
 from oretrail.gateway.node_client import LotReply, NodeCredential, OutputsReply
@@ -55,8 +55,11 @@ class FakeNodeClient:
         replies = {}
         for lot_id in ids:
             lot = self.lots.get(lot_id)
-            status = "FOUND" if lot else "NOT_FOUND"
-            replies[lot_id] = LotReply(lot_id, status, None if lot else "no such lot", lot)
+            replies[lot_id] = (
+                LotReply.opened(lot)
+                if lot
+                else LotReply.gap(lot_id, GapReason.NOT_FOUND, "no such lot")
+            )
         return replies
 
     async def fetch_outputs(

@@ -9,7 +9,13 @@ import pytest
 
 from oretrail.config import ResiliencePolicy
 from oretrail.domain.lotgraph import GapReason, TracedInput
-from oretrail.errors import NodeCallError
+from oretrail.errors import (
+    InvalidNodeAnswer,
+    NodeCallError,
+    NodeTimedOut,
+    NodeUnreachable,
+    NodeWithheld,
+)
 from oretrail.gateway.planner import trace_upstream
 from oretrail.gateway.resilience import NodeGuards
 from tests.unit.fakes import FakeNodeClient, registry_of, wait_for
@@ -168,10 +174,16 @@ async def test_an_unregistered_owner_becomes_a_gap_without_a_request() -> None:
 
 
 @pytest.mark.parametrize(
-    "reason", [GapReason.UNREACHABLE, GapReason.TIMEOUT, GapReason.INVALID_RESPONSE]
+    ("failure", "reason"),
+    [
+        (NodeUnreachable, GapReason.UNREACHABLE),
+        (NodeTimedOut, GapReason.TIMEOUT),
+        (InvalidNodeAnswer, GapReason.INVALID_RESPONSE),
+        (NodeWithheld, GapReason.WITHHELD),
+    ],
 )
 async def test_a_failing_node_becomes_gaps_while_other_branches_complete(
-    reason: GapReason,
+    failure: type[NodeCallError], reason: GapReason
 ) -> None:
     bad, good, mine = lid("bad", "B1"), lid("good", "G1"), lid("mine", "M1")
     client = FakeNodeClient(
@@ -181,7 +193,7 @@ async def test_a_failing_node_becomes_gaps_while_other_branches_complete(
             lot(mine, contents=None),
         ]
     )
-    client.failures["bad"] = NodeCallError(reason, "node bad: it went wrong")
+    client.failures["bad"] = failure("node bad: it went wrong")
     graph = await trace_upstream(ROOT, 5, registry_of("oem", "bad", "good", "mine"), client)
     assert graph.unopened[bad].reason is reason
     assert graph.unopened[bad].detail == "node bad: it went wrong"
