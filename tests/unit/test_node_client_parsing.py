@@ -169,7 +169,7 @@ def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], 
     return apply
 
 
-def _drop(*path: str) -> Callable[[dict[str, Any]], None]:
+def _drop(*path: str | int) -> Callable[[dict[str, Any]], None]:
     def apply(item: dict[str, Any]) -> None:
         node: Any = item
         for key in path[:-1]:
