@@ -90,9 +90,17 @@ class ConfigError(OretrailError):
 
 
 class SeedError(OretrailError):
-    """A seed file breaks a rule of the domain (negative quantity, self-link, ...)."""
+    """Seed files break rules of the domain (negative quantity, self-link, ...).
+
+    ``problems`` holds every problem found, each naming its file, record and field;
+    the message is all of them, one a line.
+    """
 
     code = "SEED_ERROR"
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class TokenRejected(OretrailError):
