@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from starlette.types import ASGIApp
 
+from oretrail.auth.federation_keys import FederationKeys
 from oretrail.bootstrap import Federation, FederationConfig, load_federation_config, run_federation
 from oretrail.store.neo4j_server import running_server
 
@@ -67,6 +68,7 @@ def served_federation(
     neo4j_uri: str | None = None,
     neo4j_nodes: frozenset[str] = frozenset(),
     log_dir: Path | None = None,
+    keys: FederationKeys | None = None,
 ) -> Iterator[Federation]:
     """Run real uvicorn servers for a federation on a private event loop in a thread.
 
@@ -89,6 +91,7 @@ def served_federation(
                 neo4j_uri=neo4j_uri,
                 neo4j_nodes=neo4j_nodes,
                 log_dir=log_dir,
+                keys=keys,
             ) as federation:
                 holder["federation"] = federation
                 ready.set()
