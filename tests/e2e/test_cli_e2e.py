@@ -229,6 +229,23 @@ def test_seed_check_reports_every_problem_of_every_file_in_one_run(tmp_path: Pat
     assert lines[-1] == "oretrail: 3 problems in the seed files; fix them and check again"
 
 
+def test_case_sample_lithium_lot_in_tonne_is_refused_by_seed_check(tmp_path: Path) -> None:
+    # The third variant of the case lot-unit-variant-disables-mass-balance.
+    seeds = sample_copy(tmp_path)
+    lithium = seeds / "coastal-lithium.toml"
+    edit(
+        lithium,
+        'quantity = { value = 10, unit = "t" }',
+        'quantity = { value = 10, unit = "tonne" }',
+    )
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        f"oretrail: {lithium}: lot LH-2026-061: quantity: unit 'tonne' is not one of the mass "
+        "units 'kg', 't' (spelled exactly: no other spelling is accepted)"
+    )
+
+
 def test_seed_check_warns_of_a_lot_shipped_beyond_its_quantity_but_passes(
     tmp_path: Path,
 ) -> None:

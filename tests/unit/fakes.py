@@ -32,6 +32,8 @@ class FakeNodeClient:
         # Fail only the first N calls to a node, then answer.
         self.fail_first: dict[str, tuple[int, NodeCallError]] = {}
         self.credentials: list[NodeCredential | None] = []
+        # Lots whose record is malformed in the node's answer: a gap reply, as parse_lots gives.
+        self.malformed: dict[str, str] = {}
 
     async def fetch_lots(
         self,
@@ -55,6 +57,10 @@ class FakeNodeClient:
         replies = {}
         for lot_id in ids:
             lot = self.lots.get(lot_id)
+            if lot_id in self.malformed:
+                detail = self.malformed[lot_id]
+                replies[lot_id] = LotReply.gap(lot_id, GapReason.INVALID_RESPONSE, detail)
+                continue
             replies[lot_id] = (
                 LotReply.opened(lot)
                 if lot
