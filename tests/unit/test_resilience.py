@@ -178,3 +178,18 @@ async def test_calls_to_one_node_respect_its_concurrency_limit() -> None:
         )
     )
     assert peak == 1
+
+
+def test_each_kind_of_node_failure_is_a_type_with_its_gap_reason() -> None:
+    kinds = {
+        NodeUnreachable: GapReason.UNREACHABLE,
+        NodeTimedOut: GapReason.TIMEOUT,
+        NodeWithheld: GapReason.WITHHELD,
+        InvalidNodeAnswer: GapReason.INVALID_RESPONSE,
+    }
+    for kind, reason in kinds.items():
+        error = kind("node ref: what happened")
+        assert (GapReason(error.reason), error.detail) == (reason, "node ref: what happened")
+    server = NodeServerError("node ref answered HTTP 502", 502)
+    assert isinstance(server, InvalidNodeAnswer)
+    assert (server.reason, server.status) == ("INVALID_RESPONSE", 502)
