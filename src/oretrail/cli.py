@@ -32,7 +32,7 @@ from oretrail.cli_http import CommandFailed, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
-from oretrail.store.seed import SeedCheck, check_seed_dir
+from oretrail.store.seed_check import SeedCheck, check_seed_dir
 
 __all__ = ["main"]
 

@@ -9,13 +9,8 @@ import pytest
 
 from oretrail.domain.model import ELEMENT_SYMBOLS, Role
 from oretrail.errors import SeedError
-from oretrail.store.seed import (
-    check_links_against,
-    check_seed_dir,
-    load_seed,
-    load_seed_dir,
-    seed_warnings,
-)
+from oretrail.store.seed import check_links_against, load_seed, load_seed_dir
+from oretrail.store.seed_check import check_seed_dir, seed_warnings
 from tests.conftest import SEED_DIR
 from tests.support.seed_cases import cases_dir, copy_seeds
 

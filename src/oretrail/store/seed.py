@@ -5,16 +5,13 @@ reports every problem at once, each naming the file, the record and the field, i
 one :class:`SeedError`, so a data steward can fix a file in one pass without reading
 code. Quantities are masses in a unit of the closed list (``MASS_UNITS``: kg, t),
 spelled exactly; element contents are keyed by element symbols of the periodic
-table. What is suspicious but possible (a lot shipped or consumed beyond its
-quantity) is a warning from :func:`seed_warnings`, never a refusal: it is what the
-trace's over-allocation flag exists to catch.
+table. Checks across a directory of files are in :mod:`oretrail.store.seed_check`.
 """
 
 from __future__ import annotations
 
 import functools
 import tomllib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from oretrail.domain.model import (
-    MASS_UNITS,
     ORG_SLUG,
     Certificate,
     Custody,
@@ -43,15 +39,13 @@ from oretrail.domain.model import (
 from oretrail.errors import InvalidLotId, SeedError
 
 __all__ = [
-    "SeedCheck",
     "SeedData",
     "check_links_against",
-    "check_seed_dir",
     "facility_id",
     "link_problems",
     "load_seed",
     "load_seed_dir",
-    "seed_warnings",
+    "read_seed_dir",
 ]
 
 FACILITY_PREFIX = "urn:oretrail:facility:"
@@ -75,37 +69,20 @@ class SeedData:
     certificates: tuple[Certificate, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SeedCheck:
-    """What checking a seed directory found: the files that loaded, and every problem
-    (each a refusal) and warning (each worth a look), one sentence each."""
-
-    seeds: Mapping[str, SeedData]
-    files: int
-    problems: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-
 def load_seed_dir(directory: Path) -> dict[str, SeedData]:
     """Every ``*.toml`` seed file in a directory, by organisation id.
 
     Raises SeedError listing every problem of every file.
     """
-    seeds, problems, _ = _read_dir(directory)
+    seeds, problems, _ = read_seed_dir(directory)
     if problems:
         raise SeedError(*problems)
     return seeds
 
 
-def check_seed_dir(directory: Path, known_orgs: Iterable[str]) -> SeedCheck:
-    """Check every seed file in a directory, and its links against the registry's
-    organisations; collect every problem and warning instead of stopping at the first."""
-    seeds, problems, files = _read_dir(directory)
-    problems.extend(link_problems(seeds.values(), known_orgs))
-    return SeedCheck(seeds, files, tuple(problems), tuple(seed_warnings(seeds.values())))
-
-
-def _read_dir(directory: Path) -> tuple[dict[str, SeedData], list[str], int]:
+def read_seed_dir(directory: Path) -> tuple[dict[str, SeedData], list[str], int]:
+    """The seed files of a directory that load, by organisation id; every problem of
+    those that do not; and how many files there are."""
     if not directory.is_dir():
         return {}, [f"{directory}: seed directory does not exist"], 0
     seeds: dict[str, SeedData] = {}
@@ -153,47 +130,6 @@ def check_links_against(seeds: Iterable[SeedData], known_orgs: Iterable[str]) ->
     problems = link_problems(seeds, known_orgs)
     if problems:
         raise SeedError(*problems)
-
-
-def seed_warnings(seeds: Iterable[SeedData]) -> list[str]:
-    """Lots shipped, or consumed by the input links of these files, beyond their quantity.
-
-    Warnings, not refusals: real books hold such errors, and a trace's over-allocation
-    flag exists to show them to the buyer. Masses add up: two shipments or two links
-    of one lot are two deliveries.
-    """
-    seeds = list(seeds)
-    lots = {lot.id: (seed.source, lot) for seed in seeds for lot in seed.lots}
-    shipped: dict[str, float] = defaultdict(float)
-    consumed: dict[str, float] = defaultdict(float)
-    for seed in seeds:
-        for shipment in seed.shipments:
-            shipped[shipment.lot] += _kg(shipment.quantity)
-        for lot in seed.lots:
-            for link in lot.inputs:
-                consumed[link.lot] += _kg(link.quantity)
-    warnings: list[str] = []
-    for what, totals in (("shipped", shipped), ("consumed by input links", consumed)):
-        for lot_id, total in sorted(totals.items()):
-            if lot_id not in lots:
-                continue  # another organisation's lot whose file is not here
-            source, lot = lots[lot_id]
-            held = _kg(lot.quantity)
-            if total > held * (1 + 1e-9):
-                warnings.append(
-                    f"{source}: lot {lot_id.rsplit(':', 1)[1]} is {what} for {_mass(total)}, "
-                    f"more than its quantity of {_mass(held)}"
-                )
-    return warnings
-
-
-def _kg(quantity: Quantity) -> float:
-    # Every quantity of a loaded seed has a unit of the closed list.
-    return quantity.value * MASS_UNITS[quantity.unit]
-
-
-def _mass(kilograms: float) -> str:
-    return f"{kilograms / 1000:,.6g} t" if kilograms >= 1000 else f"{kilograms:,.6g} kg"
 
 
 def load_seed(path: Path) -> SeedData:
