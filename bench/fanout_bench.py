@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from oretrail.auth.chain import Caller, Delegation
+from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
 
 from bench.results_file import write_results
 from bench.synthetic import Topology, write_federation
-from oretrail.auth.chain import Caller, Delegation
-from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
 from oretrail.bootstrap import load_federation_config
 from oretrail.config import Participant, Registry
 from oretrail.domain.model import parse_lot_id

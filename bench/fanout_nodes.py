@@ -16,10 +16,10 @@ import signal
 from pathlib import Path
 
 import uvicorn
+from oretrail.auth.federation_keys import FederationKeys
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from oretrail.auth.federation_keys import FederationKeys
 from oretrail.bootstrap import bound_socket, load_federation_config, node_app, node_security
 
 

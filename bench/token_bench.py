@@ -25,10 +25,10 @@ from typing import Any
 from unittest import mock
 
 import aiohttp
-
-from bench.results_file import write_results
 from oretrail.auth.chain import Caller, Continuation, Delegation, NodeAuthority, Principal
 from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
+
+from bench.results_file import write_results
 from oretrail.auth.tokens import StaticKeys
 from oretrail.bootstrap import load_federation_config, run_federation
 from oretrail.config import ModelSettings, checkout_root

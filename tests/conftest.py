@@ -17,6 +17,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from oretrail.auth.callers import UserIdentity
+from oretrail.auth.party_keys import FederationKeys
 from oretrail.bootstrap import Federation, FederationConfig, load_federation_config, run_federation
 from oretrail.client import signed_headers
 from oretrail.store.neo4j_server import running_server
@@ -69,6 +70,7 @@ def served_federation(
     neo4j_uri: str | None = None,
     neo4j_nodes: frozenset[str] = frozenset(),
     log_dir: Path | None = None,
+    keys: FederationKeys | None = None,
 ) -> Iterator[Federation]:
     """Run real uvicorn servers for a federation on a private event loop in a thread.
 
@@ -91,6 +93,7 @@ def served_federation(
                 neo4j_uri=neo4j_uri,
                 neo4j_nodes=neo4j_nodes,
                 log_dir=log_dir,
+                keys=keys,
             ) as federation:
                 holder["federation"] = federation
                 ready.set()

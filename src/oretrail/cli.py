@@ -32,7 +32,7 @@ from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
-from oretrail.store.seed import check_links_against, load_seed_dir
+from oretrail.store.seed_check import SeedCheck, check_seed_dir
 
 __all__ = ["main"]
 
@@ -198,7 +198,9 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="validate seed files against the registry",
         description="Validate every seed file in a directory and check "
-        "that every link names a registered organisation.",
+        "that every link names a registered organisation. Reports every problem "
+        "in one run (exit status 2 if any), and warns of lots shipped or consumed "
+        "beyond their quantity.",
     )
     check.add_argument(
         "directory",
@@ -223,6 +225,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _seed_check(check: SeedCheck) -> int:
+    """Print every warning and problem the check found (stderr); 2 if any problem."""
+    for warning in check.warnings:
+        print(f"oretrail: warning: {warning}", file=sys.stderr)
+    for problem in check.problems:
+        print(f"oretrail: {problem}", file=sys.stderr)
+    warned = f", {_count(len(check.warnings), 'warning')}" if check.warnings else ""
+    if check.problems:
+        print(
+            f"oretrail: {_count(len(check.problems), 'problem')} in the seed files{warned}; "
+            "fix them and check again",
+            file=sys.stderr,
+        )
+        return 2
+    lots = sum(len(s.lots) for s in check.seeds.values())
+    print(f"{check.files} seed files, {lots} lots: all valid{warned}")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     config_dir: Path = args.config or default_config_dir()
     if args.command == "demo":
@@ -241,11 +266,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "seed":
         directory = args.directory or config_dir.parent / "graph" / "seed"
         config = load_federation_config(config_dir)
-        seeds = load_seed_dir(directory)
-        check_links_against(seeds.values(), config.registry.participants)
-        lots = sum(len(s.lots) for s in seeds.values())
-        print(f"{len(seeds)} seed files, {lots} lots: all valid")
-        return 0
+        return _seed_check(check_seed_dir(directory, config.registry.participants))
     config = load_federation_config(config_dir)
     if args.service == "node":
         participant = config.registry.get(args.org)

@@ -185,6 +185,16 @@ def test_seed_check_passes_on_the_sample() -> None:
             'lot = "urn:oretrail:lot:shadow-refinery:X-1"',
             "organisation 'shadow-refinery' is not in the registry",
         ),
+        (
+            'unit = "t" }',
+            'unit = "T" }',
+            "quantity: unit 'T' is not one of the mass units 'kg', 't'",
+        ),
+        (
+            'lot = "urn:oretrail:lot:terra-anode:AN-2026-019"',
+            'lot = "urn:oretrail:lot:aurora-cells:CELL-2026-0001"',
+            "input urn:oretrail:lot:aurora-cells:CELL-2026-0001 is ours but no lot of this file",
+        ),
     ],
 )
 def test_seed_check_names_a_broken_seed_without_a_traceback(
@@ -201,6 +211,82 @@ def test_seed_check_names_a_broken_seed_without_a_traceback(
     assert message in run.stderr
     assert str(broken) in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def sample_copy(tmp_path: Path) -> Path:
+    for path in SEED_DIR.glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_seed_check_reports_every_problem_of_every_file_in_one_run(tmp_path: Path) -> None:
+    seeds = sample_copy(tmp_path)
+    cells, lithium = seeds / "aurora-cells.toml", seeds / "coastal-lithium.toml"
+    edit(cells, 'unit = "t" }', 'unit = "tonne" }')
+    edit(cells, "urn:oretrail:lot:terra-anode:AN-2026-019", "urn:oretrail:lot:aurora-cells:GHOST")
+    edit(lithium, "Li = ", "LI = ")
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    problems = [line for line in lines if line.startswith(f"oretrail: {seeds}")]
+    assert len(problems) == 3, run.stderr
+    assert "unit 'tonne' is not one of the mass units" in problems[0]
+    assert "input urn:oretrail:lot:aurora-cells:GHOST is ours but no lot" in problems[1]
+    assert str(cells) in problems[0]
+    assert str(cells) in problems[1]
+    assert problems[2].startswith(f"oretrail: {lithium}: ")
+    assert "'LI' is not an element symbol" in problems[2]
+    assert lines[-1] == "oretrail: 3 problems in the seed files; fix them and check again"
+
+
+def test_case_sample_lithium_lot_in_tonne_is_refused_by_seed_check(tmp_path: Path) -> None:
+    # The third variant of the case lot-unit-variant-disables-mass-balance.
+    seeds = sample_copy(tmp_path)
+    lithium = seeds / "coastal-lithium.toml"
+    edit(
+        lithium,
+        'quantity = { value = 10, unit = "t" }',
+        'quantity = { value = 10, unit = "tonne" }',
+    )
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        f"oretrail: {lithium}: lot LH-2026-061: quantity: unit 'tonne' is not one of the mass "
+        "units 'kg', 't' (spelled exactly: no other spelling is accepted)"
+    )
+
+
+def test_seed_check_warns_of_a_lot_shipped_beyond_its_quantity_but_passes(
+    tmp_path: Path,
+) -> None:
+    seeds = sample_copy(tmp_path)
+    lithium = seeds / "coastal-lithium.toml"
+    text = lithium.read_text(encoding="utf-8")
+    # LH-2026-061 holds 10 t; a second shipment of 7 t to the cathode maker makes
+    # it shipped for 4.3 t + 7 t = 11.3 t (the sample ships 4.3 t of it).
+    assert 'quantity = { value = 4.3, unit = "t" }' in text
+    lithium.write_text(
+        text
+        + "\n[[shipments]]\n"
+        + 'lot = "urn:oretrail:lot:coastal-lithium:LH-2026-061"\n'
+        + 'to = "helios-cathode"\ndate = 2026-03-01\n'
+        + 'quantity = { value = 7, unit = "t" }\n',
+        encoding="utf-8",
+    )
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == [
+        f"oretrail: warning: {lithium}: lot LH-2026-061 is shipped for 11.3 t, "
+        "more than its quantity of 10 t"
+    ]
+    assert "17 seed files, 19 lots: all valid, 1 warning" in run.stdout
 
 
 def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path) -> None:

@@ -153,6 +153,7 @@ async def test_a_trace_of_a_root_the_caller_did_not_sign_is_refused() -> None:
     result = await schema.execute(
         TRACE, variable_values={"lot": ROOT}, context_value=context(healthy(), signed_for_mine)
     )
+    assert result.errors is not None
     assert result.errors[0].extensions == {"code": "FORBIDDEN"}
     assert "names the roots" in result.errors[0].message
 

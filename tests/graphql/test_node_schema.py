@@ -11,7 +11,7 @@ from oretrail.auth.access_log import AccessLog
 from oretrail.auth.party_keys import FederationKeys
 from oretrail.auth.policy import load_policy
 from oretrail.auth.principal import NodeAuthority, Principal
-from oretrail.node.lots import UNJUSTIFIED, MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, NodeContext
+from oretrail.node.lots import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, UNJUSTIFIED, NodeContext
 from oretrail.node.schema import build_node_schema
 from oretrail.store.memory import MemoryGraphStore
 from oretrail.store.seed import load_seed

@@ -26,14 +26,6 @@ from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 
 __all__ = ["TokenMinter", "trace_upstream"]
 
-# How a node's per-id status maps to the reason of a gap.
-_STATUS_REASONS = {
-    "NOT_FOUND": GapReason.NOT_FOUND,
-    "WITHHELD": GapReason.WITHHELD,
-    "INVALID_ID": GapReason.INVALID_RESPONSE,
-}
-
-
 # The headers of one request to one organisation's node: the caller's signed request
 # and certificate, and a fresh gateway token for that node.
 TokenMinter = Callable[[str], Mapping[str, str]]
@@ -241,7 +233,7 @@ class _Planner:
         try:
             node = self.registry.get(owner)
             replies = await self.guard.call(owner, attempt)
-        except NodeCallError as exc:
+        except NodeCallError as exc:  # the call failed as a whole: each lot of it is a gap
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)
             return
@@ -253,10 +245,13 @@ class _Planner:
         # No await below: the ids this answer reveals all get this patience.
         self.patience = max(policy.coalesce_window, policy.coalesce_share * (loop.time() - started))
         for lot_id in ids:
-            reply = replies[lot_id]
+            # One reply per id, each the lot or its own typed gap: a bad lot sinks no other.
+            reply = replies.get(lot_id) or LotReply.gap(
+                lot_id, GapReason.INVALID_RESPONSE, f"{owner} gave no answer for {lot_id}"
+            )
             if reply.lot is None:
-                reason = _STATUS_REASONS.get(reply.status, GapReason.INVALID_RESPONSE)
-                self.gap(lot_id, owner, reason, reply.detail or f"{owner} answered {reply.status}")
+                reason = reply.reason or GapReason.INVALID_RESPONSE
+                self.gap(lot_id, owner, reason, reply.detail or f"{owner} did not give it")
                 continue
             self.graph.lots[lot_id] = reply.lot
             for link in reply.lot.inputs:

@@ -1,0 +1,1 @@
+"""Test support shared by the test layers: harnesses and fixtures' building blocks."""
