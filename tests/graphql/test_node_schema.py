@@ -29,7 +29,7 @@ def schema() -> strawberry.Schema:
 KEYS = FederationKeys.generate(ROLES)
 
 
-async def run(
+async def run(  # noqa: PLR0917 - the test's own shorthand
     schema: strawberry.Schema,
     org: str,
     query: str,

@@ -93,6 +93,9 @@ class NodeAuthority:
         self.verifier = GrantVerifier(org, pinned.node_keys, clock=clock)
         self._replay = ReplayCache()
         self._clock = clock
+        # Verified signed requests by (request, certificate): one trace brings the same
+        # request to a node once per hop; it is verified once, until it expires.
+        self._requests: dict[tuple[str, str], SignedRequest] = {}
 
     async def principal(
         self,
@@ -106,9 +109,7 @@ class NodeAuthority:
             raise TokenRejected("a caller's signed request and user certificate are required")
         if not gateway:
             raise TokenRejected("the gateway's authentication is required")
-        request = await verify_request(
-            authorization, certificate, self.pinned.org_keys, clock=self._clock
-        )
+        request = await self._verified_request(authorization, certificate)
         await verify_gateway_token(
             gateway,
             self.pinned.gateway_keys,
@@ -128,3 +129,21 @@ class NodeAuthority:
             # Only the line's owner lists roots: they are its own lots.
             opened = frozenset(r for r in listed.roots if r.split(":")[3:4] == [listed.owner])
         return Principal(request, self.pinned.roles(request.org), opened)
+
+    def forget_requests(self) -> None:
+        """Drop verified requests: the pinned keys changed, every request is checked again."""
+        self._requests.clear()
+
+    async def _verified_request(self, authorization: str, certificate: str) -> SignedRequest:
+        now = self._clock()
+        cached = self._requests.get((authorization, certificate))
+        # The leeway the verifier allows past exp is not extended here: 0 s.
+        if cached is not None and now < cached.expires:
+            return cached
+        request = await verify_request(
+            authorization, certificate, self.pinned.org_keys, clock=self._clock
+        )
+        if len(self._requests) > 10_000:
+            self._requests = {k: r for k, r in self._requests.items() if r.expires > now}
+        self._requests[authorization, certificate] = request
+        return request

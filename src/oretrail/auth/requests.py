@@ -233,6 +233,7 @@ async def verify_request(
         sub=user.sub,
         txn=txn,
         jti=claims["jti"],
-        expires=claims["exp"],
+        # Usable no longer than the certificate that vouches for its key.
+        expires=min(claims["exp"], user.expires),
         context=context,
     )

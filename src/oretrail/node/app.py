@@ -131,6 +131,7 @@ def build_node_app(
             body = await request.json()
             token = body.get("statement") if isinstance(body, dict) else None
             record = await security.authority.pinned.apply_statement(token)
+            security.authority.forget_requests()
         except (ValueError, UnicodeDecodeError, RecursionError):
             return JSONResponse({"error": "the body is not a JSON object"}, status_code=400)
         except TokenRejected as exc:

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
 from oretrail.auth.policy import Relation
-from oretrail.domain.model import parse_lot_id
+from oretrail.domain.model import Shipment, parse_lot_id
 from oretrail.errors import Forbidden, InvalidInput, InvalidLotId, OretrailError
 from oretrail.node.lots import (
     MAX_IDS_PER_REQUEST,
@@ -79,8 +79,9 @@ class Query:
 
     @strawberry.field(
         description="For each id, our lots that consumed it and, where our policy gives "
-        "the customers group, whom we shipped it to. Exposure requests only, for roots "
-        "of the request that the caller's organisation owns and shipped to us, or our own."
+        "the customers group, whom we shipped it (or, to its supplier, the lots made from "
+        "it) to. Exposure requests only, for roots of the request that the caller's "
+        "organisation owns and shipped to us, or our own."
     )
     async def outputs(
         self, info: Info[NodeContext, None], ids: list[strawberry.ID]
@@ -99,7 +100,15 @@ class Query:
         relations = {Relation.SELF} if ctx.principal.org == org else {Relation.SUPPLIER}
         granted = ctx.policy.granted(relations, ctx.principal.org, ctx.principal.roles)
         consumers = await ctx.store.consumers(ids)
-        shipments = await ctx.store.shipments(ids) if "customers" in granted else {}
+        shipments: dict[str, list[Shipment]] = {}
+        if "customers" in granted:
+            if Relation.SELF in relations:
+                shipments = await ctx.store.shipments(ids)
+            else:
+                # To a supplier: where our lots made from its lot went.
+                made = {c.consumer: lot_id for lot_id, cs in consumers.items() for c in cs}
+                for consumer, sent in (await ctx.store.shipments(list(made))).items():
+                    shipments.setdefault(made[consumer], []).extend(sent)
         await log_decisions(
             ctx,
             "outputs",
