@@ -25,6 +25,7 @@ from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
 from oretrail.auth.chain import Caller, verify_caller
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.tokens import KeySource
+from oretrail.body_guard import BodyGuard
 from oretrail.config import GatewaySettings, Registry
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
@@ -133,7 +134,9 @@ def build_gateway_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate),
+                BodyGuard(
+                    BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate)
+                ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),

@@ -22,6 +22,7 @@ from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
 from oretrail.auth.access_log import AccessLog
 from oretrail.auth.chain import NodeAuthority, Principal
 from oretrail.auth.policy import Policy
+from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import TokenRejected
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
@@ -113,7 +114,7 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(graphql, authenticate),
+                BodyGuard(BearerProtected(graphql, authenticate), max_bytes=NODE_MAX_BODY_BYTES),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
