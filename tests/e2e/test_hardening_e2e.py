@@ -281,6 +281,22 @@ async def test_a_token_whose_sub_holds_a_lone_surrogate_gets_401(
     await assert_still_serving(federation)
 
 
+async def test_a_lone_surrogate_as_a_graphql_escape_is_a_syntax_error(
+    federation: Federation,
+) -> None:
+    # The JSON is clean (a backslash, then "ud800"); GraphQL's own string escape
+    # would make the lone surrogate, and the parser refuses it (GraphQL spec, 2021+).
+    query = '{ trace(lot: "urn:oretrail:lot:nordvolt:\\ud800") { root } }'
+    answer = await post(
+        federation.gateway_url, json.dumps({"query": query}).encode(), token=oem_token(federation)
+    )
+    assert answer.status in {200, 400}, answer.text
+    assert answer.body["data"] is None
+    [error] = answer.body["errors"]
+    assert "Invalid Unicode escape sequence" in error["message"]
+    await assert_still_serving(federation)
+
+
 async def forbidden_fields(federation: Federation, token: str, query: str) -> set[str]:
     """The fields refused FORBIDDEN, whether at the HTTP edge (403) or by the schema."""
     answer = await post(federation.gateway_url, json.dumps({"query": query}).encode(), token=token)
