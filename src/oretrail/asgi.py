@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -95,9 +94,15 @@ class _DirectiveCheck(Visitor):
         directives = getattr(node, "directives", None)
         if not directives:
             return None
-        names = [d.name.value for d in directives]
-        self.count += len(names)
-        repeated = next((n for n in names if names.count(n) > 1 and n not in _REPEATABLE), None)
+        self.count += len(directives)
+        seen: set[str] = set()
+        repeated = None
+        for directive in directives:
+            name = directive.name.value
+            if name in seen and name not in _REPEATABLE:
+                repeated = name
+                break
+            seen.add(name)
         if repeated is not None:
             self.problem = (
                 f"directive @{repeated[:40]} is repeated at one location; "
@@ -108,8 +113,9 @@ class _DirectiveCheck(Visitor):
         return None if self.problem is None else self.BREAK
 
 
-@lru_cache(maxsize=256)
-def _directive_problem(document: DocumentNode) -> str | None:
+def _directive_problem(query: str | None, document: DocumentNode) -> str | None:
+    if query is not None and "@" not in query:
+        return None  # no directive at all: our own documents never visit
     check = _DirectiveCheck()
     visit(document, check)
     return check.problem
@@ -125,12 +131,13 @@ class _Validation(ValidationCache):
     """
 
     def on_validate(self) -> Iterator[None]:
-        document = self.execution_context.graphql_document
-        problem = None if document is None else _directive_problem(document)
+        context = self.execution_context
+        document = context.graphql_document
+        problem = None if document is None else _directive_problem(context.query, document)
         if problem is None:
             yield from super().on_validate()
             return
-        self.execution_context.pre_execution_errors = [
+        context.pre_execution_errors = [
             GraphQLError(problem, extensions={"code": InvalidInput.code})
         ]
         yield
