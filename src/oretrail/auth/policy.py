@@ -173,7 +173,7 @@ def _rule(source: _Source, index: int, raw: object) -> Rule:
 def _names(source: _Source, index: int, raw: dict[str, object], key: str) -> frozenset[str]:
     value = raw[key]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise source.error(index, key, f"{key} must be a list of strings, not {value!r}")
+        raise source.error(index, key, f"{key} must be a list of strings, not {value!r:.60}")
     if not value:
         # An empty list grants nothing or matches no one: surely not what was meant.
         raise source.error(index, key, f"{key} must name at least one")
