@@ -142,19 +142,28 @@ def _check_token(authorization: str) -> None:
     for segment in token.strip().split(".")[:2]:
         try:
             raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+            # Surrogates encoded as bytes decode here, to be named below.
+            text = raw.decode("utf-8", "surrogatepass")
         except ValueError:
-            return  # not base64url: the verifier refuses it as malformed
+            return  # not base64url, or not text: the verifier refuses it as malformed
         try:
-            text = raw.decode("utf-8")
-            problem = _json_problem(text, json.loads(text))
-        except UnicodeDecodeError:
-            problem = "it is not UTF-8"
+            problem = _json_problem(text, json.loads(text, parse_constant=_no_constant))
         except RecursionError:
             problem = f"it nests deeper than {MAX_JSON_DEPTH} levels"
         except ValueError:
             return  # not JSON: the verifier refuses it as malformed
+        if problem is None and not _is_utf8(raw):
+            problem = "a string holds a lone surrogate (encoded as bytes)"
         if problem is not None:
             raise _Refused(401, TokenRejected(f"the bearer token's JSON is refused: {problem}"))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -181,16 +190,47 @@ def _check_json(body: bytes) -> None:
         raise _Refused(
             400, InvalidInput(f"request body is not valid UTF-8 (at byte {exc.start})")
         ) from None
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        problem: str | None = f"it nests deeper than {MAX_JSON_DEPTH} levels"
-    except json.JSONDecodeError as exc:
-        problem = f"it is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-    else:
-        problem = _json_problem(text, document)
+    document, problem = _decode(text)
+    problem = problem or _json_problem(text, document) or _request_problem(document)
     if problem is not None:
         raise _Refused(400, InvalidInput(f"request body refused: {problem}"))
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> object:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _decode(text: str) -> tuple[object, str | None]:
+    """The JSON value of ``text``, or None and why it is refused."""
+    try:
+        return json.loads(text, parse_constant=_no_constant), None
+    except RecursionError:
+        return None, f"it nests deeper than {MAX_JSON_DEPTH} levels"
+    except json.JSONDecodeError as exc:
+        return None, f"it is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    except _NotJson as exc:
+        return None, f"it is not JSON ({exc})"
+    except ValueError:  # an integer of more digits than Python converts
+        return None, "it holds a number too long to read"
+
+
+def _request_problem(document: object) -> str | None:
+    """What makes a JSON value not one GraphQL request (GraphQL over HTTP, section 5)."""
+    if not isinstance(document, dict):
+        return "a GraphQL request is one JSON object (batches are not accepted)"
+    for key in ("query", "operationName", "documentId"):
+        if document.get(key) is not None and not isinstance(document[key], str):
+            return f"{key} must be a string"
+    for key in ("variables", "extensions"):
+        if document.get(key) is not None and not isinstance(document[key], dict):
+            return f"{key} must be a JSON object"
+    if not document.get("query") and not document.get("documentId"):
+        return "it holds no GraphQL document (query) nor approved query id (documentId)"
+    return None
 
 
 def _json_problem(text: str, document: object) -> str | None:

@@ -8,6 +8,7 @@ followed by a normal trace through the gateway and its nodes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
 import subprocess
@@ -136,6 +137,24 @@ HOSTILE_BODIES = {
         "lone surrogate",
     ),
     "not JSON": (b'{"query": ', "not JSON"),
+    "NaN, which JSON does not have": (b'{"query": "{ participants { id } }", "x": NaN}', "NaN"),
+    "a number of 10,000 digits": (
+        b'{"query": "{ participants { id } }", "x": ' + b"9" * 10_000 + b"}",
+        "number too long",
+    ),
+    # Once strawberry's crash (a JSON scalar has no .get) or its plain-text answers.
+    "a bare JSON scalar": (b"1", "one JSON object"),
+    "null": (b"null", "one JSON object"),
+    "a batch": (b"[" + PARTICIPANTS + b"]", "batches are not accepted"),
+    "a query that is not a string": (
+        b'{"query": ["{ participants { id } }"]}',
+        "query must be a string",
+    ),
+    "variables that are not an object": (
+        b'{"query": "{ participants { id } }", "variables": [1]}',
+        "variables must be a JSON object",
+    ),
+    "no query at all": (b'{"variables": {}}', "no GraphQL document"),
 }
 
 
@@ -294,6 +313,27 @@ async def test_a_lone_surrogate_as_a_graphql_escape_is_a_syntax_error(
     assert answer.body["data"] is None
     [error] = answer.body["errors"]
     assert "Invalid Unicode escape sequence" in error["message"]
+    await assert_still_serving(federation)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_a_token_whose_sub_holds_a_surrogate_encoded_as_bytes_gets_401(
+    federation: Federation,
+) -> None:
+    # Python's json reads bytes with "surrogatepass", so a signature-valid token whose
+    # sub is "x" + ED A0 80 (U+D800 in CESU-8) would reach the verifier as a lone surrogate.
+    header, payload, _ = federation.caller_token("nordvolt", roles=["OEM"]).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    raw = json.dumps({**claims, "sub": "x@@"}).encode().replace(b"x@@", b"x\xed\xa0\x80")
+    signing_input = f"{header}.{b64url(raw)}"
+    signature = federation.keys.key("nordvolt").private.sign(signing_input.encode())
+    answer = await post(
+        federation.gateway_url, PARTICIPANTS, token=f"{signing_input}.{b64url(signature)}"
+    )
+    assert_refused(answer, 401, "UNAUTHENTICATED", "lone surrogate")
     await assert_still_serving(federation)
 
 
