@@ -40,6 +40,8 @@ MAX_JSON_DEPTH = 32
 # escape that is not half of a pair (json joins pairs): not Unicode text, and
 # anything encoding it as UTF-8 later (a log, a response) would fail.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# A compact JWS: header, payload and signature in base64url.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 # How such an escape looks in JSON text (hex digits in either case).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -75,9 +77,9 @@ class BodyGuard:
     - 413 ``BAD_INPUT`` when its Content-Length exceeds ``max_bytes`` (nothing is
       read) or its body turns out longer (reading stops there);
     - 415 ``BAD_INPUT`` unless it is ``application/json`` in UTF-8;
-    - 401 ``UNAUTHENTICATED`` when the bearer token's header or claims are not UTF-8,
-      nest deeper than MAX_JSON_DEPTH or hold a lone surrogate (the verifier still
-      checks everything else);
+    - 401 ``UNAUTHENTICATED`` when a token in a header (the bearer token, or any
+      other compact JWS) has a header or claims that nest deeper than MAX_JSON_DEPTH
+      or hold a lone surrogate (the verifier still checks everything else);
     - 400 ``BAD_INPUT`` when the body is not UTF-8 (RFC 8259 section 8.1), not JSON,
       nests deeper than MAX_JSON_DEPTH, or holds a lone surrogate (an unpaired
       ``\\ud800``-``\\udfff`` escape, RFC 8259 section 8.2) in any key or string.
@@ -98,7 +100,7 @@ class BodyGuard:
             _check_length(headers.get("content-length"), self._max_bytes)
             try:
                 _check_media_type(headers.get("content-type", ""))
-                _check_token(headers.get("authorization", ""))
+                _check_tokens(headers)
             except _Refused:
                 # Read a body we refuse unseen (within the limit): closing a socket
                 # with unread data makes the kernel reset it, and the client would
@@ -134,28 +136,39 @@ def _check_media_type(content_type: str) -> None:
         raise _Refused(415, InvalidInput("send the request as application/json in UTF-8"))
 
 
-def _check_token(authorization: str) -> None:
-    """Refuse a bearer JWS whose JSON no verifier should be handed; leave the rest to it."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return
-    for segment in token.strip().split(".")[:2]:
+def _check_tokens(headers: Headers) -> None:
+    """Refuse a JWS in any header whose JSON no verifier should be handed.
+
+    The bearer token and any other compact JWS a header carries (certificates,
+    signed requests) are looked at; everything else about them is the verifier's.
+    """
+    for name, value in headers.items():
+        scheme, _, rest = value.partition(" ")
+        token = rest.strip() if scheme.lower() == "bearer" else value.strip()
+        if _COMPACT_JWS.fullmatch(token):
+            problem = _token_problem(token)
+            if problem is not None:
+                raise _Refused(
+                    401, TokenRejected(f"the token in header {name!r} is refused: {problem}")
+                )
+
+
+def _token_problem(token: str) -> str | None:
+    for segment in token.split(".")[:2]:
         try:
             raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
             # Surrogates encoded as bytes decode here, to be named below.
             text = raw.decode("utf-8", "surrogatepass")
-        except ValueError:
-            return  # not base64url, or not text: the verifier refuses it as malformed
-        try:
             problem = _json_problem(text, json.loads(text, parse_constant=_no_constant))
         except RecursionError:
-            problem = f"it nests deeper than {MAX_JSON_DEPTH} levels"
+            problem = f"its JSON nests deeper than {MAX_JSON_DEPTH} levels"
         except ValueError:
-            return  # not JSON: the verifier refuses it as malformed
+            return None  # not base64url, text or JSON: the verifier refuses it as malformed
         if problem is None and not _is_utf8(raw):
             problem = "a string holds a lone surrogate (encoded as bytes)"
         if problem is not None:
-            raise _Refused(401, TokenRejected(f"the bearer token's JSON is refused: {problem}"))
+            return problem
+    return None
 
 
 def _is_utf8(raw: bytes) -> bool:

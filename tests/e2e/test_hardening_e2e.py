@@ -337,6 +337,26 @@ async def test_a_token_whose_sub_holds_a_surrogate_encoded_as_bytes_gets_401(
     await assert_still_serving(federation)
 
 
+@pytest.mark.parametrize("target", ["gateway", "node"])
+async def test_a_token_in_any_header_holding_a_lone_surrogate_gets_401(
+    federation: Federation, target: str
+) -> None:
+    # Certificates and signed requests travel in headers of their own, not only as bearer.
+    hostile = federation.caller_token("nordvolt", sub="\udc00", roles=["OEM"])
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url_of(federation, target),
+            data=PARTICIPANTS,
+            headers={"Content-Type": "application/json", "Oretrail-User-Certificate": hostile},
+        ) as response,
+    ):
+        answer = Answer(response.status, await response.json(), "")
+    message = assert_refused(answer, 401, "UNAUTHENTICATED", "lone surrogate")
+    assert "'oretrail-user-certificate'" in message
+    await assert_still_serving(federation)
+
+
 async def forbidden_fields(federation: Federation, token: str, query: str) -> set[str]:
     """The fields refused FORBIDDEN, whether at the HTTP edge (403) or by the schema."""
     answer = await post(federation.gateway_url, json.dumps({"query": query}).encode(), token=token)

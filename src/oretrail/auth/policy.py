@@ -98,8 +98,9 @@ class Policy:
 # The only key a policy file has at its top level, and the keys of one rule.
 POLICY_KEYS = ("rules",)
 RULE_KEYS = ("relation", "groups", "orgs", "roles")
-# Every relation but APPROVER, which the node derives and no rule may name.
-RULE_RELATIONS = tuple(r for r in Relation if r is not Relation.APPROVER)
+# Relations the node derives for itself, which no rule may name.
+_DERIVED_RELATIONS = frozenset({"approver"})
+RULE_RELATIONS = tuple(r for r in Relation if r.value not in _DERIVED_RELATIONS)
 ALL_GROUPS = "*"
 
 
