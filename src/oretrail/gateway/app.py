@@ -28,6 +28,7 @@ from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE
 from oretrail.auth.requests import verify_request
 from oretrail.auth.tokens import ReplayCache
+from oretrail.body_guard import BodyGuard
 from oretrail.config import GatewaySettings, Registry
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
@@ -143,7 +144,9 @@ def build_gateway_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate),
+                BodyGuard(
+                    BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate)
+                ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),

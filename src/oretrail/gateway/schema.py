@@ -122,6 +122,7 @@ class Query:
         lot: strawberry.ID | None = None,
         limit: int = 20,
     ) -> list[TraceRecordType]:
+        await _model_call(_allowed(info.context.caller))
         if not 1 <= limit <= MAX_LIST:
             raise as_graphql_error(InvalidInput(f"limit {limit} must be between 1 and {MAX_LIST}"))
         caller = info.context.caller.org
@@ -150,6 +151,7 @@ class Query:
         lot: strawberry.ID | None = None,
         facility: strawberry.ID | None = None,
     ) -> list[strawberry.ID]:
+        await _model_call(_allowed(info.context.caller))
         if (lot is None) == (facility is None):
             raise as_graphql_error(
                 InvalidInput("exposedProducts needs exactly one of lot or facility")
@@ -187,7 +189,8 @@ class Query:
         return TransparencyQueries()
 
     @strawberry.field(description="The organisations in the consortium.")
-    def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:
+    async def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:
+        await _model_call(_allowed(info.context.caller))
         return [
             ParticipantType(
                 id=p.id, name=p.name, roles=[str(r) for r in p.roles], country=p.country

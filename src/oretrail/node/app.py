@@ -30,6 +30,7 @@ from oretrail.auth.principal import (
     NodeAuthority,
     Principal,
 )
+from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import TokenRejected
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
@@ -153,7 +154,10 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(graphql, authenticate, refused),
+                BodyGuard(
+                    BearerProtected(graphql, authenticate, refused),
+                    max_bytes=NODE_MAX_BODY_BYTES,
+                ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
