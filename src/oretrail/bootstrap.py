@@ -26,6 +26,7 @@ from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.policy import load_policy
 from oretrail.auth.principal import NodeAuthority
 from oretrail.auth.roots import sign_root_list
+from oretrail.auth.sealing import EncryptionKey
 from oretrail.config import (
     GatewaySettings,
     ModelSettings,
@@ -102,17 +103,18 @@ def load_federation_config(config_dir: Path) -> FederationConfig:
     )
 
 
-def node_security(
+def node_security(  # noqa: PLR0917 - what a node is built from, each by its name
     participant: Participant,
     node_key: SigningKey,
     pinned: PinnedRegistry,
     config: FederationConfig,
     log_dir: Path | None,
+    encryption_key: EncryptionKey | None = None,
 ) -> NodeSecurity:
     """A node's authority (its node key, its pinned registry copy, its claim ledger), its
     policy and its access log. Nothing here holds another party's private key."""
     ledger = ClaimLedger(None if log_dir is None else log_dir / f"{participant.id}.claims.jsonl")
-    authority = NodeAuthority(participant.id, node_key, pinned, ledger)
+    authority = NodeAuthority(participant.id, node_key, pinned, ledger, encryption_key)
     policy = load_policy(config.policy_dir / f"{participant.id}.toml")
     log = AccessLog(None if log_dir is None else log_dir / f"{participant.id}.log")
     return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]))
@@ -346,6 +348,7 @@ async def run_federation(
                     keys.pinned(roles),
                     config,
                     log_dir,
+                    keys.member(participant.id).enc_key,
                 )
                 logs[participant.id] = security.log
                 securities[participant.id] = security

@@ -16,7 +16,12 @@ from typing import Any
 
 from oretrail import __version__
 from oretrail.auth.callers import UserIdentity
-from oretrail.auth.party_keys import GATEWAY_PARTY, load_gateway_key, load_node_key
+from oretrail.auth.party_keys import (
+    GATEWAY_PARTY,
+    load_encryption_key,
+    load_gateway_key,
+    load_node_key,
+)
 from oretrail.auth.pinned import load_pinned
 from oretrail.bootstrap import (
     gateway_app,
@@ -279,7 +284,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         # The node opens its own node key and its own pinned registry: nothing else.
         pinned = load_pinned(args.pinned or args.keys / participant.id / "pinned.json")
         node_key = load_node_key(args.keys, participant.id)
-        security = node_security(participant, node_key, pinned, config, log_dir)
+        sealing = load_encryption_key(args.keys, participant.id)
+        security = node_security(participant, node_key, pinned, config, log_dir, sealing)
         app = node_app(participant, security, seed=args.seed, neo4j_uri=args.neo4j, dev=args.dev)
         asyncio.run(serve(app, args.host, port))
         return 0

@@ -17,6 +17,7 @@ from oretrail.auth.party_keys import (
     generate_member_keys,
     load_org_key,
     public_registry,
+    save_member_keys,
 )
 from oretrail.auth.roots import sign_root_list
 from oretrail.bootstrap import load_federation_config
@@ -261,9 +262,7 @@ def _keys(args: argparse.Namespace, config_dir: Path) -> int:
             if party == GATEWAY_PARTY:
                 save_signing_key(generate_gateway_key(), folder, "gateway")
             else:
-                keys = generate_member_keys(party)
-                save_signing_key(keys.org_key, folder, "org")
-                save_signing_key(keys.node_key, folder, "node")
+                save_member_keys(generate_member_keys(party), args.dir)
             written += 1
             print(f"{party}: keys written to {folder}")
         print(f"{written} of {len(parties)} parties given new keys")

@@ -8,7 +8,9 @@ do not justify.
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -483,3 +485,49 @@ async def test_only_the_members_own_signature_changes_what_a_node_pins(
     # Other nodes keep their own copies: unchanged until nordvolt tells them too.
     other = federation.node_security["aurora-cells"].authority.pinned
     assert other.roles("nordvolt") == {"OEM", "PACK"}
+
+
+def withhold_quantities_downstream(policy: str) -> str:
+    """helios-cathode's downstream rule without the quantities group."""
+    rule = 'relation = "downstream"\ngroups = ['
+    start = policy.index(rule) + len(rule)
+    end = policy.index("]", start)
+    groups = [g for g in policy[start:end].split(", ") if g != '"quantities"']
+    return policy[:start] + ", ".join(groups) + policy[end:]
+
+
+async def test_quantities_withheld_from_the_caller_reach_the_supplier_sealed(
+    tmp_path: Path,
+) -> None:
+    """helios withholds quantities from the pack maker. Its grants still let its suppliers
+    check their shipments, but neither the gateway nor the caller reads the figure."""
+    config = edited_sample(
+        tmp_path, {"config/policies/helios-cathode.toml": withhold_quantities_downstream}
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with served_federation(config, log_dir=logs) as federation:
+        body = await graphql(
+            federation.gateway_url, TRACE_QUERY, {"lot": PACK}, token=federation.user("nordvolt")
+        )
+    assert "errors" not in body, body
+    origins = {o["lot"] for o in body["data"]["trace"]["origins"]}
+    assert ORE in origins  # reached through helios' sealed grant to boreal
+    kept = [
+        json.loads(line)["grant"]
+        for line in (logs / "boreal-cobalt.claims.jsonl").read_text().splitlines()
+        if '"grant"' in line
+    ]
+    from_helios = [
+        payload(g) for g in kept if payload(g)["iss"] == "urn:oretrail:node:helios-cathode"
+    ]
+    assert from_helios
+    for grant in from_helios:
+        assert all(kilograms is None for link in grant["links"] for _, kilograms in link["in"])
+        assert grant["sealed"].count(".") == 4
+
+
+def payload(grant: str) -> dict[str, Any]:
+    body = grant.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return decoded

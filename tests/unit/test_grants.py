@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -201,3 +203,54 @@ async def test_one_grant_per_supplier_covers_all_its_links() -> None:
         ("helios-cathode", 3),
         ("kambove-mining", 1),
     ]
+
+
+def issuer_sealing(org: str) -> GrantIssuer:
+    """An issuer that seals withheld figures to the audience's pinned encryption key."""
+    return GrantIssuer(org, KEYS.member(org).node_key, pinned().encryption_key)
+
+
+def payload(grant: str) -> dict[str, Any]:
+    """What anyone routing the grant can read of it (its unverified payload)."""
+    body = grant.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return decoded
+
+
+async def test_a_withheld_quantity_travels_sealed_to_the_supplier_only() -> None:
+    """nordvolt's policy withholds quantities from the caller: the gateway sees no figure,
+    helios' node opens it and checks the claim with it."""
+    request = await signed()
+    [g0] = issuer_sealing("nordvolt").issue(
+        request, [InputLink(PACK, PRODUCED, 0, None, CATHODE, 18_000.0, sealed=True)]
+    )
+    readable = payload(g0.grant)
+    assert readable["links"][0]["in"] == [["C1", None]]
+    assert "18000" not in json.dumps(readable)
+    assert readable["sealed"].count(".") == 4  # a compact JWE
+    at_helios = GrantVerifier(
+        "helios-cathode", pinned().node_keys, KEYS.member("helios-cathode").enc_key
+    )
+    opened, refusal = await at_helios.claims(request, frozenset({PACK}), [g0.grant])
+    assert refusal is None
+    assert [c.kilograms for c in opened[CATHODE]] == [18_000.0]
+    # Another node's key opens nothing: the grant is refused, not read as zero.
+    at_boreal = GrantVerifier(
+        "helios-cathode", pinned().node_keys, KEYS.member("boreal-cobalt").enc_key
+    )
+    opened, refusal = await at_boreal.claims(request, frozenset({PACK}), [g0.grant])
+    assert opened == {}
+    assert refusal is not None
+    assert "cannot be opened" in refusal
+
+
+async def test_two_deliveries_of_one_input_add_up_in_the_grant() -> None:
+    request = await signed()
+    [g0] = issuer("nordvolt").issue(
+        request,
+        [
+            InputLink(PACK, PRODUCED, 0, None, CATHODE, 3_000.0),
+            InputLink(PACK, PRODUCED, 0, None, CATHODE, 2_000.0),
+        ],
+    )
+    assert payload(g0.grant)["links"][0]["in"] == [["C1", 5_000.0]]

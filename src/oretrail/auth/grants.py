@@ -10,6 +10,11 @@ Trust 4)::
     links: [{"via": L (A's local id), "made": L's production date,
              "hop": X's hop from the root, "prev": hash of the grant that opened L
              at A (null when L is a root), "in": [[X (B's local id), kg consumed]]}]
+    sealed: the kilograms A's policy withholds from the caller ("in" says null for
+            them), as a JWE only B's node opens: {"L/X": kg} (auth.sealing)
+
+Links to the same input from one consuming lot add up (two deliveries are two
+consumptions).
 
 One grant covers every input one answer opens at one supplier (up to
 GRANT_MAX_LINKS links). B honours a link only if the chain of grants verifies back
@@ -22,13 +27,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.requests import SignedRequest
+from oretrail.auth.sealing import EncryptionKey, open_sealed, seal
 from oretrail.auth.tokens import (
     NODE_PREFIX,
     KeySource,
@@ -67,7 +73,8 @@ class InputLink:
     """One input link a node reveals: its lot ``consumer`` took ``kilograms`` of ``lot``.
 
     ``hop`` is the consumer's distance from the root (0 for a root) and ``prev`` the
-    hash of the grant that opened the consumer here (None for a root).
+    hash of the grant that opened the consumer here (None for a root). ``sealed``: the
+    caller may not see the quantity, so it travels sealed to the input's owner.
     """
 
     consumer: str
@@ -76,6 +83,7 @@ class InputLink:
     prev: str | None
     lot: str
     kilograms: float | None
+    sealed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +96,18 @@ class Continuation:
 
 
 class GrantIssuer:
-    """A node's side of issuing grants, with its node key."""
+    """A node's side of issuing grants, with its node key, sealing withheld figures to
+    the audience's encryption key as ``encryption_key`` (its pinned registry) names it."""
 
-    def __init__(self, org: str, key: SigningKey) -> None:
+    def __init__(
+        self,
+        org: str,
+        key: SigningKey,
+        encryption_key: Callable[[str], Mapping[str, str] | None] = lambda org: None,
+    ) -> None:
         self.org = org
         self._key = key
+        self._encryption_key = encryption_key
 
     def issue(self, request: SignedRequest, links: Iterable[InputLink]) -> list[Continuation]:
         """Grants for ``links``: one per input owner (more when they do not fit one)."""
@@ -105,24 +120,43 @@ class GrantIssuer:
         for owner, refs in sorted(by_owner.items()):
             for chunk in _chunks(refs):
                 entries: dict[tuple[str, int, str | None], dict[str, Any]] = {}
+                # Per entry: kilograms by input (links to one input add up), and sealed.
+                figures: dict[tuple[str, int, str | None], dict[str, float | None]] = {}
+                sealed: dict[str, float] = {}
                 for link, local, via in chunk:
                     key = (via, link.hop, link.prev)
-                    entry = entries.get(key)
-                    if entry is None:
-                        entry = entries[key] = {
+                    if key not in entries:
+                        entries[key] = {
                             "via": via,
                             "made": link.made.isoformat(),
                             "hop": link.hop + 1,
                             "prev": link.prev,
-                            "in": [],
                         }
-                    entry["in"].append([local, link.kilograms])
-                claims = {
+                        figures[key] = {}
+                    known = figures[key]
+                    before = known.get(local, 0.0)
+                    total = (
+                        None
+                        if before is None or link.kilograms is None
+                        else before + link.kilograms
+                    )
+                    known[local] = total
+                    if link.sealed and total is not None:
+                        sealed[f"{via}/{local}"] = total
+                for key, entry in entries.items():
+                    entry["in"] = [
+                        [local, None if f"{entry['via']}/{local}" in sealed else kilograms]
+                        for local, kilograms in figures[key].items()
+                    ]
+                claims: dict[str, Any] = {
                     "sub": request.sub,
                     "aud": node_audience(owner),
                     "req": request.hash,
                     "links": list(entries.values()),
                 }
+                recipient = self._encryption_key(owner) if sealed else None
+                if recipient is not None:
+                    claims["sealed"] = seal(sealed, recipient)
                 grant = mint(self._key, GRANT_TYP, claims, lifetime=lifetime)
                 lots = tuple(dict.fromkeys(link.lot for link, _, _ in chunk))
                 continuations.append(Continuation(owner, lots, grant))
@@ -174,16 +208,23 @@ class _Grant:
     sub: str
     req: str
     entries: tuple[_Entry, ...]
+    sealed: str | None = None
 
 
 class GrantVerifier:
     """A node's side of grants: which of our lots a request's chains open, and through whom."""
 
     def __init__(
-        self, org: str, node_keys: KeySource, *, clock: Callable[[], float] = time.time
+        self,
+        org: str,
+        node_keys: KeySource,
+        encryption_key: EncryptionKey | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.org = org
         self._keys = node_keys
+        self._encryption_key = encryption_key
         self._clock = clock
         # Verified grants by hash: one trace presents the same chain many times.
         self._verified: dict[str, tuple[_Grant, int]] = {}
@@ -209,10 +250,12 @@ class GrantVerifier:
                 grant = await chain.grant(digest)
                 if grant.audience != mine:
                     continue  # an ancestor of a grant addressed to us
+                sealed = self._open(grant)
                 for index, entry in enumerate(grant.entries):
                     await chain.check_entry(grant, index)
                     consumer = f"{LOT_PREFIX}{grant.granter}:{entry.via}"
-                    for local, kilograms in entry.inputs:
+                    for local, given in entry.inputs:
+                        kilograms = sealed.get(f"{entry.via}/{local}", given)
                         opened[prefix + local].append(
                             Claim(
                                 prefix + local,
@@ -227,6 +270,14 @@ class GrantVerifier:
             except TokenRejected as exc:
                 refusal = refusal or str(exc)
         return dict(opened), refusal
+
+    def _open(self, grant: _Grant) -> dict[str, float]:
+        """The figures sealed to us in ``grant`` (none if it seals none)."""
+        if grant.sealed is None:
+            return {}
+        if self._encryption_key is None:
+            raise TokenRejected("the grant seals figures, but this node has no encryption key")
+        return open_sealed(grant.sealed, self._encryption_key)
 
     async def verified(self, digest: str, token: object) -> _Grant:
         cached = self._verified.get(digest)
@@ -316,7 +367,11 @@ def _parse(digest: str, claims: dict[str, Any]) -> _Grant:
     links = claims.get("links")
     if not isinstance(req, str) or not isinstance(links, list) or not links:
         raise TokenRejected("continuation grant lacks 'req' or 'links'")
-    return _Grant(digest, granter, audience, claims["sub"], req, tuple(_entry(e) for e in links))
+    sealed = claims.get("sealed")
+    if sealed is not None and not isinstance(sealed, str):
+        raise TokenRejected("continuation grant's 'sealed' is not a compact JWE")
+    entries = tuple(_entry(e) for e in links)
+    return _Grant(digest, granter, audience, claims["sub"], req, entries, sealed)
 
 
 def _entry(raw: object) -> _Entry:

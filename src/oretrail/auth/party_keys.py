@@ -6,7 +6,8 @@ root lists and approvals) and a **node key** (signs grants); the gateway holds t
 directory, each party has a folder of its own, and a process opens only its own::
 
     <dir>/gateway/gateway.pem            the gateway key (private, mode 600)
-    <dir>/<org>/org.pem, node.pem        a member's keys (private, mode 600)
+    <dir>/<org>/org.pem, node.pem        a member's signing keys (private, mode 600)
+    <dir>/<org>/node-enc.pem             its node's X25519 key for sealed figures
     <dir>/<party>/*.jwks.json            the matching public keys
     <dir>/<org>/users/<sub>.pem, .cert   users' keys and certificates
 
@@ -32,6 +33,7 @@ from oretrail.auth.keys import (
     trusted_key_from_jwk,
 )
 from oretrail.auth.pinned import MemberRecord, PinnedRegistry
+from oretrail.auth.sealing import EncryptionKey, check_public_encryption_jwk
 from oretrail.auth.tokens import GATEWAY, node_issuer, org_issuer
 from oretrail.errors import ConfigError
 
@@ -41,10 +43,12 @@ __all__ = [
     "MemberKeys",
     "generate_gateway_key",
     "generate_member_keys",
+    "load_encryption_key",
     "load_gateway_key",
     "load_node_key",
     "load_org_key",
     "public_registry",
+    "save_member_keys",
 ]
 
 GATEWAY_PARTY = "gateway"
@@ -55,6 +59,8 @@ class MemberKeys:
     org: str
     org_key: SigningKey
     node_key: SigningKey
+    # The node's X25519 key that other nodes seal withheld figures to.
+    enc_key: EncryptionKey
 
 
 def generate_member_keys(org: str) -> MemberKeys:
@@ -63,7 +69,26 @@ def generate_member_keys(org: str) -> MemberKeys:
         org,
         generate_signing_key(org_issuer(org), f"{org}-org-{tag}"),
         generate_signing_key(node_issuer(org), f"{org}-node-{tag}"),
+        EncryptionKey.generate(org),
     )
+
+
+def save_member_keys(keys: MemberKeys, directory: Path) -> list[Path]:
+    """Write a member's keys into its own folder ``directory/<org>``."""
+    folder = directory / keys.org
+    written = [
+        *save_signing_key(keys.org_key, folder, "org"),
+        *save_signing_key(keys.node_key, folder, "node"),
+    ]
+    written.append(keys.enc_key.save(folder, "node-enc"))
+    return written
+
+
+def load_encryption_key(directory: Path, org: str) -> EncryptionKey:
+    path = _private(directory, org, "node-enc")
+    if not path.exists():
+        raise ConfigError(f"{path}: no such key; run `oretrail keys generate`")
+    return EncryptionKey.load(path)
 
 
 def generate_gateway_key() -> SigningKey:
@@ -134,6 +159,7 @@ class FederationKeys:
                 endpoints.get(org, ""),
                 (keys.org_key.trusted(),),
                 (keys.node_key.trusted(),),
+                enc_keys=(keys.enc_key.public_jwk(),),
             )
             for org, keys in self.members.items()
         }
@@ -142,9 +168,8 @@ class FederationKeys:
     def save(self, directory: Path) -> list[Path]:
         """Write each party's keys into its own folder."""
         written = list(save_signing_key(self.gateway, directory / GATEWAY_PARTY, "gateway"))
-        for org, keys in self.members.items():
-            written.extend(save_signing_key(keys.org_key, directory / org, "org"))
-            written.extend(save_signing_key(keys.node_key, directory / org, "node"))
+        for keys in self.members.values():
+            written.extend(save_member_keys(keys, directory))
         return written
 
 
@@ -176,6 +201,17 @@ def public_registry(
             endpoints.get(org, ""),
             tuple(org_keys),
             tuple(public(directory / org / "node.jwks.json", node_issuer(org))),
+            enc_keys=tuple(_public_enc(directory / org / "node-enc.jwks.json")),
         ).to_json()
     gateway = public(directory / GATEWAY_PARTY / "gateway.jwks.json", GATEWAY)
     return {"gateway": [k.jwk() for k in gateway], "members": members}
+
+
+def _public_enc(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return [check_public_encryption_jwk(jwk) for jwk in document["keys"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a JWKS of encryption keys: {exc}") from None

@@ -12,7 +12,8 @@ The file is JSON::
 
     {"gateway": [<JWK>, ...],
      "members": {"<org>": {"roles": [...], "endpoint": "...", "org_keys": [<JWK>...],
-                           "node_keys": [<JWK>...], "statement_iat": 0}}}
+                           "node_keys": [<JWK>...], "enc_keys": [<X25519 JWK>...],
+                           "statement_iat": 0}}}
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from oretrail.auth.keys import KeyRing, TrustedKey, trusted_key_from_jwk
+from oretrail.auth.sealing import check_public_encryption_jwk
 from oretrail.auth.tokens import (
     FEDERATION,
     GATEWAY,
@@ -49,7 +51,7 @@ __all__ = [
 STATEMENT_TYP = "member+jwt"
 STATEMENT_MAX_LIFETIME = 24 * 3600
 # What a statement may change; anything else in it is refused.
-STATEMENT_FIELDS = frozenset({"roles", "endpoint", "org_keys", "node_keys"})
+STATEMENT_FIELDS = frozenset({"roles", "endpoint", "org_keys", "node_keys", "enc_keys"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class MemberRecord:
     node_keys: tuple[TrustedKey, ...]
     # iat of the last statement applied: an older statement never undoes a newer one.
     statement_iat: int = 0
+    # The node's public X25519 keys that figures are sealed to (auth.sealing).
+    enc_keys: tuple[dict[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class MemberRecord:
             "endpoint": self.endpoint,
             "org_keys": [k.jwk() for k in self.org_keys],
             "node_keys": [k.jwk() for k in self.node_keys],
+            "enc_keys": list(self.enc_keys),
             "statement_iat": self.statement_iat,
         }
 
@@ -113,6 +118,11 @@ class PinnedRegistry:
 
     def member(self, org: str) -> MemberRecord | None:
         return self._members.get(org)
+
+    def encryption_key(self, org: str) -> dict[str, str] | None:
+        """The public key figures for ``org``'s node are sealed to, if it has one."""
+        record = self._members.get(org)
+        return record.enc_keys[0] if record is not None and record.enc_keys else None
 
     def roles(self, org: str) -> frozenset[str]:
         """The roles this party's copy gives ``org``; none for an unknown organisation."""
@@ -186,6 +196,7 @@ def _changed(current: MemberRecord, change: Mapping[str, Any], iat: int) -> Memb
             if "node_keys" in change
             else current.node_keys
         )
+        enc_keys = _enc_keys(change["enc_keys"]) if "enc_keys" in change else current.enc_keys
     except ConfigError as exc:
         raise TokenRejected(f"the statement cannot be applied: {exc}") from None
     if not org_keys:
@@ -196,6 +207,7 @@ def _changed(current: MemberRecord, change: Mapping[str, Any], iat: int) -> Memb
         endpoint=endpoint,
         org_keys=org_keys,
         node_keys=node_keys,
+        enc_keys=enc_keys,
         statement_iat=iat,
     )
 
@@ -204,6 +216,12 @@ def _keys(raw: object, issuer: str) -> tuple[TrustedKey, ...]:
     if not isinstance(raw, list) or not all(isinstance(j, dict) for j in raw):
         raise ConfigError(f"keys for {issuer} must be a list of JWKs")
     return tuple(trusted_key_from_jwk(issuer, jwk) for jwk in raw)
+
+
+def _enc_keys(raw: object) -> tuple[dict[str, str], ...]:
+    if not isinstance(raw, list) or not all(isinstance(j, dict) for j in raw):
+        raise ConfigError("encryption keys must be a list of JWKs")
+    return tuple(check_public_encryption_jwk(jwk) for jwk in raw)
 
 
 def load_pinned(path: Path, *, clock: Callable[[], float] = time.time) -> PinnedRegistry:
@@ -235,7 +253,7 @@ def load_pinned(path: Path, *, clock: Callable[[], float] = time.time) -> Pinned
 
 
 def _record(org: str, raw: object) -> MemberRecord:
-    known = {"roles", "endpoint", "org_keys", "node_keys", "statement_iat"}
+    known = {"roles", "endpoint", "org_keys", "node_keys", "enc_keys", "statement_iat"}
     if not isinstance(raw, dict) or set(raw) - known:
         raise ConfigError(f"expected an object with keys among {sorted(known)}")
     roles = raw.get("roles", [])
@@ -250,6 +268,7 @@ def _record(org: str, raw: object) -> MemberRecord:
         endpoint=str(raw.get("endpoint", "")),
         org_keys=_keys(raw.get("org_keys", []), org_issuer(org)),
         node_keys=_keys(raw.get("node_keys", []), node_issuer(org)),
+        enc_keys=_enc_keys(raw.get("enc_keys", [])),
         statement_iat=iat,
     )
 

@@ -25,6 +25,7 @@ from oretrail.auth.keys import SigningKey
 from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.requests import SignedRequest, verify_request
 from oretrail.auth.roots import verify_root_list
+from oretrail.auth.sealing import EncryptionKey
 from oretrail.auth.tokens import ReplayCache, node_issuer
 from oretrail.errors import TokenRejected
 
@@ -81,6 +82,7 @@ class NodeAuthority:
         node_key: SigningKey,
         pinned: PinnedRegistry,
         ledger: ClaimLedger | None = None,
+        encryption_key: EncryptionKey | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -89,8 +91,9 @@ class NodeAuthority:
         self.org = org
         self.pinned = pinned
         self.ledger = ledger or ClaimLedger()
-        self.issuer = GrantIssuer(org, node_key)
-        self.verifier = GrantVerifier(org, pinned.node_keys, clock=clock)
+        # Looked up on each grant: a statement may change a member's encryption key.
+        self.issuer = GrantIssuer(org, node_key, pinned.encryption_key)
+        self.verifier = GrantVerifier(org, pinned.node_keys, encryption_key, clock=clock)
         self._replay = ReplayCache()
         self._clock = clock
         # Verified signed requests by (request, certificate): one trace brings the same

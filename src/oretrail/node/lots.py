@@ -178,8 +178,12 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
             decisions.append(Decision(lot_id, "WITHHELD", sorted(relations), [], reason))
             continue
         if "inputs" in granted and hop < principal.request.context.depth:
+            # Quantities withheld from the caller travel sealed to the supplier's node.
+            sealed = "quantities" not in granted
             links.extend(
-                InputLink(lot.id, lot.produced_at, hop, prev, link.lot, link.quantity.kilograms())
+                InputLink(
+                    lot.id, lot.produced_at, hop, prev, link.lot, link.quantity.kilograms(), sealed
+                )
                 for link in lot.inputs
             )
         given[lot_id] = Given(
