@@ -1,6 +1,11 @@
-// Lots whose recorded consumption across all their outputs exceeds their quantity.
-MATCH (x:Lot)
-WHERE x.allocation_ratio > 1 + $tolerance
-RETURN x.id AS lot, x.owner AS owner, x.quantity_kg AS quantity_kg,
-       x.allocated_kg AS allocated_kg, x.outputs AS outputs
+// Lots the caller's organisation's links consume beyond the quantity its traces saw
+// (known masses only: a withheld one is not read as zero, nor as anything else).
+// The caller's own lots are left to over_allocations_owned.cypher.
+MATCH (c:Lot)-[r:CONSUMED {org: $org}]->(i:Lot)
+WHERE i.owner <> $org
+WITH i, sum(r.kg) AS allocated, count(c) AS outputs
+MATCH (:Organisation {id: $org})-[s:SAW]->(i)
+WHERE s.quantity_kg IS NOT NULL AND allocated > s.quantity_kg * (1 + $tolerance)
+RETURN i.id AS lot, i.owner AS owner, s.quantity_kg AS quantity_kg,
+       allocated AS allocated_kg, outputs
 ORDER BY lot

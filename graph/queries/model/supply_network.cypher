@@ -1,4 +1,9 @@
-MATCH (a:Organisation)-[r:SUPPLIES]->(b:Organisation)
-WHERE $material IS NULL OR r.material = $material
-RETURN a.id AS supplier, b.id AS customer, r.material AS material
+// Who supplies whom, by the input lot's material, in the links the caller's
+// organisation recorded; a material its traces never saw reads "unknown".
+MATCH (c:Lot)-[:CONSUMED {org: $org}]->(i:Lot)
+WHERE c.owner <> i.owner
+OPTIONAL MATCH (:Organisation {id: $org})-[s:SAW]->(i)
+WITH DISTINCT i.owner AS supplier, c.owner AS customer, coalesce(s.material, $unknown) AS material
+WHERE $material IS NULL OR material = $material
+RETURN supplier, customer, material
 ORDER BY material, supplier, customer
