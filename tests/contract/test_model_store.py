@@ -329,6 +329,45 @@ async def test_case_two_deliveries_of_one_lot_add_up(open_store: Open, x1_kg: fl
     ]
 
 
+async def test_a_withheld_delivery_counts_as_unknown_never_as_zero(open_store: Open) -> None:
+    store = open_store()
+    lots = (ModelLot(P1, "oem-a", "pack", 5000.0), ModelLot(X1, "cell-x", "cells", 2500.0))
+    # One delivery seen (3,000 kg), one withheld: at least 3,000 kg of X1's 2,500 kg.
+    await store.record_trace(
+        record(
+            "t-1",
+            P1,
+            caller="oem-a",
+            lots=lots,
+            edges=(ModelEdge(P1, X1, 3000.0), ModelEdge(P1, X1, None)),
+        )
+    )
+    assert await store.over_allocations(0.0, caller="oem-a") == [
+        OverAllocation(X1, "cell-x", 2500.0, 3000.0, 1)
+    ]
+    # A later trace sees both deliveries: 3,000 + 2,000 = 5,000 kg replaces the lower bound.
+    await store.record_trace(
+        record(
+            "t-2",
+            P1,
+            caller="oem-a",
+            minutes=1,
+            lots=lots,
+            edges=(ModelEdge(P1, X1, 3000.0), ModelEdge(P1, X1, 2000.0)),
+        )
+    )
+    assert await store.over_allocations(0.0, caller="oem-a") == [
+        OverAllocation(X1, "cell-x", 2500.0, 5000.0, 1)
+    ]
+    # A trace that saw no mass at all records nothing known, so lowers nothing.
+    await store.record_trace(
+        record("t-3", P1, caller="oem-a", minutes=2, lots=lots, edges=(ModelEdge(P1, X1, None),))
+    )
+    assert await store.over_allocations(0.0, caller="cell-x") == [
+        OverAllocation(X1, "cell-x", 2500.0, 5000.0, None)
+    ]
+
+
 async def test_case_a_withheld_mass_never_erases_an_allocation(open_store: Open) -> None:
     store = open_store()
     m1 = ModelLot(M1, "mine-m", "ore", 8000.0)
