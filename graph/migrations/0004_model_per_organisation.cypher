@@ -1,6 +1,8 @@
 // The model answers each caller from its own organisation's traces (DESIGN.md, "The
 // supply-chain model in Neo4j"): links are kept per recording organisation
-// (CONSUMED.org) and each organisation's view of a lot on its SAW relationship.
+// (CONSUMED.org), and what each organisation's traces saw of a lot in a LotView
+// node keyed "<org>|<lot id>" (a node, not a relationship from the organisation,
+// so that recording never expands an organisation with a million views).
 // Links recorded before this migration name no organisation and were recorded
 // under rules that let an unverified answer in (links to lots never opened,
 // withheld masses as 0 kg), so they are dropped with the totals derived from them;
@@ -17,5 +19,8 @@ REMOVE x.allocated_kg, x.allocation_ratio, x.outputs;
 CREATE INDEX consumed_org IF NOT EXISTS
 FOR ()-[r:CONSUMED]-() ON (r.org);
 
-CREATE INDEX saw_facility IF NOT EXISTS
-FOR ()-[s:SAW]-() ON (s.facility);
+CREATE CONSTRAINT lot_view_key IF NOT EXISTS
+FOR (v:LotView) REQUIRE v.key IS UNIQUE;
+
+CREATE INDEX lot_view_facility IF NOT EXISTS
+FOR (v:LotView) ON (v.org, v.facility);

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oretrail.store.cypher import CypherRunner
+from oretrail.store.cypher import CypherRunner, load_migrations
 from oretrail.store.model_memory import MemoryModelStore
 from oretrail.store.model_neo4j import Neo4jModelStore
 from oretrail.store.model_port import (
@@ -22,6 +22,7 @@ from oretrail.store.model_port import (
     TraceRecord,
     TraceSummary,
 )
+from tests.conftest import GRAPH_DIR
 from tests.contract.test_graph_store import TRICKY
 
 Open = Callable[[], ModelStore]
@@ -407,3 +408,30 @@ async def test_case_a_withheld_mass_never_erases_an_allocation(open_store: Open)
     # each cell maker's own links hold its own share only.
     assert await store.over_allocations(0.02, caller="oem-a") == []
     assert await store.over_allocations(0.02, caller="cell-y") == []
+
+
+async def test_migration_0004_drops_links_that_name_no_organisation(runner: CypherRunner) -> None:
+    """Links of the old rules (no recording organisation, withheld as 0 kg) answer no one."""
+    await runner.driver.execute_query(
+        "CREATE (c:Lot {id: $c, owner: 'cam'})-[:CONSUMED {kg: 0.0}]->"
+        "(i:Lot {id: $i, owner: 'mine', quantity_kg: 100.0, allocated_kg: 0.0, "
+        "allocation_ratio: 0.0, outputs: 1}), "
+        "(:Organisation {id: 'mine'})-[:SUPPLIES {material: 'ore'}]->(:Organisation {id: 'cam'})",
+        c=CAM,
+        i=ORE,
+    )
+    statements = dict(load_migrations(GRAPH_DIR / "migrations"))["0004_model_per_organisation"]
+    for statement in statements:
+        await runner.driver.execute_query(statement)
+    left, _, _ = await runner.driver.execute_query(
+        "MATCH ()-[r:CONSUMED|SUPPLIES]->() RETURN count(r) AS links"
+    )
+    assert left[0]["links"] == 0
+    lot, _, _ = await runner.driver.execute_query(
+        "MATCH (x:Lot {id: $i}) RETURN x.allocated_kg AS kg, x.quantity_kg AS q", i=ORE
+    )
+    assert (lot[0]["kg"], lot[0]["q"]) == (None, 100.0)
+    # The model works on after it: the next trace records its links again.
+    store = Neo4jModelStore(runner)
+    await store.record_trace(chain())
+    assert await store.exposed_products(lot=ORE, facility=None, caller="oem") == [PACK]

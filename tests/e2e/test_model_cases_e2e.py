@@ -90,7 +90,9 @@ async def _empty_model(uri: str) -> None:
     driver: neo4j.AsyncDriver = open_driver(uri)
     try:
         await apply_migrations(driver, load_migrations(GRAPH_DIR / "migrations"))
-        await driver.execute_query("MATCH (n) WHERE n:Lot OR n:Trace OR n:Facility DETACH DELETE n")
+        await driver.execute_query(
+            "MATCH (n) WHERE n:Lot OR n:LotView OR n:Trace OR n:Facility DETACH DELETE n"
+        )
         await driver.execute_query("MATCH (o:Organisation) DETACH DELETE o")
     finally:
         await driver.close()

@@ -1,7 +1,7 @@
 // The lot structure a trace discovered: ids, owners, material and mass only.
 // On the Lot: the best known over every trace (its owner's totals read it). On the
-// recording organisation's SAW: what that organisation's traces saw. A placeholder
-// (null) never replaces a known value; a known one replaces what was known.
+// recording organisation's LotView: what that organisation's traces saw. A
+// placeholder (null) never replaces a known value; a known one replaces it.
 UNWIND $lots AS l
 MERGE (x:Lot {id: l.id})
 SET x.owner = l.owner,
@@ -9,9 +9,9 @@ SET x.owner = l.owner,
     x.quantity_kg = coalesce(l.quantity_kg, x.quantity_kg)
 MERGE (o:Organisation {id: l.owner})
 MERGE (x)-[:OWNED_BY]->(o)
-WITH x, l
-MERGE (v:Organisation {id: $org})
-MERGE (v)-[s:SAW]->(x)
-SET s.material = coalesce(l.material, s.material),
-    s.quantity_kg = coalesce(l.quantity_kg, s.quantity_kg),
-    s.facility = coalesce(l.facility, s.facility)
+MERGE (v:LotView {key: $org + '|' + l.id})
+SET v.org = $org,
+    v.lot = l.id,
+    v.material = coalesce(l.material, v.material),
+    v.quantity_kg = coalesce(l.quantity_kg, v.quantity_kg),
+    v.facility = coalesce(l.facility, v.facility)

@@ -4,8 +4,8 @@
 MATCH (c:Lot)-[r:CONSUMED {org: $org}]->(i:Lot)
 WHERE i.owner <> $org
 WITH i, sum(r.kg) AS allocated, count(c) AS outputs
-MATCH (:Organisation {id: $org})-[s:SAW]->(i)
-WHERE s.quantity_kg IS NOT NULL AND allocated > s.quantity_kg * (1 + $tolerance)
-RETURN i.id AS lot, i.owner AS owner, s.quantity_kg AS quantity_kg,
+MATCH (v:LotView {key: $org + '|' + i.id})
+WHERE v.quantity_kg IS NOT NULL AND allocated > v.quantity_kg * (1 + $tolerance)
+RETURN i.id AS lot, i.owner AS owner, v.quantity_kg AS quantity_kg,
        allocated AS allocated_kg, outputs
 ORDER BY lot

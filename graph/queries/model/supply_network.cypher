@@ -2,8 +2,8 @@
 // organisation recorded; a material its traces never saw reads "unknown".
 MATCH (c:Lot)-[:CONSUMED {org: $org}]->(i:Lot)
 WHERE c.owner <> i.owner
-OPTIONAL MATCH (:Organisation {id: $org})-[s:SAW]->(i)
-WITH DISTINCT i.owner AS supplier, c.owner AS customer, coalesce(s.material, $unknown) AS material
+OPTIONAL MATCH (v:LotView {key: $org + '|' + i.id})
+WITH DISTINCT i.owner AS supplier, c.owner AS customer, coalesce(v.material, $unknown) AS material
 WHERE $material IS NULL OR material = $material
 RETURN supplier, customer, material
 ORDER BY material, supplier, customer

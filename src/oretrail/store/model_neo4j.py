@@ -1,8 +1,8 @@
 """Neo4jModelStore: the gateway's supply-chain model in Neo4j, by named Cypher queries.
 
 Each recording organisation's view is kept apart: its links are ``CONSUMED``
-relationships carrying its id (``org``), and what its traces saw of a lot sits on
-its ``SAW`` relationship to the lot. The rules are the port's (model_port.py).
+relationships carrying its id (``org``), and what its traces saw of a lot is a
+``LotView`` node keyed ``<org>|<lot id>``. The rules are the port's (model_port.py).
 """
 
 from __future__ import annotations
