@@ -16,11 +16,19 @@ DROP INDEX lot_allocation_ratio IF EXISTS;
 MATCH (x:Lot) WHERE x.allocated_kg IS NOT NULL OR x.allocation_ratio IS NOT NULL
 REMOVE x.allocated_kg, x.allocation_ratio, x.outputs;
 
-CREATE INDEX consumed_org IF NOT EXISTS
-FOR ()-[r:CONSUMED]-() ON (r.org);
-
 CREATE CONSTRAINT lot_view_key IF NOT EXISTS
 FOR (v:LotView) REQUIRE v.key IS UNIQUE;
 
+// An organisation's links are found from its views (every consuming lot it
+// recorded has one), never by an index on CONSUMED.org: with one, MERGE of a link
+// between two known lots seeks every link of the organisation instead of
+// expanding the consumer's few.
+CREATE INDEX lot_view_org IF NOT EXISTS
+FOR (v:LotView) ON (v.org);
+
 CREATE INDEX lot_view_facility IF NOT EXISTS
 FOR (v:LotView) ON (v.org, v.facility);
+
+// Over-allocation in the organisation's own links: ratio = allocated / quantity.
+CREATE INDEX lot_view_ratio IF NOT EXISTS
+FOR (v:LotView) ON (v.org, v.ratio);

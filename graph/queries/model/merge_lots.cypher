@@ -15,3 +15,5 @@ SET v.org = $org,
     v.material = coalesce(l.material, v.material),
     v.quantity_kg = coalesce(l.quantity_kg, v.quantity_kg),
     v.facility = coalesce(l.facility, v.facility)
+SET v.ratio = CASE WHEN v.quantity_kg > 0 AND v.allocated_kg IS NOT NULL
+                   THEN v.allocated_kg / v.quantity_kg END
