@@ -1,18 +1,15 @@
 """The hand-computed model cases of ../shared/cases on real servers, embedded model and Neo4j.
 
-Each case's seeds are copied into a temporary config at test time and registered as
-config/registry.toml registers the sample, with permissive policies unless the case
-gives its own; the gateway's over-allocation answer is checked against the case's
-README. The case folder is found through ORETRAIL_CASES, else ../shared/cases beside
-the checkout; a missing folder fails the tests, it never skips them.
+Each case's seeds are set up by tests/support/seed_cases.py (copied at test time,
+registered, permissive policies), with the case's own policies/ where it gives
+them; the gateway's over-allocation answer is checked against the case's README.
+A missing case folder fails the tests, it never skips them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import tomllib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -23,54 +20,24 @@ import neo4j
 import pytest
 
 from oretrail.bootstrap import Federation, FederationConfig
-from oretrail.config import ModelSettings, load_gateway_settings, load_registry
+from oretrail.config import ModelSettings
 from oretrail.store.cypher import apply_migrations, load_migrations, open_driver
-from tests.conftest import CONFIG_DIR, GRAPH_DIR, ROOT, graphql, served_federation
+from tests.conftest import GRAPH_DIR, graphql, served_federation
+from tests.support.seed_cases import case_federation, cases_dir
 
 pytestmark = pytest.mark.e2e
 
-CASES = Path(os.environ.get("ORETRAIL_CASES", ROOT.parent / "shared" / "cases"))
 L = "urn:oretrail:lot:"
 OVER_ALLOCATIONS = "{ overAllocations { lot owner quantityKg allocatedKg outputs } }"
-PERMISSIVE = """\
-[[rules]]
-relation = "self"
-groups = ["*"]
-[[rules]]
-relation = "customer"
-groups = ["*"]
-[[rules]]
-relation = "downstream"
-groups = ["*"]
-"""
 
 
 def case_config(case: str, tmp_path: Path, model: ModelSettings) -> FederationConfig:
-    """A federation of the case's seeds: a registry and policies written under tmp_path."""
-    source = CASES / case
-    assert (source / "seeds").is_dir(), f"case {case} not found under {CASES}"
-    seeds, policies = tmp_path / "seeds", tmp_path / "policies"
-    shutil.copytree(source / "seeds", seeds)
-    policies.mkdir()
-    entries = []
-    for seed in sorted(seeds.glob("*.toml")):
-        org = tomllib.loads(seed.read_text(encoding="utf-8"))["organisation"]
-        given = source / "policies" / seed.name
-        policy = given.read_text(encoding="utf-8") if given.exists() else PERMISSIVE
-        (policies / seed.name).write_text(policy, encoding="utf-8")
-        roles = ", ".join(f'"{role}"' for role in org["roles"])
-        entries.append(
-            f'[[participants]]\nid = "{org["id"]}"\nname = "{org["name"]}"\n'
-            f'roles = [{roles}]\ncountry = "{org["country"]}"\nseed = "seeds/{seed.name}"\n'
-        )
-    registry = tmp_path / "registry.toml"
-    registry.write_text("\n".join(entries), encoding="utf-8")
-    settings = load_gateway_settings(CONFIG_DIR / "gateway.toml")
-    return FederationConfig(
-        registry=load_registry(registry),
-        settings=replace(settings, model=model),
-        policy_dir=policies,
-    )
+    """The case's federation under tmp_path, its policies/ as given, on the given model."""
+    source = cases_dir() / case
+    config = case_federation(source / "seeds", tmp_path)
+    for policy in sorted((source / "policies").glob("*.toml")):
+        shutil.copyfile(policy, config.policy_dir / policy.name)
+    return replace(config, settings=replace(config.settings, model=model))
 
 
 @pytest.fixture(params=["embedded", "neo4j"])
@@ -103,16 +70,15 @@ def served(config: FederationConfig, model: ModelSettings) -> AbstractContextMan
     return served_federation(config, neo4j_uri=uri)
 
 
-async def ask(federation: Federation, org: str, roles: list[str], query: str, **v: Any) -> Any:
-    token = federation.caller_token(org, roles=roles)
-    body = await graphql(federation.gateway_url, query, v, token=token)
+async def ask(federation: Federation, org: str, query: str, **v: Any) -> Any:
+    body = await graphql(federation.gateway_url, query, v, token=federation.user(org))
     assert "errors" not in body, body
     return body["data"]
 
 
-async def trace(federation: Federation, org: str, roles: list[str], lot: str) -> None:
+async def trace(federation: Federation, org: str, lot: str) -> None:
     query = "query($lot: ID!) { trace(lot: $lot) { root } }"
-    data = await ask(federation, org, roles, query, lot=lot)
+    data = await ask(federation, org, query, lot=lot)
     assert data["trace"]["root"] == lot
 
 
@@ -128,10 +94,10 @@ async def test_case_duplicate_input_link_overallocation(
     seed.write_text(text.replace("value = 1.9,", f"value = {x1_tonnes},"), encoding="utf-8")
     x1_kg = float(x1_tonnes) * 1000
     with served(config, model) as federation:
-        await trace(federation, "oem-a", ["PACK", "OEM"], f"{L}oem-a:P1")
+        await trace(federation, "oem-a", f"{L}oem-a:P1")
         # P1 lists X1 twice, 3 t and 2 t: 3,000 + 2,000 = 5,000 kg consumed of X1,
         # beyond 1,900 kg (and beyond 4,000 kg), by one consuming lot.
-        data = await ask(federation, "oem-a", ["PACK", "OEM"], OVER_ALLOCATIONS)
+        data = await ask(federation, "oem-a", OVER_ALLOCATIONS)
         assert data["overAllocations"] == [
             {
                 "lot": f"{L}cell-x:X1",
@@ -142,7 +108,7 @@ async def test_case_duplicate_input_link_overallocation(
             }
         ]
         # X1's owner reads the same total on its own lot, without who consumed it.
-        owner = await ask(federation, "cell-x", ["CELL"], OVER_ALLOCATIONS)
+        owner = await ask(federation, "cell-x", OVER_ALLOCATIONS)
         assert owner["overAllocations"] == [
             {
                 "lot": f"{L}cell-x:X1",
@@ -167,14 +133,14 @@ async def test_case_withheld_mass_erases_allocation(tmp_path: Path, model: Model
         }
     ]
     with served(config, model) as federation:
-        await trace(federation, "cell-x", ["CELL"], f"{L}cell-x:X1")
-        await trace(federation, "cell-y", ["CELL"], f"{L}cell-y:Y1")
-        first = await ask(federation, "mine-m", ["MINE"], OVER_ALLOCATIONS)
+        await trace(federation, "cell-x", f"{L}cell-x:X1")
+        await trace(federation, "cell-y", f"{L}cell-y:Y1")
+        first = await ask(federation, "mine-m", OVER_ALLOCATIONS)
         assert first["overAllocations"] == m1_totals
         # cell-y shows quantities only to itself: oem-a's trace cannot see Y1's 6 t of M1.
-        await trace(federation, "oem-a", ["PACK", "OEM"], f"{L}oem-a:P1")
-        second = await ask(federation, "mine-m", ["MINE"], OVER_ALLOCATIONS)
+        await trace(federation, "oem-a", f"{L}oem-a:P1")
+        second = await ask(federation, "mine-m", OVER_ALLOCATIONS)
         assert second["overAllocations"] == m1_totals
         # oem-a's own links know 4,000 kg of M1's 8,000 kg: nothing over-allocated for it.
-        own = await ask(federation, "oem-a", ["PACK", "OEM"], OVER_ALLOCATIONS)
+        own = await ask(federation, "oem-a", OVER_ALLOCATIONS)
         assert own["overAllocations"] == []

@@ -129,7 +129,7 @@ async def test_a_competitor_reads_nothing_of_another_organisations_trace(
 ) -> None:
     federation, record_id = traced
     # aurora-cells is a registered member (it even made the pack's cells), not nordvolt.
-    rival = federation.caller_token("aurora-cells", roles=["CELL"])
+    rival = federation.user("aurora-cells")
     query = (
         "query($lot: ID, $site: ID) { traceHistory(limit: 1000) { id } "
         "supplyNetwork { supplier customer material } "
