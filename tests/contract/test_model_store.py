@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -218,6 +219,30 @@ async def test_a_link_seen_again_is_neither_lowered_nor_counted_twice(open_store
     )
     assert await store.over_allocations(0.02, caller="oem") == [
         OverAllocation(ORE, "mine", 100.0, 125.5, 2)
+    ]
+
+
+async def test_concurrent_records_of_one_organisation_all_count(open_store: Open) -> None:
+    store = open_store()
+
+    def consumer(n: int, kilograms: float | None) -> TraceRecord:
+        cam = f"{L}cam:CAM-{n}"
+        return record(
+            f"t-{n}-{kilograms}",
+            cam,
+            minutes=n,
+            lots=(ModelLot(cam, "cam", "cam", 1000.0), ModelLot(ORE, "mine", "ore", 100.0)),
+            edges=(ModelEdge(cam, ORE, kilograms),),
+        )
+
+    # The links exist first with their masses withheld, so that the concurrent
+    # records below update existing links rather than create new ones.
+    for n in range(1, 9):
+        await store.record_trace(consumer(n, None))
+    await asyncio.gather(*(store.record_trace(consumer(n, 20.0)) for n in range(1, 9)))
+    # Eight consumers of 20 kg each: 8 · 20 = 160 kg of the 100 kg lot.
+    assert await store.over_allocations(0.0, caller="oem") == [
+        OverAllocation(ORE, "mine", 100.0, 160.0, 8)
     ]
 
 

@@ -8,7 +8,9 @@ UNWIND $edges AS e
 MATCH (c:Lot {id: e.consumer})
 MATCH (i:Lot {id: e.input})
 MERGE (iv:LotView {key: $org + '|' + e.input})
-  ON CREATE SET iv.org = $org, iv.lot = e.input
+// Written before its total is read: the write lock serialises concurrent records of
+// one organisation on this view, so their masses add up instead of overwriting.
+SET iv.org = $org, iv.lot = e.input
 MERGE (c)-[r:CONSUMED {org: $org}]->(i)
   ON CREATE SET iv.outputs = coalesce(iv.outputs, 0) + 1
 WITH e, r, iv, coalesce(r.kg, 0.0) AS before
