@@ -131,12 +131,15 @@ class Query:
         )
         return [trace_record_type(s) for s in summaries]
 
-    @strawberry.field(description="Who supplies whom, by material, as recorded traces found.")
+    @strawberry.field(
+        description="Who supplies whom, by material, as the caller's organisation's traces found."
+    )
     async def supply_network(
         self, info: Info[GatewayContext, None], material: str | None = None
     ) -> list[SupplyLinkType]:
-        await _model_call(_allowed(info.context.caller))
-        links = await _model_call(info.context.model.supply_network(material))
+        caller = info.context.caller
+        await _model_call(_allowed(caller))
+        links = await _model_call(info.context.model.supply_network(material, caller=caller.org))
         return [
             SupplyLinkType(supplier=x.supplier, customer=x.customer, material=x.material)
             for x in links
@@ -163,15 +166,22 @@ class Query:
         )
         return [strawberry.ID(p) for p in products]
 
-    @strawberry.field(description="Lots whose recorded consumption exceeds their quantity.")
+    @strawberry.field(
+        description=(
+            "Lots consumed beyond their quantity in the links the caller's organisation's "
+            "traces recorded; and the caller's own lots, as totals over every recorded "
+            "trace, without who consumed them (outputs null)."
+        )
+    )
     async def over_allocations(
         self, info: Info[GatewayContext, None], tolerance: float | None = None
     ) -> list[OverAllocationType]:
         tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
         if not 0 <= tol <= 1:
             raise as_graphql_error(InvalidInput(f"tolerance {tol} must be between 0 and 1"))
-        await _model_call(_allowed(info.context.caller))
-        found = await _model_call(info.context.model.over_allocations(tol))
+        caller = info.context.caller
+        await _model_call(_allowed(caller))
+        found = await _model_call(info.context.model.over_allocations(tol, caller=caller.org))
         return [
             OverAllocationType(
                 lot=strawberry.ID(o.lot),
