@@ -258,7 +258,7 @@ facility = "rival-plant"
 custody = "MASS_BALANCE"
 contents = { Co = 0.02 }
 inputs = [
-  { lot = "urn:oretrail:lot:kambove-mining:MH-2026-031", quantity = { value = 2, unit = "t" } },
+  { lot = "urn:oretrail:lot:kambove-mining:MH-2026-031", quantity = { value = 60, unit = "t" } },
 ]
 """
 
@@ -300,6 +300,20 @@ async def test_a_member_cannot_open_a_lot_it_never_received(tmp_path: Path) -> N
         [entry] = federation.node_logs["kambove-mining"].entries
         assert entry["lots"][0]["status"] == "WITHHELD"
         assert "no shipment of this lot to rivalauto" in entry["lots"][0]["reason"]
+        # Nothing it invented entered the model: no supply link, and no allocation on the
+        # ore (60 t claimed of its 50 t would be an over-allocation the mine is shown).
+        network = await graphql(
+            federation.gateway_url,
+            "{ supplyNetwork { supplier customer } }",
+            token=federation.user("rivalauto"),
+        )
+        assert network["data"]["supplyNetwork"] == []
+        owner = await graphql(
+            federation.gateway_url,
+            "{ overAllocations(tolerance: 0) { lot allocatedKg } }",
+            token=federation.user("kambove-mining"),
+        )
+        assert owner["data"]["overAllocations"] == []
 
 
 def claims_more_of_the_concentrate(seed: str) -> str:
