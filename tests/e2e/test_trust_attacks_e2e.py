@@ -22,7 +22,9 @@ from oretrail.auth.callers import USER_CERT_TYP, UserIdentity
 from oretrail.auth.grants import GRANT_TYP
 from oretrail.auth.keys import SigningKey, generate_signing_key, thumbprint
 from oretrail.auth.pinned import STATEMENT_TYP
+from oretrail.auth.principal import HEADER_ROOTS
 from oretrail.auth.requests import REQUEST_TYP, RequestContext, sign_request
+from oretrail.auth.roots import sign_root_list
 from oretrail.auth.tokens import FEDERATION, GATEWAY, mint, node_audience, org_issuer
 from oretrail.bootstrap import Federation, FederationConfig
 from oretrail.client import signed_headers
@@ -545,3 +547,41 @@ def payload(grant: str) -> dict[str, Any]:
     body = grant.split(".")[1]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     return decoded
+
+
+async def test_transparency_roots_come_only_from_the_owners_signed_list(
+    federation: Federation,
+) -> None:
+    """An NGO's transparency request opens the pack only with nordvolt's own signed list;
+    a list signed by anyone else (or none) opens nothing."""
+    ngo = federation.user("transparency-watch")
+    line = "nordvolt-packs-2026"
+    request = sign_request(
+        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+    )
+    lists = {
+        "the owner's": sign_root_list(federation.keys.member("nordvolt").org_key, line, [PACK]),
+        "a rival's": sign_root_list(federation.keys.member("rivalauto").org_key, line, [PACK]),
+        "the gateway's": mint(
+            SigningKey(
+                org_issuer("nordvolt"), federation.keys.gateway.kid, federation.keys.gateway.private
+            ),
+            "roots+jwt",
+            {"sub": line, "aud": FEDERATION, "roots": [PACK]},
+            lifetime=60,
+        ),
+    }
+    outcomes = {}
+    for name, roots in lists.items():
+        status, body = await ask_node(
+            federation,
+            "nordvolt",
+            request,
+            ngo.certificate,
+            {"ids": [PACK]},
+            extra={HEADER_ROOTS: roots},
+        )
+        outcomes[name] = statuses(body)[0][1] if status == 200 else status
+    assert outcomes == {"the owner's": "FOUND", "a rival's": "WITHHELD", "the gateway's": 401}
+    status, _ = await ask_node(federation, "nordvolt", request, ngo.certificate, {"ids": [PACK]})
+    assert status == 401
