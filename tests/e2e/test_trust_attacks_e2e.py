@@ -456,10 +456,16 @@ async def test_a_trace_request_cannot_call_outputs(federation: Federation) -> No
 
 
 async def test_only_the_members_own_signature_changes_what_a_node_pins(
-    federation: Federation,
+    sample_config: FederationConfig,
 ) -> None:
     """Whoever edits the gateway's registry may swap nordvolt's key for one of its own:
-    no node believes it. nordvolt's own statement, signed with its current key, does."""
+    no node believes it. nordvolt's own statement, signed with its current key, does.
+    (A federation of its own: the rotation must not leak into the other tests.)"""
+    with served_federation(sample_config) as federation:
+        await _rotation(federation)
+
+
+async def _rotation(federation: Federation) -> None:
     swapped = generate_signing_key(org_issuer("nordvolt"), "nordvolt-swapped")
     impostor = UserIdentity.generate(swapped, "mallory@nordvolt")
     request = sign_request(impostor, context(roots=(PACK,)))
