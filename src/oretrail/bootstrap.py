@@ -263,6 +263,12 @@ class Federation:
     node_logs: dict[str, AccessLog] = field(default_factory=dict)
     node_security: dict[str, NodeSecurity] = field(default_factory=dict)
 
+    transparency_signed_roots: dict[str, str] = field(default_factory=dict)
+
+    def transparency_roots(self, line: str) -> str:
+        """The root list of a product line as its owner signed it (what the gateway holds)."""
+        return self.transparency_signed_roots[line]
+
     def user(self, org: str, sub: str | None = None) -> UserIdentity:
         """A user of a member organisation, its key certified by the organisation's key."""
         return self.keys.user(org, sub)
@@ -372,6 +378,7 @@ async def run_federation(
             node_urls={org: url for org, url in endpoints.items() if org not in down},
             node_logs=logs,
             node_security=securities,
+            transparency_signed_roots=dict(config.transparency.signed_roots),
         )
     finally:
         await servers.stop()

@@ -474,7 +474,7 @@ async def _rotation(federation: Federation) -> None:
     )
     assert status == 401
     statement_url = federation.node_urls["nordvolt"].replace("/graphql", "/trust/statements")
-    rotation = {"org_keys": [swapped.trusted().jwk()], "roles": ["OEM"]}
+    rotation = {"org_keys": [swapped.trusted().jwk()]}
     forged = mint(
         federation.keys.gateway,
         STATEMENT_TYP,
@@ -502,11 +502,9 @@ async def _rotation(federation: Federation) -> None:
     )
     assert status == 200
     assert statuses(body) == [(PACK, "FOUND")]
-    pinned = federation.node_security["nordvolt"].authority.pinned
-    assert pinned.roles("nordvolt") == {"OEM"}
     # Other nodes keep their own copies: unchanged until nordvolt tells them too.
     other = federation.node_security["aurora-cells"].authority.pinned
-    assert other.roles("nordvolt") == {"OEM", "PACK"}
+    assert await other.org_keys.get("nordvolt-swapped") is None
 
 
 def withhold_quantities_downstream(policy: str) -> str:
@@ -556,10 +554,16 @@ def payload(grant: str) -> dict[str, Any]:
 
 
 async def test_transparency_roots_come_only_from_the_owners_signed_list(
-    federation: Federation,
+    sample_config: FederationConfig,
 ) -> None:
     """An NGO's transparency request opens the pack only with nordvolt's own signed list;
     a list signed by anyone else (or none) opens nothing."""
+    # A federation of its own: the root lists signed here must not meet other tests.
+    with served_federation(sample_config) as federation:
+        await _transparency_roots_come_only_from_the_owners_signed_list(federation)
+
+
+async def _transparency_roots_come_only_from_the_owners_signed_list(federation: Federation) -> None:
     ngo = federation.user("transparency-watch")
     line = "nordvolt-packs-2026"
     request = sign_request(
@@ -591,3 +595,107 @@ async def test_transparency_roots_come_only_from_the_owners_signed_list(
     assert outcomes == {"the owner's": "FOUND", "a rival's": "WITHHELD", "the gateway's": 401}
     status, _ = await ask_node(federation, "nordvolt", request, ngo.certificate, {"ids": [PACK]})
     assert status == 401
+
+
+TRANSPARENCY_WALK = (
+    "query($ids: [ID!]!, $grants: [String!]) { lots(ids: $ids, grants: $grants) "
+    "{ answers { id status lot { facility { name } inputs { lot } } } "
+    "continuations { owner lots grant } } }"
+)
+
+
+async def walk(
+    federation: Federation, user: UserIdentity, request: str, roots: str
+) -> dict[str, Any]:
+    """Walk a product line as a hostile gateway would, with the lots document: every
+    lot answered, by id."""
+    pending: dict[str, list[str]] = {"nordvolt": [PACK]}
+    grants: list[str] = []
+    answers: dict[str, Any] = {}
+    for _ in range(8):
+        following: dict[str, list[str]] = {}
+        for org, ids in pending.items():
+            status, body = await ask_node(
+                federation,
+                org,
+                request,
+                user.certificate,
+                {"ids": ids, "grants": grants},
+                query=TRANSPARENCY_WALK,
+                extra={HEADER_ROOTS: roots},
+            )
+            assert status == 200, body
+            for answer in body["data"]["lots"]["answers"]:
+                answers[answer["id"]] = answer
+            for continuation in body["data"]["lots"]["continuations"]:
+                grants.append(continuation["grant"])
+                for lot in continuation["lots"]:
+                    following.setdefault(lot.split(":")[3], []).append(lot)
+        pending = following
+    return answers
+
+
+async def test_a_transparency_request_gives_only_what_the_transparency_rule_gives(
+    federation: Federation,
+) -> None:
+    """Even walked lot by lot, an NGO's approved query gets no site details or supplier
+    names upstream (the downstream rule never applies to it); a competitor's own
+    'transparency' request, or one for a query no node lists, gets nothing at all."""
+    line = "nordvolt-packs-2026"
+    roots = federation.transparency_roots(line)
+    ngo = federation.user("transparency-watch")
+    approved = sign_request(
+        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+    )
+    answers = await walk(federation, ngo, approved, roots)
+    found = [a for a in answers.values() if a["status"] == "FOUND"]
+    assert len(found) > 10
+    assert all(a["lot"]["facility"]["name"] is None for a in found)
+    rival = federation.user("rivalauto")
+    for signer, doc in ((rival, "artisanal-share"), (ngo, "not-approved")):
+        context = RequestContext(op="transparency", depth=20, doc=doc, line=line)
+        attempt = sign_request(signer, context)
+        _, body = await ask_node(
+            federation,
+            "nordvolt",
+            attempt,
+            signer.certificate,
+            {"ids": [PACK]},
+            extra={HEADER_ROOTS: roots},
+        )
+        assert statuses(body) == [(PACK, "WITHHELD")]
+
+
+async def test_an_owner_withdraws_a_root_with_a_newer_list(sample_config: FederationConfig) -> None:
+    # A federation of its own: the root lists signed here must not meet other tests.
+    with served_federation(sample_config) as federation:
+        await _an_owner_withdraws_a_root_with_a_newer_list(federation)
+
+
+async def _an_owner_withdraws_a_root_with_a_newer_list(federation: Federation) -> None:
+    line = "nordvolt-packs-2026"
+    key = federation.keys.member("nordvolt").org_key
+    ngo = federation.user("transparency-watch")
+    request = sign_request(
+        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+    )
+    old = mint(
+        key,
+        "roots+jwt",
+        {"sub": line, "aud": FEDERATION, "roots": [PACK]},
+        lifetime=600,
+        now=time.time() - 60,
+    )
+    new = mint(key, "roots+jwt", {"sub": line, "aud": FEDERATION, "roots": []}, lifetime=600)
+    outcomes = []
+    for roots in (old, new, old):
+        status, body = await ask_node(
+            federation,
+            "nordvolt",
+            request,
+            ngo.certificate,
+            {"ids": [PACK]},
+            extra={HEADER_ROOTS: roots},
+        )
+        outcomes.append(statuses(body)[0][1] if status == 200 else status)
+    assert outcomes == ["FOUND", "WITHHELD", 401]

@@ -24,7 +24,7 @@ def test_claims_of_distinct_consuming_lots_add_up_to_the_shipped_limit() -> None
     assert not outcome.accepted
     assert outcome.over_claimed
     assert outcome.claimed_kg == 1_100.0
-    assert ledger.is_over_claimed(X)
+    assert ledger.is_over_claimed(X, "helios")
     # No new claim after that, even a small one; the accepted one is still honoured.
     assert not ledger.claim(X, "helios", "C3", 1.0, 1_000.0).accepted
     assert ledger.claim(X, "helios", "C1", 600.0, 1_000.0).accepted
@@ -46,5 +46,15 @@ def test_the_ledger_and_kept_grants_survive_a_restart(tmp_path: Path) -> None:
     ledger.flush()
     again = ClaimLedger(path)
     assert again.claimed(X, "helios") == 600.0
-    assert again.is_over_claimed(X)
+    assert again.is_over_claimed(X, "helios")
     assert '"grant":"grant-1"' in path.read_text()
+
+
+def test_one_customer_over_claiming_does_not_block_another() -> None:
+    """A member that got 100 kg and claims 200 kg is flagged; the 4 t customer is not."""
+    ledger = ClaimLedger()
+    assert ledger.claim(X, "rival", "A", 100.0, 102.0).accepted
+    assert not ledger.claim(X, "rival", "B", 100.0, 102.0).accepted
+    assert ledger.is_over_claimed(X, "rival")
+    assert ledger.claim(X, "trader", "CH-1", 4_000.0, 4_080.0).accepted
+    assert not ledger.is_over_claimed(X, "trader")

@@ -25,44 +25,72 @@ async def test_a_statement_signed_with_the_members_current_key_takes_effect() ->
     registry = pinned()
     new_key = generate_signing_key(org_issuer("nordvolt"), "nordvolt-rotated")
     await registry.apply_statement(
-        statement("nordvolt", "nordvolt", {"org_keys": [new_key.trusted().jwk()], "roles": ["OEM"]})
+        statement("nordvolt", "nordvolt", {"org_keys": [new_key.trusted().jwk()]})
     )
     assert await registry.org_keys.get("nordvolt-rotated") is not None
     assert await registry.org_keys.get(KEYS.member("nordvolt").org_key.kid) is None
-    assert registry.roles("nordvolt") == {"OEM"}
 
 
 async def test_a_statement_about_another_member_is_refused() -> None:
     registry = pinned()
     with pytest.raises(TokenRejected, match="its own signer"):
-        await registry.apply_statement(statement("rivalauto", "nordvolt", {"roles": ["AUDITOR"]}))
-    assert registry.roles("nordvolt") == {"OEM", "PACK"}
+        await registry.apply_statement(statement("rivalauto", "nordvolt", {"endpoint": "http://x"}))
 
 
 async def test_a_statement_signed_by_the_gateway_or_a_node_key_is_refused() -> None:
     registry = pinned()
     for key in (KEYS.gateway, KEYS.member("nordvolt").node_key):
-        claims = {"sub": key.issuer, "aud": FEDERATION, "member": {"roles": ["AUDITOR"]}}
+        claims = {"sub": key.issuer, "aud": FEDERATION, "member": {"endpoint": "http://x"}}
         token = mint(key, STATEMENT_TYP, claims, lifetime=60)
         with pytest.raises(TokenRejected):
             await registry.apply_statement(token)
-    assert registry.roles("nordvolt") == {"OEM", "PACK"}
+    member = registry.member("nordvolt")
+    assert member is not None
+    assert member.endpoint == ""
 
 
 async def test_an_older_statement_never_undoes_a_newer_one() -> None:
     registry = pinned()
     now = time.time()
-    newer = statement("nordvolt", "nordvolt", {"roles": ["OEM"]}, iat=now)
-    older = statement("nordvolt", "nordvolt", {"roles": ["OEM", "AUDITOR"]}, iat=now - 10)
+    newer = statement("nordvolt", "nordvolt", {"endpoint": "http://new"}, iat=now)
+    older = statement("nordvolt", "nordvolt", {"endpoint": "http://old"}, iat=now - 10)
     await registry.apply_statement(newer)
     with pytest.raises(TokenRejected, match="not newer"):
         await registry.apply_statement(older)
-    assert registry.roles("nordvolt") == {"OEM"}
+    member = registry.member("nordvolt")
+    assert member is not None
+    assert member.endpoint == "http://new"
+
+
+async def test_a_member_cannot_give_itself_a_role() -> None:
+    """Roles narrow policy rules; only the copy's operator changes them."""
+    registry = pinned()
+    with pytest.raises(TokenRejected, match="nothing else"):
+        await registry.apply_statement(statement("nordvolt", "nordvolt", {"roles": ["AUDITOR"]}))
+    assert registry.roles("nordvolt") == {"OEM", "PACK"}
+
+
+async def test_a_statement_claiming_another_partys_key_id_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "pinned.json"
+    path.write_text(json.dumps(pinned().to_json()))
+    registry = load_pinned(path)
+    mine = KEYS.member("rivalauto").org_key.trusted().jwk()
+    clash = {**mine, "kid": KEYS.member("nordvolt").org_key.kid}
+    with pytest.raises(TokenRejected, match="names two keys"):
+        await registry.apply_statement(
+            statement("rivalauto", "rivalauto", {"org_keys": [mine, clash]})
+        )
+    # The copy still works, on disk and in memory.
+    assert await registry.org_keys.get(KEYS.member("nordvolt").org_key.kid) is not None
+    assert await registry.gateway_keys.get(KEYS.gateway.kid) is not None
+    assert load_pinned(path).member("rivalauto") == registry.member("rivalauto")
 
 
 @pytest.mark.parametrize(
     "member",
-    [{}, {"gateway": []}, {"org_keys": []}, {"roles": "OEM"}, {"org_keys": [{"kty": "RSA"}]}],
+    [{}, {"gateway": []}, {"org_keys": []}, {"endpoint": 7}, {"org_keys": [{"kty": "RSA"}]}],
 )
 async def test_a_statement_that_cannot_be_applied_is_refused(member: object) -> None:
     registry = pinned()

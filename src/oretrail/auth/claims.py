@@ -6,8 +6,9 @@ Trust 4). Claims count once per distinct consuming lot: a later claim for the sa
 (X, granter, L) replaces the earlier one and never adds to it, so repeating,
 resuming or replaying a trace never changes what is served. A claim that would
 take the total past the shipped quantity (with tolerance) is refused, and X is
-flagged over-claimed: no new claim on it is accepted after that; claims already
-accepted keep being honoured, unchanged.
+flagged over-claimed by that granter: no new claim on it from that granter is
+accepted after that; claims already accepted keep being honoured, unchanged, and
+other customers of X are not affected (one member cannot block another).
 
 Every grant received is kept as evidence, and every accepted claim and flag is
 appended to the ledger file (JSON lines) before it takes effect, so a restarted
@@ -43,7 +44,7 @@ class ClaimLedger:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._claims: dict[tuple[str, str], dict[str, float]] = {}
-        self._over: set[str] = set()
+        self._over: set[tuple[str, str]] = set()
         self._grants: set[str] = set()
         self._pending: list[str] = []
         if path is not None and path.exists():
@@ -61,14 +62,14 @@ class ClaimLedger:
                     lot, granter, consumer, kilograms = record["claim"]
                     self._claims.setdefault((lot, granter), {})[consumer] = float(kilograms)
                 elif "over" in record:
-                    self._over.add(str(record["over"]))
+                    self._over.add((str(record["over"]), str(record["granter"])))
                 elif "grant" in record:
                     self._grants.add(str(record["hash"]))
             except (ValueError, TypeError, KeyError) as exc:
                 raise ConfigError(f"{path}:{number}: not a ledger record: {exc}") from None
 
-    def is_over_claimed(self, lot: str) -> bool:
-        return lot in self._over
+    def is_over_claimed(self, lot: str, granter: str) -> bool:
+        return (lot, granter) in self._over
 
     def claimed(self, lot: str, granter: str) -> float:
         return sum(self._claims.get((lot, granter), {}).values())
@@ -89,13 +90,14 @@ class ClaimLedger:
         """
         claims = self._claims.setdefault((lot, granter), {})
         before = claims.get(consumer)
+        flagged = (lot, granter) in self._over
         if before is not None and kilograms <= before:
             # Already accepted (a repeat, a resume, a replay): served as before.
-            return ClaimOutcome(True, sum(claims.values()), limit_kg, lot in self._over)
+            return ClaimOutcome(True, sum(claims.values()), limit_kg, flagged)
         total = sum(claims.values()) - (before or 0.0) + kilograms
-        if lot in self._over or total > limit_kg:
-            if lot not in self._over:
-                self._over.add(lot)
+        if flagged or total > limit_kg:
+            if not flagged:
+                self._over.add((lot, granter))
                 self._append({"over": lot, "granter": granter, "claimed_kg": total})
             return ClaimOutcome(False, total, limit_kg, True)
         self._append({"claim": [lot, granter, consumer, kilograms]})

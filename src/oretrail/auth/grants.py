@@ -250,9 +250,11 @@ class GrantVerifier:
                 grant = await chain.grant(digest)
                 if grant.audience != mine:
                     continue  # an ancestor of a grant addressed to us
-                sealed = self._open(grant)
-                for index, entry in enumerate(grant.entries):
+                for index in range(len(grant.entries)):
                     await chain.check_entry(grant, index)
+                # Opened only once its whole chain verified.
+                sealed = self._open(grant)
+                for entry in grant.entries:
                     consumer = f"{LOT_PREFIX}{grant.granter}:{entry.via}"
                     for local, given in entry.inputs:
                         kilograms = sealed.get(f"{entry.via}/{local}", given)

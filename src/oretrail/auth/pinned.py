@@ -50,8 +50,10 @@ __all__ = [
 
 STATEMENT_TYP = "member+jwt"
 STATEMENT_MAX_LIFETIME = 24 * 3600
-# What a statement may change; anything else in it is refused.
-STATEMENT_FIELDS = frozenset({"roles", "endpoint", "org_keys", "node_keys", "enc_keys"})
+# What a statement may change; anything else in it is refused. Not roles: a member
+# must not give itself a role a policy rule is narrowed to; roles change only by
+# the copy's operator.
+STATEMENT_FIELDS = frozenset({"endpoint", "org_keys", "node_keys", "enc_keys"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +105,7 @@ class PinnedRegistry:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self._org_ring, self._node_ring, self._gateway_ring = KeyRing(), KeyRing(), KeyRing()
-        for record in self._members.values():
-            for key in record.org_keys:
-                self._org_ring.add(key)
-            for key in record.node_keys:
-                self._node_ring.add(key)
-        for key in self._gateway:
-            self._gateway_ring.add(key)
+        self._org_ring, self._node_ring, self._gateway_ring = _rings(self._members, self._gateway)
 
     @property
     def members(self) -> Mapping[str, MemberRecord]:
@@ -165,10 +160,15 @@ class PinnedRegistry:
             )
         updated = _changed(current, change, claims["iat"])
         members = {**self._members, org: updated}
+        try:
+            # Every key id names one key of one party: a statement may not claim another's.
+            rings = _rings(members, self._gateway)
+        except ConfigError as exc:
+            raise TokenRejected(f"the statement cannot be applied: {exc}") from None
         if self._path is not None:
             _write(self._path, members, self._gateway)
         self._members = members
-        self._rebuild()
+        self._org_ring, self._node_ring, self._gateway_ring = rings
         return updated
 
     def to_json(self) -> dict[str, Any]:
@@ -178,12 +178,32 @@ class PinnedRegistry:
         }
 
 
+def _rings(
+    members: Mapping[str, MemberRecord], gateway: Iterable[TrustedKey]
+) -> tuple[KeyRing, KeyRing, KeyRing]:
+    """The organisation, node and gateway key rings; ConfigError if two keys share an id."""
+    org_ring, node_ring, gateway_ring = KeyRing(), KeyRing(), KeyRing()
+    seen: dict[str, TrustedKey] = {}  # key ids are unique across every kind and party
+
+    def add(ring: KeyRing, key: TrustedKey) -> None:
+        known = seen.setdefault(key.kid, key)
+        if known != key and (known.issuer != key.issuer or known.jwk() != key.jwk()):
+            raise ConfigError(f"key id {key.kid} names two keys ({known.issuer}, {key.issuer})")
+        ring.add(key)
+
+    for record in members.values():
+        for key in record.org_keys:
+            add(org_ring, key)
+        for key in record.node_keys:
+            add(node_ring, key)
+    for key in gateway:
+        add(gateway_ring, key)
+    return org_ring, node_ring, gateway_ring
+
+
 def _changed(current: MemberRecord, change: Mapping[str, Any], iat: int) -> MemberRecord:
     try:
-        roles = change.get("roles", sorted(current.roles))
         endpoint = change.get("endpoint", current.endpoint)
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ConfigError("roles must be a list of strings")
         if not isinstance(endpoint, str):
             raise ConfigError("endpoint must be a string")
         org_keys = (
@@ -203,7 +223,6 @@ def _changed(current: MemberRecord, change: Mapping[str, Any], iat: int) -> Memb
         raise TokenRejected("a statement may not leave a member without an organisation key")
     return replace(
         current,
-        roles=frozenset(roles),
         endpoint=endpoint,
         org_keys=org_keys,
         node_keys=node_keys,

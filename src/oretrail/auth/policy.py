@@ -83,6 +83,8 @@ class Policy:
     """Default deny: a caller sees the union of the groups its matching rules grant."""
 
     rules: tuple[Rule, ...] = ()
+    # The approved transparency queries (by id) this node answers (DESIGN.md, Trust 5).
+    approved_queries: frozenset[str] = frozenset()
 
     def granted(
         self, relations: Collection[Relation], org: str, roles: Collection[str]
@@ -95,7 +97,8 @@ class Policy:
 
 
 # The only key a policy file has at its top level, and the keys of one rule.
-POLICY_KEYS = ("rules",)
+POLICY_KEYS = ("rules", "approved_queries")
+_QUERY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 RULE_KEYS = ("relation", "groups", "orgs", "roles")
 # Relations the node derives for itself, which no rule may name.
 _DERIVED_RELATIONS = frozenset({"approver"})
@@ -131,7 +134,14 @@ def load_policy(path: Path) -> Policy:
     rules = raw.get("rules", [])
     if not isinstance(rules, list):
         raise source.error(None, "rules", "rules must be a list of [[rules]] tables")
-    return Policy(tuple(_rule(source, i, r) for i, r in enumerate(rules)))
+    approved = raw.get("approved_queries", [])
+    if not isinstance(approved, list) or not all(
+        isinstance(q, str) and _QUERY_ID.fullmatch(q) for q in approved
+    ):
+        raise source.error(
+            None, "approved_queries", "approved_queries must be a list of approved query ids"
+        )
+    return Policy(tuple(_rule(source, i, r) for i, r in enumerate(rules)), frozenset(approved))
 
 
 def _rule(source: _Source, index: int, raw: object) -> Rule:

@@ -99,6 +99,9 @@ class NodeAuthority:
         # Verified signed requests by (request, certificate): one trace brings the same
         # request to a node once per hop; it is verified once, until it expires.
         self._requests: dict[tuple[str, str], SignedRequest] = {}
+        # The newest root list seen per (owner, line): an owner withdraws a root by
+        # signing a newer list, and an older one is refused from then on.
+        self._root_lists: dict[tuple[str, str], int] = {}
 
     async def principal(
         self,
@@ -129,6 +132,10 @@ class NodeAuthority:
             listed = await verify_root_list(
                 roots, self.pinned.org_keys, context.line, clock=self._clock
             )
+            newest = self._root_lists.setdefault((listed.owner, listed.line), listed.issued)
+            if listed.issued < newest:
+                raise TokenRejected("a newer root list of this product line has been seen")
+            self._root_lists[listed.owner, listed.line] = listed.issued
             # Only the line's owner lists roots: they are its own lots.
             opened = frozenset(r for r in listed.roots if r.split(":")[3:4] == [listed.owner])
         return Principal(request, self.pinned.roles(request.org), opened)

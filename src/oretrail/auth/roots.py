@@ -31,6 +31,7 @@ class RootList:
     owner: str
     line: str
     roots: frozenset[str]
+    issued: int
 
 
 def sign_root_list(
@@ -62,4 +63,4 @@ async def verify_root_list(
         or not all(isinstance(r, str) for r in roots)
     ):
         raise TokenRejected("the root list's roots are not a list of lot ids")
-    return RootList(owner, line, frozenset(roots))
+    return RootList(owner, line, frozenset(roots), claims["iat"])

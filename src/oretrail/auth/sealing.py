@@ -112,7 +112,18 @@ def open_sealed(sealed: object, key: EncryptionKey) -> dict[str, float]:
         raise TokenRejected("sealed figures are not a compact JWE")
     token = jwe.JWE(algs=[ALG, ENC])
     try:
-        token.deserialize(sealed, key=key.private)
+        token.deserialize(sealed)
+        # Exactly the header seal() writes: no compression ("zip" would let 64 KiB
+        # expand to megabytes), no other algorithm.
+        header = json.loads(token.objects["protected"])
+        if set(header) - {"alg", "enc", "kid", "cty", "epk"} or (
+            header.get("alg"),
+            header.get("enc"),
+        ) != (ALG, ENC):
+            raise TokenRejected("sealed figures use a header this node does not accept")
+        token.decrypt(key.private)
+        if len(token.payload) > MAX_SEALED_BYTES:
+            raise TokenRejected("sealed figures are too long")
         figures = json.loads(token.payload)
     except (JWException, ValueError, TypeError, RecursionError) as exc:
         raise TokenRejected(f"sealed figures cannot be opened: {type(exc).__name__}") from None

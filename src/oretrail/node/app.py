@@ -31,7 +31,7 @@ from oretrail.auth.principal import (
     Principal,
 )
 from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
-from oretrail.errors import TokenRejected
+from oretrail.errors import ConfigError, TokenRejected
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
 from oretrail.node.schema import build_node_schema
@@ -135,7 +135,7 @@ def build_node_app(
             security.authority.forget_requests()
         except (ValueError, UnicodeDecodeError, RecursionError):
             return JSONResponse({"error": "the body is not a JSON object"}, status_code=400)
-        except TokenRejected as exc:
+        except (TokenRejected, ConfigError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return JSONResponse({"applied": record.org, "member": record.to_json()})
 

@@ -114,6 +114,13 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     principal = ctx.principal
     if principal.op not in ("trace", "transparency"):
         raise Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+    if principal.op == "transparency":
+        refusal = _transparency_refusal(ctx)
+        if refusal is not None:
+            refused = [Decision(i, "WITHHELD", [], [], refusal) for i in ids]
+            await log_decisions(ctx, "lots", refused)
+            answers = [Given(i, LotStatus.WITHHELD, refusal) for i in ids]
+            return LotsOutcome(answers, [])
     org = ctx.authority.org
     given: dict[str, Given] = {}
     decisions: list[Decision] = []
@@ -169,7 +176,9 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
             decisions.append(Decision(lot_id, "WITHHELD", sorted(relations), [], reason))
             continue
         hop, prev = opening
-        if prev is not None:
+        # A transparency request reaches lots through chains too, but only the
+        # transparency rule applies to it: never the downstream one.
+        if prev is not None and principal.op != "transparency":
             relations.add(Relation.DOWNSTREAM)
         granted = ctx.policy.granted(relations, principal.org, principal.roles)
         if "identity" not in granted:
@@ -194,6 +203,25 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     await log_decisions(ctx, "lots", decisions)
     continuations = ctx.authority.issuer.issue(principal.request, links)
     return LotsOutcome([given[lot_id] for lot_id in ids], continuations)
+
+
+# Roles a caller must hold, by this node's own registry copy, to run approved queries.
+TRANSPARENCY_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+def _transparency_refusal(ctx: NodeContext) -> str | None:
+    """Why this node answers no lot of a transparency request, or None.
+
+    Only approved queries this node's own policy lists, and only for NGO or auditor
+    callers by its own registry copy (DESIGN.md, Trust 5).
+    """
+    principal = ctx.principal
+    query = principal.request.context.doc
+    if query not in ctx.policy.approved_queries:
+        return f"this node does not answer the transparency query {query[:80]!r}"
+    if not principal.roles & TRANSPARENCY_ROLES:
+        return "transparency queries are answered to NGO and auditor callers only"
+    return None
 
 
 def _opening(  # noqa: PLR0917 - one lot's facts, gathered by the caller
