@@ -13,12 +13,14 @@ query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) {
     root asOf maxDepth elements
     origins {
       lot owner material custody recycledPostConsumer
-      facility { name kind country region artisanal cahra }
+      facility { name kind country region artisanal cahra activities }
       shares { element share approximate }
     }
     coverage { element coverage unknown }
     gaps { lot owner reason detail via shares { element share } }
-    risks { kind lot owner evidence }
+    risks { kind lot owner evidence shares { element share } }
+    notChecked { check lot owner reason }
+    allocationNote
     lots { id owner opened material custody }
     edges { consumer input kilograms }
   }
@@ -102,6 +104,9 @@ def format_trace(trace: dict[str, Any]) -> str:
             f"behind it: {behind}"
         )
 
+    if trace.get("allocationNote"):
+        lines += ["", f"Note: {trace['allocationNote']}"]
+
     lines += ["", f"Risks ({len(trace['risks'])})"]
     if not trace["risks"]:
         lines.append("  none flagged")
@@ -109,4 +114,11 @@ def format_trace(trace: dict[str, Any]) -> str:
         where = f" {risk['lot']}" if risk["lot"] else ""
         lines.append(f"  {risk['kind']:<20}{where}")
         lines.append(f"      {risk['evidence']}")
+
+    not_checked = trace.get("notChecked") or []
+    lines += ["", f"Not checked ({len(not_checked)})"]
+    if not not_checked:
+        lines.append("  none: every check was made")
+    for item in not_checked:
+        lines.append(f"  {item['check']:<20} {item['lot']}: {item['reason']}")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from oretrail.domain.model import (
     MASS_UNITS,
     ORG_SLUG,
+    Activity,
     Certificate,
     Custody,
     Facility,
@@ -26,6 +27,7 @@ from oretrail.domain.model import (
     Quantity,
     Role,
     Shipment,
+    TransitPoint,
     is_number,
     parse_lot_id,
 )
@@ -34,7 +36,23 @@ from oretrail.errors import InvalidLotId, SeedError
 __all__ = ["SeedData", "check_links_against", "facility_id", "load_seed", "load_seed_dir"]
 
 FACILITY_PREFIX = "urn:oretrail:facility:"
-_E = TypeVar("_E", Role, Custody)
+_E = TypeVar("_E", Role, Custody, Activity)
+
+# A facility whose file leaves out ``activities`` does what its organisation's roles
+# say (documented in docs/sample-data.md); a file that lists them is taken at its word.
+ROLE_ACTIVITIES = {
+    Role.MINE: (Activity.EXTRACTION,),
+    Role.TRADER: (Activity.TRADING_STORAGE,),
+    Role.SMELTER: (Activity.PROCESSING_REFINING,),
+    Role.REFINER: (Activity.PROCESSING_REFINING,),
+    Role.PRECURSOR: (Activity.MANUFACTURING,),
+    Role.CATHODE: (Activity.MANUFACTURING,),
+    Role.ANODE: (Activity.MANUFACTURING,),
+    Role.CELL: (Activity.MANUFACTURING,),
+    Role.PACK: (Activity.MANUFACTURING,),
+    Role.OEM: (Activity.MANUFACTURING,),
+    Role.RECYCLER: (Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING),
+}
 
 
 def facility_id(org: str, local: str) -> str:
@@ -112,8 +130,7 @@ class _Reader:
     def read(self, raw: Mapping[str, Any]) -> SeedData:
         org = self.organisation(_table(raw, "organisation", self, "file"))
         facilities = tuple(
-            self.facility(org.id, item, i)
-            for i, item in enumerate(_tables(raw, "facilities", self))
+            self.facility(org, item, i) for i, item in enumerate(_tables(raw, "facilities", self))
         )
         _unique((f.id for f in facilities), "facility", self)
         facility_ids = {f.id for f in facilities}
@@ -132,6 +149,14 @@ class _Reader:
         shipments = tuple(
             self.shipment(org.id, own, item, i)
             for i, item in enumerate(_tables(raw, "shipments", self))
+        )
+        transit: dict[str, list[TransitPoint]] = {}
+        for shipment in shipments:
+            points = transit.setdefault(shipment.lot, [])
+            points.extend(p for p in shipment.transit if p not in points)
+        lots = tuple(
+            replace(lot, transit=tuple(transit[lot.id])) if transit.get(lot.id) else lot
+            for lot in lots
         )
         subjects = facility_ids | {org.id}
         certificates = tuple(
@@ -155,8 +180,9 @@ class _Reader:
             country=_country(raw, self, where),
         )
 
-    def facility(self, org: str, raw: Mapping[str, Any], index: int) -> Facility:
+    def facility(self, organisation: Organisation, raw: Mapping[str, Any], index: int) -> Facility:
         where = f"facilities[{index}]"
+        org = organisation.id
         local = _text(raw, "id", self, where)
         lat, lon = raw.get("latitude"), raw.get("longitude")
         if lat is not None and not (is_number(lat) and -90 <= lat <= 90):
@@ -174,7 +200,20 @@ class _Reader:
             longitude=None if lon is None else float(lon),
             artisanal=_flag(raw, "artisanal", self, where),
             cahra=_flag(raw, "cahra", self, where),
+            activities=self.activities(raw, organisation, where),
         )
+
+    def activities(
+        self, raw: Mapping[str, Any], organisation: Organisation, where: str
+    ) -> frozenset[Activity]:
+        """The facility's activities from the closed list; from its organisation's roles
+        when the file leaves them out."""
+        if "activities" not in raw:
+            return frozenset(a for r in organisation.roles for a in ROLE_ACTIVITIES.get(r, ()))
+        listed = raw["activities"]
+        if not isinstance(listed, list):
+            raise self.fail(where, "activities must be a list")
+        return frozenset(_enum(Activity, a, self, where, "activity") for a in listed)
 
     def lot(self, org: str, facilities: set[str], raw: Mapping[str, Any], index: int) -> Lot:
         local = _text(raw, "id", self, f"lots[{index}]")
@@ -258,7 +297,16 @@ class _Reader:
             to_org=to_org,
             shipped_on=_date(raw, "date", self, where),
             quantity=_quantity(raw.get("quantity"), self, where, "quantity"),
+            transit=tuple(
+                self.transit_point(item, f"{where} transit[{i}]")
+                for i, item in enumerate(_list(raw, "transit", self, where))
+            ),
         )
+
+    def transit_point(self, raw: object, where: str) -> TransitPoint:
+        if not isinstance(raw, dict):
+            raise self.fail(where, "must be a table with country and region")
+        return TransitPoint(_country(raw, self, where), _text(raw, "region", self, where))
 
     def certificate(
         self, org: str, subjects: set[str], raw: Mapping[str, Any], index: int
