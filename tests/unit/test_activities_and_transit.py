@@ -57,7 +57,9 @@ def write(tmp_path: Path, *, activities: str = "", transit: str = "") -> Path:
 def test_activities_are_read_from_the_closed_list(tmp_path: Path) -> None:
     path = write(tmp_path, activities='activities = ["SCRAP_COLLECTION", "PROCESSING_REFINING"]')
     [facility] = load_seed(path).facilities
-    assert facility.activities == {Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING}
+    assert facility.activities == frozenset(
+        {Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING}
+    )
 
 
 def test_an_unknown_activity_is_refused_naming_the_file_and_the_value(tmp_path: Path) -> None:
@@ -77,7 +79,9 @@ def test_activities_that_are_not_a_list_are_refused(tmp_path: Path) -> None:
 def test_left_out_activities_follow_the_organisations_roles(tmp_path: Path) -> None:
     # A recycler collects scrap and refines it.
     [facility] = load_seed(write(tmp_path)).facilities
-    assert facility.activities == {Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING}
+    assert facility.activities == frozenset(
+        {Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING}
+    )
 
 
 def test_every_sample_facility_declares_its_activities() -> None:
@@ -86,9 +90,9 @@ def test_every_sample_facility_declares_its_activities() -> None:
         assert text.count("activities = ") == len(seed.facilities), seed.source
     seeds = load_seed_dir(SEED_DIR)
     [mine] = seeds["kambove-mining"].facilities
-    assert mine.activities == {Activity.EXTRACTION, Activity.PROCESSING_REFINING}
+    assert mine.activities == frozenset({Activity.EXTRACTION, Activity.PROCESSING_REFINING})
     [yard] = seeds["copperbelt-trading"].facilities
-    assert yard.activities == {Activity.TRADING_STORAGE}
+    assert yard.activities == frozenset({Activity.TRADING_STORAGE})
 
 
 def test_transit_points_reach_the_shipment_and_the_lot(tmp_path: Path) -> None:
@@ -137,7 +141,7 @@ def test_the_gateway_reads_activities_transit_and_the_production_date() -> None:
     assert traced.produced_at == date(2026, 3, 1)
     assert traced.transit == (TransitPoint("CD", "Lualaba"),)
     assert traced.facility is not None
-    assert traced.facility.activities == {Activity.PROCESSING_REFINING}
+    assert traced.facility.activities == frozenset({Activity.PROCESSING_REFINING})
 
 
 def test_withheld_activities_and_transit_are_unknown_not_empty() -> None:
