@@ -154,60 +154,12 @@ def attribute(graph: LotGraph, tolerance: float = DEFAULT_TOLERANCE) -> Attribut
         if lot is None:
             result.gaps.append(_unopened_gap(graph, lot_id, share[lot_id]))
             continue
-        if lot.inputs:
-            continue
-        if "inputs" in lot.withheld:
-            result.gaps.append(
-                Gap(
-                    lot_id,
-                    lot.owner,
-                    GapReason.WITHHELD,
-                    f"{lot.owner} withholds field group 'inputs' of this lot from the caller",
-                    dict(share[lot_id]),
-                    via=None,
-                )
-            )
-            continue
-        origin = is_origin(lot)
-        if origin:
-            result.origins.append(
-                OriginShare(
-                    lot=lot_id,
-                    owner=lot.owner,
-                    shares=dict(share[lot_id]),
-                    approximate=frozenset(approx[lot_id]),
-                    custody=weakest.get(lot_id),
-                )
-            )
-        elif origin is None:
-            result.gaps.append(
-                Gap(
-                    lot_id,
-                    lot.owner,
-                    GapReason.WITHHELD,
-                    f"{lot.owner} withholds field group 'origin' of this lot, which declares "
-                    "no inputs: whether it was made at an extraction or scrap-collection "
-                    "site, and where, is not known",
-                    dict(share[lot_id]),
-                    via=None,
-                )
-            )
-        else:
-            assert lot.facility is not None
-            assert lot.facility.activities is not None
-            activities = ", ".join(sorted(a.lower() for a in lot.facility.activities))
-            result.gaps.append(
-                Gap(
-                    lot_id,
-                    lot.owner,
-                    GapReason.UNDECLARED_INPUTS,
-                    f"lot declares no inputs, but its facility {lot.facility.name} "
-                    f"({activities or 'no activities declared'}) neither extracts nor "
-                    "collects scrap, so it is not an origin",
-                    dict(share[lot_id]),
-                    via=None,
-                )
-            )
+        if not lot.inputs:
+            end = _end_of(lot, dict(share[lot_id]), frozenset(approx[lot_id]), weakest.get(lot_id))
+            if isinstance(end, OriginShare):
+                result.origins.append(end)
+            else:
+                result.gaps.append(end)
     for lot_id, (shares, details) in unsupported.items():
         result.gaps.append(
             Gap(
@@ -234,6 +186,34 @@ def attribute(graph: LotGraph, tolerance: float = DEFAULT_TOLERANCE) -> Attribut
     result.coverage = {e: min(1.0, sum(o.shares[e] for o in result.origins)) for e in elements}
     result.approximate = frozenset(e for o in result.origins for e in o.approximate)
     return result
+
+
+def _end_of(
+    lot: TracedLot, shares: dict[str, float], approximate: frozenset[str], custody: Custody | None
+) -> OriginShare | Gap:
+    """Where a lot without inputs leaves its share: an origin, or a gap saying why not."""
+    if "inputs" in lot.withheld:
+        detail = f"{lot.owner} withholds field group 'inputs' of this lot from the caller"
+        return Gap(lot.id, lot.owner, GapReason.WITHHELD, detail, shares, via=None)
+    origin = is_origin(lot)
+    if origin:
+        return OriginShare(lot.id, lot.owner, shares, approximate, custody)
+    if origin is None:
+        detail = (
+            f"{lot.owner} withholds field group 'origin' of this lot, which declares no "
+            "inputs: whether it was made at an extraction or scrap-collection site, and "
+            "where, is not known"
+        )
+        return Gap(lot.id, lot.owner, GapReason.WITHHELD, detail, shares, via=None)
+    assert lot.facility is not None
+    assert lot.facility.activities is not None
+    activities = ", ".join(sorted(a.lower() for a in lot.facility.activities))
+    detail = (
+        f"lot declares no inputs, but its facility {lot.facility.name} "
+        f"({activities or 'no activities declared'}) neither extracts nor collects scrap, "
+        "so it is not an origin"
+    )
+    return Gap(lot.id, lot.owner, GapReason.UNDECLARED_INPUTS, detail, shares, via=None)
 
 
 def _unopened_gap(graph: LotGraph, lot_id: str, shares: dict[str, float]) -> Gap:
