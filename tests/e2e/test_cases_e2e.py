@@ -241,3 +241,41 @@ async def test_withheld_contents_fall_back_to_mass_shares_end_to_end(
         assert "42.9% of its Co" in flag["evidence"]
     not_checked = {(n["check"], n["lot"]) for n in result["notChecked"]}
     assert ("MASS_BALANCE", f"{LOT}cam-maker:CAM") in not_checked
+
+
+@pytest.mark.parametrize("held", [1.9, 4])
+async def test_two_deliveries_of_one_lot_add_up_in_the_trace(tmp_path: Path, held: float) -> None:
+    # P1 (5 t) lists X1 twice, 3 t and 2 t: 5,000 kg consumed, beyond 1.9 t and beyond 4 t.
+    seeds = {
+        "cell-x": _seed(
+            "cell-x",
+            "CELL",
+            "plant",
+            _lot("X1", "cells", held, 0.1, "12")
+            + _shipment("cell-x", "X1", "oem-a", 3, "15")
+            + _shipment("cell-x", "X1", "oem-a", 2, "15"),
+        ),
+        "oem-a": _seed(
+            "oem-a",
+            "OEM",
+            "plant",
+            _lot(
+                "P1",
+                "pack",
+                5,
+                0.1,
+                "20",
+                inputs=_link("cell-x", "X1", 3) + ", " + _link("cell-x", "X1", 2),
+            ),
+        ),
+    }
+    result = await trace(generic_federation(tmp_path, seeds), root=f"{LOT}oem-a:P1", caller="oem-a")
+    x1 = f"{LOT}cell-x:X1"
+    flag = risks(result, "OVER_ALLOCATION")[x1]
+    assert (
+        f"holds {held * 1000:,.0f} kg but the links seen in this trace consume 5,000 kg"
+        in (flag["evidence"])
+    )
+    # A cell maker's lot without inputs is no origin: the whole Co is behind that gap.
+    [gap] = result["gaps"]
+    assert (gap["lot"], gap["reason"], shares(gap)) == (x1, "UNDECLARED_INPUTS", {"Co": 1.0})
