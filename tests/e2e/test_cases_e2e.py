@@ -238,7 +238,7 @@ async def test_withheld_contents_fall_back_to_mass_shares_end_to_end(
     for kind in ("CAHRA_ORIGIN", "ASM_ORIGIN"):
         flag = risks(result, kind)[asm]
         assert shares(flag)["Co"] == pytest.approx(1.5 / 3.5)
-        assert "42.9% of its Co" in flag["evidence"]
+        assert "takes about 42.9% of its Co" in flag["evidence"]
     not_checked = {(n["check"], n["lot"]) for n in result["notChecked"]}
     assert ("MASS_BALANCE", f"{LOT}cam-maker:CAM") in not_checked
 

@@ -115,6 +115,10 @@ def test_withheld_contents_fall_back_to_mass_shares_and_never_read_as_zero(
     flags = risks_of(graph)
     assert flags[(RiskKind.CAHRA_ORIGIN, ASM)]["Co"] == pytest.approx(1.5 / 3.5)
     assert flags[(RiskKind.ASM_ORIGIN, ASM)]["Co"] == pytest.approx(1.5 / 3.5)
+    cahra = next(
+        r for r in assess_risks(graph, result, {}, POLICY) if r.kind is RiskKind.CAHRA_ORIGIN
+    )
+    assert "the product takes about 42.9% of its Co from it" in cahra.evidence
     reasons = {(u.check, u.lot): u.reason for u in unchecked(graph, {}, POLICY)}
     assert reasons[(Check.MASS_BALANCE, CAM)] == f"the contents of input {HIDDEN} are withheld"
     assert reasons[(Check.MASS_BALANCE, HIDDEN)] == "its contents are withheld"

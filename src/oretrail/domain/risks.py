@@ -107,6 +107,7 @@ def assess_risks(
     for origin in attribution.origins:
         lot = graph.lots[origin.lot]
         facility = lot.facility
+        takes = _shares_text(origin.shares, origin.approximate)
         if facility is not None:
             if facility.cahra or (facility.country, facility.region) in policy.cahra_regions:
                 risks.append(
@@ -116,7 +117,7 @@ def assess_risks(
                         lot.owner,
                         f"origin facility {facility.name} is in {facility.region}, "
                         f"{facility.country}, a conflict-affected or high-risk area; "
-                        f"the product takes {_shares_text(origin.shares)} from it",
+                        f"the product takes {takes} from it",
                         dict(origin.shares),
                     )
                 )
@@ -127,7 +128,7 @@ def assess_risks(
                         lot.id,
                         lot.owner,
                         f"origin facility {facility.name} is artisanal and small-scale mining; "
-                        f"the product takes {_shares_text(origin.shares)} from it",
+                        f"the product takes {takes} from it",
                         dict(origin.shares),
                     )
                 )
@@ -385,8 +386,10 @@ def allocation_only(attribution: Attribution) -> bool:
     return any(o.custody in _ALLOCATION_MODELS for o in attribution.origins)
 
 
-def _shares_text(shares: Mapping[str, float]) -> str:
+def _shares_text(shares: Mapping[str, float], approximate: Collection[str] = ()) -> str:
     parts = [
-        f"{share:.1%} of its {element}" for element, share in sorted(shares.items()) if share > 0
+        f"{'about ' if element in approximate else ''}{share:.1%} of its {element}"
+        for element, share in sorted(shares.items())
+        if share > 0
     ]
     return ", ".join(parts) if parts else "none of the tracked elements"
