@@ -12,7 +12,7 @@ query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) {
   trace(lot: $lot, maxDepth: $maxDepth, asOf: $asOf) {
     root asOf maxDepth elements
     origins {
-      lot owner material custody recycledPostConsumer
+      lot owner material custody recycledPostConsumer recycledPreConsumer
       facility { name kind country region artisanal cahra activities }
       shares { element share approximate }
     }
@@ -43,7 +43,7 @@ def format_trace(trace: dict[str, Any]) -> str:
         "",
         "Origins (share of the product's content of each element)",
     ]
-    header = f"  {'mine / origin':<46} {'country':<8}" + "".join(f"{e:>9}" for e in elements)
+    header = f"  {'mine / origin':<62} {'country':<8}" + "".join(f"{e:>9}" for e in elements)
     lines.append(header + "   custody (weakest on path)")
     for origin in sorted(trace["origins"], key=lambda o: (o["facility"] or {}).get("country", "")):
         facility = origin["facility"] or {}
@@ -54,7 +54,9 @@ def format_trace(trace: dict[str, Any]) -> str:
             if on
         ]
         if origin.get("recycledPostConsumer"):
-            flags.append("recycled")
+            flags.append("post-consumer")
+        if origin.get("recycledPreConsumer"):
+            flags.append("pre-consumer")
         label = f"{name}" + (f" [{', '.join(flags)}]" if flags else "")
         shares = {s["element"]: s for s in origin["shares"]}
         cells = "".join(
@@ -64,7 +66,7 @@ def format_trace(trace: dict[str, Any]) -> str:
             for e in elements
         )
         lines.append(
-            f"  {label[:46]:<46} {facility.get('country', '?'):<8}{cells}   "
+            f"  {label[:62]:<62} {facility.get('country', '?'):<8}{cells}   "
             f"{origin['custody'] or 'unknown'}"
         )
 
@@ -79,7 +81,7 @@ def format_trace(trace: dict[str, Any]) -> str:
             f"{_pct(by_country[country][e]) if by_country[country].get(e) else '-':>9}"
             for e in elements
         )
-        lines.append(f"  {country:<55}{cells}")
+        lines.append(f"  {country:<71}{cells}")
 
     lines += ["", "Coverage (share traced to identified origins)"]
     lines += [

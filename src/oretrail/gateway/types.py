@@ -71,6 +71,7 @@ class Origin:
     shares: list[ElementShare]
     custody: CustodyModel | None  # type: ignore[valid-type]
     recycled_post_consumer: float | None
+    recycled_pre_consumer: float | None
 
 
 @strawberry.type
@@ -222,6 +223,7 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
                 shares=_shares(o.shares, o.approximate),
                 custody=o.custody,
                 recycled_post_consumer=lot.recycled_post_consumer,
+                recycled_pre_consumer=lot.recycled_pre_consumer,
             )
         )
     lots = [
