@@ -37,16 +37,15 @@ import aiohttp
 
 from bench.results_file import write_results
 from bench.synthetic import Topology, write_federation
-from oretrail.auth.chain import Caller, Delegation
-from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.requests import RequestContext, sign_request, verify_request
 from oretrail.bootstrap import load_federation_config
 from oretrail.config import Participant, Registry
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import NodeCallError
+from oretrail.gateway.context import NodeHeaders
 from oretrail.gateway.node_client import GrantPass, HttpNodeClient, LotReply, NodeCredential
 from oretrail.gateway.tracing import TraceReport, run_trace
-
-CALLER = Caller("bench@oem", "oem", frozenset({"REFINER"}), frozenset({"trace"}))
 
 
 class CountingClient(HttpNodeClient):
@@ -89,6 +88,12 @@ class Federation:
         self.config = load_federation_config(config_dir)
         self.keys = FederationKeys.generate(self.config.registry.participants)
         self.keys.save(scratch / "keys")
+        roles = {org: ["REFINER"] for org in self.config.registry.participants}
+        self.pinned = self.keys.pinned(roles)
+        (scratch / "keys" / "pinned.json").write_text(
+            json.dumps(self.pinned.to_json()), encoding="utf-8"
+        )
+        self.user = self.keys.user("oem", "bench@oem")
         shards = topology.orgs_per_tier
         command = [
             sys.executable,
@@ -137,8 +142,13 @@ class Federation:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
 
-    def delegation(self, n: int) -> Delegation:
-        return Delegation(self.keys.key(GATEWAY_KEY), CALLER, f"bench-{n}", "trace")
+    async def delegation(self, n: int) -> NodeHeaders:
+        """The headers of trace ``n``: a fresh signed request of the OEM's user, as the
+        gateway forwards it, with a gateway token minted per call."""
+        context = RequestContext(op="trace", roots=(self.topology.root,), depth=50, purpose=str(n))
+        token = sign_request(self.user, context, lifetime=300)
+        request = await verify_request(token, self.user.certificate, self.pinned.org_keys)
+        return NodeHeaders(self.keys.gateway, request, None)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -156,7 +166,7 @@ async def trace(fed: Federation, client: CountingClient, n: int) -> TraceReport:
         registry=fed.registry,
         client=client,
         settings=fed.config.settings,
-        mint_token=fed.delegation(n).token_for,
+        mint_token=await fed.delegation(n),
     )
 
 
@@ -205,13 +215,13 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-Baseline = Callable[[Federation, CountingClient, Delegation], Awaitable[int]]
+Baseline = Callable[[Federation, CountingClient, NodeHeaders], Awaitable[int]]
 
 
 async def _ask(
     fed: Federation,
     client: CountingClient,
-    delegation: Delegation,
+    delegation: NodeHeaders,
     grants: dict[str, GrantPass],
     *,
     owner: str,
@@ -220,9 +230,9 @@ async def _ask(
     """One request for ``ids``; the inputs it reveals, with their grants remembered."""
     replies: dict[str, LotReply] = {}
     for attempt in range(2):  # a stale keep-alive connection gets one more try
-        credential = NodeCredential(
-            delegation.token_for(owner), tuple(grants[i] for i in ids if i in grants)
-        )
+        passes = [grants[i] for i in ids if i in grants]
+        presented = tuple(dict.fromkeys(g for p in passes for g in (p.grant, *p.chain)))
+        credential = NodeCredential(delegation(owner), presented)
         try:
             replies = await client.fetch_lots(fed.registry.get(owner), ids, credential)
             break
@@ -234,12 +244,12 @@ async def _ask(
     for reply in replies.values():
         for link in reply.lot.inputs if reply.lot else ():
             if link.grant:
-                grants.setdefault(link.lot, GrantPass(link.lot, link.grant, credential.token))
+                grants.setdefault(link.lot, GrantPass(link.lot, link.grant, credential.grants))
             found.append(link.lot)
     return found
 
 
-async def one_per_lot(fed: Federation, client: CountingClient, delegation: Delegation) -> int:
+async def one_per_lot(fed: Federation, client: CountingClient, delegation: NodeHeaders) -> int:
     """Baseline: one request per lot, one after the other."""
     grants: dict[str, GrantPass] = {}
     seen, queue = {fed.topology.root}, [fed.topology.root]
@@ -254,7 +264,7 @@ async def one_per_lot(fed: Federation, client: CountingClient, delegation: Deleg
     return len(seen)
 
 
-async def level_by_level(fed: Federation, client: CountingClient, delegation: Delegation) -> int:
+async def level_by_level(fed: Federation, client: CountingClient, delegation: NodeHeaders) -> int:
     """Baseline: all of a level's lots batched per node, each level after the last."""
     grants: dict[str, GrantPass] = {}
     seen, level = {fed.topology.root}, [fed.topology.root]
@@ -282,7 +292,7 @@ async def run_baseline(
     client.requests.clear()
     client.errors = 0
     wall = time.perf_counter()
-    lots = await baseline(fed, client, fed.delegation(n))
+    lots = await baseline(fed, client, await fed.delegation(n))
     wall = time.perf_counter() - wall
     critical = (fed.topology.tiers + 1) * fed.latency
     return {

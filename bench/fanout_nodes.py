@@ -19,7 +19,8 @@ import uvicorn
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from oretrail.auth.federation_keys import FederationKeys
+from oretrail.auth.party_keys import load_node_key
+from oretrail.auth.pinned import load_pinned
 from oretrail.bootstrap import bound_socket, load_federation_config, node_app, node_security
 
 
@@ -45,13 +46,15 @@ class Injected:
 
 async def serve(args: argparse.Namespace) -> None:
     config = load_federation_config(args.config)
-    keys = FederationKeys.load(args.keys, config.registry.participants)
     servers = []
     endpoints = {}
     for index, participant in enumerate(config.registry.participants.values()):
         if index % args.shards != args.shard:
             continue  # served by another process
-        security = node_security(participant, keys, config, None)
+        # Each node: its own node key and its own copy of the pinned public keys.
+        node_key = load_node_key(args.keys, participant.id)
+        pinned = load_pinned(args.keys / "pinned.json")
+        security = node_security(participant, node_key, pinned, config, None)
         app = Injected(
             node_app(participant, security),
             args.latency_ms / 1000,

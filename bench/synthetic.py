@@ -78,6 +78,14 @@ def write_federation(topology: Topology, directory: Path) -> Path:
     for tier in range(1, topology.tiers + 1):
         for index in range(topology.lots_per_tier):
             lots_by_org.setdefault(topology.org(tier, index), []).append((tier, index))
+    # Each input lot is shipped to each organisation whose lots consume it, 1 t per
+    # consuming lot: the shipment records that back the continuation grants.
+    shipped: dict[str, dict[str, int]] = {}
+    for consumer, inputs_of in links.items():
+        buyer = consumer.split(":")[3]
+        for lot in inputs_of:
+            counts = shipped.setdefault(lot, {})
+            counts[buyer] = counts.get(buyer, 0) + 1
     registry = []
     for org in topology.orgs():
         lines = [
@@ -102,6 +110,11 @@ def write_federation(topology: Topology, directory: Path) -> Path:
                 f'facility = "site"\ncustody = "MASS_BALANCE"\ncontents = {{ Co = 0.1 }}\n'
                 f"inputs = [{inputs}]\n"
             )
+            for buyer, tonnes in sorted(shipped.get(lot_id, {}).items()):
+                lines.append(
+                    f'[[shipments]]\nlot = "{lot_id}"\nto = "{buyer}"\ndate = 2026-01-01\n'
+                    f'quantity = {{ value = {tonnes}, unit = "t" }}\n'
+                )
         (seeds / f"{org}.toml").write_text("\n".join(lines), encoding="utf-8")
         (config / "policies" / f"{org}.toml").write_text(POLICY, encoding="utf-8")
         registry.append(

@@ -1,12 +1,14 @@
-"""Benchmark the cost of tokens per hop, and its share of a real trace's time.
+"""Benchmark the cost of the trust chain per hop, and its share of a real trace's time.
 
     .venv/bin/python -m bench.token_bench
 
-Per hop the gateway mints one delegated token and the node verifies it; for the
-inputs it reveals the node signs one continuation grant per supplier, and the next
-node verifies that grant and the token it names. The share of trace time multiplies those
-costs by the requests and grants of a trace of the sample pack, served by real
-uvicorn servers on loopback, and divides by that trace's measured wall time.
+Per request to a node the gateway mints its own token and the node verifies the
+caller's certificate, the caller's signed request and the gateway's token; for
+the inputs it reveals the node signs one continuation grant per supplier, and the
+next node verifies that grant and its chain back to the root. The share of trace
+time multiplies those costs by the requests and grants of a trace of the sample
+pack, served by real uvicorn servers on loopback, and divides by that trace's
+measured wall time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -27,17 +29,23 @@ from unittest import mock
 import aiohttp
 
 from bench.results_file import write_results
-from oretrail.auth.chain import Caller, Continuation, Delegation, NodeAuthority, Principal
-from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys
-from oretrail.auth.tokens import StaticKeys
+from oretrail.auth.gateway_auth import gateway_token
+from oretrail.auth.grants import Continuation, GrantIssuer, InputLink
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.principal import NodeAuthority
+from oretrail.auth.requests import RequestContext, SignedRequest, sign_request
+from oretrail.auth.tokens import token_hash
 from oretrail.bootstrap import load_federation_config, run_federation
+from oretrail.client import signed_headers
 from oretrail.config import ModelSettings, checkout_root
 from oretrail.report import TRACE_QUERY
 
 ROOT = checkout_root()
 PACK = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
+CELL = "urn:oretrail:lot:aurora-cells:CELL-2026-1187"
 SULFATE = "urn:oretrail:lot:boreal-cobalt:CS-2026-102"
 HYDROXIDE = "urn:oretrail:lot:copperbelt-trading:CH-2026-014"
+MADE = date(2026, 4, 10)
 
 
 async def timed(n: int, operation: Callable[[int], Awaitable[Any]]) -> float:
@@ -51,60 +59,79 @@ async def timed(n: int, operation: Callable[[int], Awaitable[Any]]) -> float:
 
 
 async def crypto_costs(n: int) -> dict[str, float]:
-    keys = FederationKeys.generate(["boreal-cobalt", "copperbelt-trading", "nordvolt"])
-    ring = StaticKeys(keys.ring())
-    caller = Caller("analyst@nordvolt", "nordvolt", frozenset({"OEM"}), frozenset({"trace"}))
-    refiner = NodeAuthority("boreal-cobalt", keys.key("boreal-cobalt"), ring)
-    trader = NodeAuthority("copperbelt-trading", keys.key("copperbelt-trading"), ring)
-    delegations = [Delegation(keys.key(GATEWAY_KEY), caller, f"txn-{i}", "trace") for i in range(n)]
-    refiner_tokens = [d.token_for("boreal-cobalt") for d in delegations]
-    trader_tokens = [d.token_for("copperbelt-trading") for d in delegations]
-    principals = [await refiner.principal(t) for t in refiner_tokens]
-    grants = [refiner.issue_grants(p, [(HYDROXIDE, SULFATE)])[0].grant for p in principals]
-    # One grant for the hundred inputs one answer opens at one supplier.
-    hundred = [(f"urn:oretrail:lot:copperbelt-trading:CH-{i}", SULFATE) for i in range(100)]
-    at_trader = [await trader.principal(t) for t in trader_tokens]
+    orgs = ["nordvolt", "aurora-cells", "boreal-cobalt", "copperbelt-trading"]
+    keys = FederationKeys.generate(orgs)
+    pinned = keys.pinned({org: [] for org in orgs})
+    user = keys.user("nordvolt")
+    context = RequestContext(
+        op="trace", roots=(PACK,), depth=20, as_of=datetime.now(UTC), doc="d", vars="v"
+    )
+    requests = [sign_request(user, context) for _ in range(n)]
+    refiner = NodeAuthority("boreal-cobalt", keys.member("boreal-cobalt").node_key, pinned)
+    trader = NodeAuthority("copperbelt-trading", keys.member("copperbelt-trading").node_key, pinned)
+    gateway_tokens = [gateway_token(keys.gateway, "boreal-cobalt", token_hash(r)) for r in requests]
+    verified: list[SignedRequest] = [
+        (await refiner.principal(r, user.certificate, g)).request
+        for r, g in zip(requests, gateway_tokens, strict=True)
+    ]
+    issuer = GrantIssuer("boreal-cobalt", keys.member("boreal-cobalt").node_key)
+    # A chain of three: nordvolt opens the cell, aurora the sulfate, boreal the hydroxide.
+    chains = []
+    for request in verified:
+        [g0] = GrantIssuer("nordvolt", keys.member("nordvolt").node_key).issue(
+            request, [InputLink(PACK, MADE, 0, None, CELL, 1000.0)]
+        )
+        [g1] = GrantIssuer("aurora-cells", keys.member("aurora-cells").node_key).issue(
+            request, [InputLink(CELL, MADE, 1, token_hash(g0.grant), SULFATE, 900.0)]
+        )
+        [g2] = issuer.issue(
+            request, [InputLink(SULFATE, MADE, 2, token_hash(g1.grant), HYDROXIDE, 800.0)]
+        )
+        chains.append([g2.grant, g1.grant, g0.grant])
+    hundred = [
+        InputLink(SULFATE, MADE, 2, None, f"urn:oretrail:lot:copperbelt-trading:CH-{i}", 1.0)
+        for i in range(100)
+    ]
+    fresh = [gateway_token(keys.gateway, "boreal-cobalt", token_hash(r)) for r in requests]
 
-    async def mint_delegated(i: int) -> str:
-        return delegations[i].token_for("boreal-cobalt")
+    async def mint_gateway_token(i: int) -> str:
+        return gateway_token(keys.gateway, "boreal-cobalt", token_hash(requests[i]))
 
-    fresh = [d.token_for("boreal-cobalt") for d in delegations]
-    verifier = NodeAuthority("boreal-cobalt", keys.key("boreal-cobalt"), ring)
-
-    async def verify_delegated(i: int) -> object:
-        return await verifier.principal(fresh[i])
+    async def verify_request_at_node(i: int) -> object:
+        return await refiner.principal(requests[i], user.certificate, fresh[i])
 
     async def issue_grant(i: int) -> object:
-        return refiner.issue_grants(principals[i], [(HYDROXIDE, SULFATE)])
+        return issuer.issue(verified[i], [hundred[0]])
 
     async def issue_grant_100(i: int) -> object:
-        return refiner.issue_grants(principals[i], hundred)
+        return issuer.issue(verified[i], hundred)
 
-    async def verify_grant(i: int) -> object:
-        return await trader.check_grant(at_trader[i], grants[i], refiner_tokens[i])
+    async def verify_chain_of_three(i: int) -> object:
+        request = verified[i]
+        return await trader.verifier.claims(request, frozenset(request.context.roots), chains[i])
 
     return {
-        "mint_delegated_us": await timed(n, mint_delegated),
-        "verify_delegated_us": await timed(n, verify_delegated),
+        "mint_gateway_token_us": await timed(n, mint_gateway_token),
+        "verify_request_at_node_us": await timed(n, verify_request_at_node),
         "issue_grant_us": await timed(n, issue_grant),
         "issue_grant_100_links_us": await timed(n, issue_grant_100),
-        "verify_grant_us": await timed(n, verify_grant),
+        "verify_chain_of_three_us": await timed(n, verify_chain_of_three),
     }
 
 
 async def trace_costs(runs: int) -> dict[str, Any]:
     issued = 0
-    issue = NodeAuthority.issue_grants
+    issue = GrantIssuer.issue
 
     def counting(
-        self: NodeAuthority, principal: Principal, links: Iterable[tuple[str, str]]
+        self: GrantIssuer, request: SignedRequest, links: Iterable[InputLink]
     ) -> list[Continuation]:
         nonlocal issued
-        continuations = issue(self, principal, links)
+        continuations = issue(self, request, links)
         issued += len(continuations)
         return continuations
 
-    with mock.patch.object(NodeAuthority, "issue_grants", counting):
+    with mock.patch.object(GrantIssuer, "issue", counting):
         return await _trace_costs(runs, lambda: issued)
 
 
@@ -114,15 +141,13 @@ async def _trace_costs(runs: int, issued: Callable[[], int]) -> dict[str, Any]:
         model = ModelSettings(store="memory", data_dir=Path(scratch))
         config = replace(config, settings=replace(config.settings, model=model))
         async with run_federation(config) as federation, aiohttp.ClientSession() as session:
-            token = federation.caller_token("nordvolt", roles=["OEM", "PACK"])
-            headers = {"Authorization": f"Bearer {token}"}
+            user = federation.user("nordvolt")
+            payload = {"query": TRACE_QUERY, "variables": {"lot": PACK}}
             walls = []
             for _ in range(runs + 1):
                 started = time.perf_counter()
                 async with session.post(
-                    federation.gateway_url,
-                    headers=headers,
-                    json={"query": TRACE_QUERY, "variables": {"lot": PACK}},
+                    federation.gateway_url, headers=signed_headers(user, payload), json=payload
                 ) as response:
                     body = await response.json()
                 walls.append(time.perf_counter() - started)
@@ -145,8 +170,9 @@ async def _trace_costs(runs: int, issued: Callable[[], int]) -> dict[str, Any]:
 def main() -> int:
     crypto = asyncio.run(crypto_costs(300))
     trace = asyncio.run(trace_costs(30))
-    per_request = crypto["mint_delegated_us"] + crypto["verify_delegated_us"]
-    per_grant = crypto["issue_grant_us"] + crypto["verify_grant_us"]
+    per_request = crypto["mint_gateway_token_us"] + crypto["verify_request_at_node_us"]
+    # A chain of three is verified once per request and cached after; counted in full.
+    per_grant = crypto["issue_grant_us"] + crypto["verify_chain_of_three_us"]
     token_ms = (trace["node_requests"] * per_request + trace["grants"] * per_grant) / 1000
     results = {
         "date": date.today().isoformat(),

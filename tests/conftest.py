@@ -16,7 +16,10 @@ import aiohttp
 import pytest
 from starlette.types import ASGIApp
 
+from oretrail.auth.callers import UserIdentity
+from oretrail.auth.party_keys import FederationKeys
 from oretrail.bootstrap import Federation, FederationConfig, load_federation_config, run_federation
+from oretrail.client import signed_headers
 from oretrail.store.neo4j_server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +70,7 @@ def served_federation(
     neo4j_uri: str | None = None,
     neo4j_nodes: frozenset[str] = frozenset(),
     log_dir: Path | None = None,
+    keys: FederationKeys | None = None,
 ) -> Iterator[Federation]:
     """Run real uvicorn servers for a federation on a private event loop in a thread.
 
@@ -89,6 +93,7 @@ def served_federation(
                 neo4j_uri=neo4j_uri,
                 neo4j_nodes=neo4j_nodes,
                 log_dir=log_dir,
+                keys=keys,
             ) as federation:
                 holder["federation"] = federation
                 ready.set()
@@ -139,24 +144,38 @@ def any_federation(request: pytest.FixtureRequest) -> Federation:
     return running
 
 
-OEM_ROLES = ["PACK", "OEM"]
+def oem_token(federation: Federation) -> UserIdentity:
+    """A user of the sample pack's maker, its key certified by nordvolt's organisation key."""
+    return federation.user("nordvolt")
 
 
-def oem_token(federation: Federation) -> str:
-    """A caller token of the sample pack's maker, as its own identity provider issues it."""
-    return federation.caller_token("nordvolt", roles=OEM_ROLES)
+def signed(
+    federation: Federation, payload: Mapping[str, Any], org: str = "nordvolt"
+) -> dict[str, str]:
+    """Headers carrying a member user's signed request for exactly ``payload``."""
+    return signed_headers(federation.user(org), payload)
 
 
 async def graphql(
-    url: str, query: str, variables: Mapping[str, Any] | None = None, *, token: str | None = None
+    url: str,
+    query: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    token: UserIdentity | str | None = None,
 ) -> Any:
-    """POST a GraphQL request over real HTTP and return the decoded JSON body."""
-    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    """POST a GraphQL request over real HTTP and return the decoded JSON body.
+
+    A user signs a request for exactly this query and these variables (as the
+    client library does); a string is sent as a raw bearer token (hostile tests).
+    """
+    payload = {"query": query, "variables": dict(variables or {})}
+    if isinstance(token, UserIdentity):
+        headers = signed_headers(token, payload)
+    else:
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.post(
-            url, json={"query": query, "variables": dict(variables or {})}, headers=headers
-        ) as response,
+        session.post(url, json=payload, headers=headers) as response,
     ):
         assert response.status == 200, await response.text()
         return await response.json()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import (
     ASTValidationRule,
-    DirectiveNode,
+    DocumentNode,
     GraphQLError,
-    ValidationContext,
-    ValidationRule,
+    Node,
+    specified_directives,
+    visit,
 )
+from graphql.language import Visitor
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,11 +33,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from oretrail.errors import OretrailError, StoreError, TokenRejected
+from oretrail.body_guard import drain_body
+from oretrail.errors import InvalidInput, OretrailError, StoreError, TokenRejected
 
 __all__ = [
     "BearerProtected",
     "as_graphql_error",
+    "bearer_token",
     "build_schema",
     "health_endpoint",
     "json_endpoint",
@@ -74,19 +78,70 @@ MAX_TOKENS = 2000
 MAX_DIRECTIVES = 10
 
 
-class _DirectiveBudget(ValidationRule):
-    """Refuse documents with more than MAX_DIRECTIVES directives (directive overload)."""
+# Directives no document may repeat at one location: every directive our schemas know
+# (they define none of their own) except the spec's repeatable ones, and any unknown.
+_REPEATABLE = frozenset(d.name for d in specified_directives if d.is_repeatable)
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
+
+class _DirectiveCheck(Visitor):
+    """Finds the first directive abuse: a repeat at one location, or more than the budget."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.count = 0
+        self.problem: str | None = None
 
-    def enter_directive(self, node: DirectiveNode, *_: object) -> None:
-        self.count += 1
-        if self.count == MAX_DIRECTIVES + 1:
-            self.report_error(
-                GraphQLError(f"the document uses more than {MAX_DIRECTIVES} directives", node)
+    def enter(self, node: Node, *_: object) -> object:
+        directives = getattr(node, "directives", None)
+        if not directives:
+            return None
+        self.count += len(directives)
+        seen: set[str] = set()
+        repeated = None
+        for directive in directives:
+            name = directive.name.value
+            if name in seen and name not in _REPEATABLE:
+                repeated = name
+                break
+            seen.add(name)
+        if repeated is not None:
+            self.problem = (
+                f"directive @{repeated[:40]} is repeated at one location; "
+                "each directive may be used at most once per location"
             )
+        elif self.count > MAX_DIRECTIVES:
+            self.problem = f"the document uses more than {MAX_DIRECTIVES} directives"
+        return None if self.problem is None else self.BREAK
+
+
+def _directive_problem(query: str | None, document: DocumentNode) -> str | None:
+    if query is not None and "@" not in query:
+        return None  # no directive at all: our own documents never visit
+    check = _DirectiveCheck()
+    visit(document, check)
+    return check.problem
+
+
+class _Validation(ValidationCache):
+    """Cached validation; a document abusing directives gets one error, not one per use.
+
+    graphql-core's own rules answer ``@include(if: true)`` ten times on one field with
+    nine errors (UniqueDirectivesPerLocationRule), and an unknown directive with one
+    error per use: graphql-cop reports such answers as "directive overloading". Such a
+    document is refused whole, with one error, before the rules run.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        problem = None if document is None else _directive_problem(context.query, document)
+        if problem is None:
+            yield from super().on_validate()
+            return
+        context.pre_execution_errors = [
+            GraphQLError(problem, extensions={"code": InvalidInput.code})
+        ]
+        yield
 
 
 # Built once: strawberry's limiters make a new rule class per instance, and a new
@@ -94,7 +149,6 @@ class _DirectiveBudget(ValidationRule):
 _LIMIT_RULES: list[type[ASTValidationRule]] = [
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-    _DirectiveBudget,
 ]
 
 
@@ -109,7 +163,7 @@ def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [
         mask_unexpected_errors,
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: _Validation(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # The same rule classes every time, so the validation cache can hit.
         lambda: AddValidationRules(_LIMIT_RULES),
@@ -152,30 +206,44 @@ def json_endpoint(body: Callable[[], Any]) -> Callable[[Request], Awaitable[Resp
     return endpoint
 
 
-class BearerProtected:
-    """Wraps an ASGI app: requests without a verified bearer token get 401, not the app.
+def bearer_token(headers: Headers) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
-    The verified principal is put in ``scope["state"]["principal"]`` for the app.
+
+class BearerProtected:
+    """Wraps an ASGI app: requests whose credentials do not verify get 401, not the app.
+
+    ``authenticate`` reads the request's headers (the bearer token and whatever
+    else the service needs) and returns the verified principal, which is put in
+    ``scope["state"]["principal"]`` for the app; ``refused`` hears every refusal
+    (nodes log them).
     """
 
-    def __init__(self, app: ASGIApp, authenticate: Callable[[str | None], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticate: Callable[[Headers], Awaitable[Any]],
+        refused: Callable[[Headers, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._app = app
         self._authenticate = authenticate
+        self._refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        header = Headers(scope=scope).get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        headers = Headers(scope=scope)
         try:
-            principal = await self._authenticate(
-                token.strip() if scheme.lower() == "bearer" else None
-            )
+            principal = await self._authenticate(headers)
         except TokenRejected as exc:
+            if self._refused is not None:
+                await self._refused(headers, str(exc))
             # Read what the client sent before answering: closing a socket with unread
             # data makes the kernel reset it, and the client never sees the 401.
-            await _drain(receive)
+            await drain_body(receive)
             response = JSONResponse(
                 {
                     "errors": [
@@ -192,15 +260,3 @@ class BearerProtected:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self._app(scope, receive, send)
-
-
-async def _drain(receive: Receive, limit: int = 4 * 1024 * 1024) -> None:
-    """Consume a request body (up to ``limit`` bytes) that will not be processed."""
-    read = 0
-    while read <= limit:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        read += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return

@@ -10,21 +10,23 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import uvicorn
 from starlette.types import ASGIApp
 
 from oretrail.auth.access_log import AccessLog
-from oretrail.auth.chain import NodeAuthority
-from oretrail.auth.federation_keys import GATEWAY_KEY, FederationKeys, FirstOf
-from oretrail.auth.keys import JwksSource, jwks_document
+from oretrail.auth.callers import UserIdentity
+from oretrail.auth.claims import ClaimLedger
+from oretrail.auth.keys import KeyRing, SigningKey, jwks_document
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.policy import load_policy
-from oretrail.auth.tokens import KeySource, org_issuer
+from oretrail.auth.principal import NodeAuthority
+from oretrail.auth.roots import sign_root_list
+from oretrail.auth.sealing import EncryptionKey
 from oretrail.config import (
     GatewaySettings,
     ModelSettings,
@@ -34,6 +36,7 @@ from oretrail.config import (
     load_gateway_settings,
     load_registry,
 )
+from oretrail.domain.model import parse_lot_id
 from oretrail.errors import ConfigError, StoreUnavailable
 from oretrail.gateway.app import GatewaySecurity, ModelOpener, build_gateway_app
 from oretrail.gateway.approved import (
@@ -41,6 +44,7 @@ from oretrail.gateway.approved import (
     Transparency,
     load_approved,
     load_product_lines,
+    load_signed_roots,
 )
 from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
 from oretrail.store.cypher import (
@@ -94,39 +98,26 @@ def load_federation_config(config_dir: Path) -> FederationConfig:
         transparency=Transparency(
             load_approved(config_dir / "approved"),
             load_product_lines(config_dir / "product_lines.toml"),
+            load_signed_roots(config_dir / "product_lines.roots.json"),
         ),
     )
 
 
-def _fetch_jwks(timeout: float = 5.0) -> Callable[[str], Awaitable[Mapping[str, Any]]]:
-    async def fetch(url: str) -> Mapping[str, Any]:
-        limit = aiohttp.ClientTimeout(total=timeout)
-        async with aiohttp.ClientSession(timeout=limit) as session, session.get(url) as response:
-            document: Mapping[str, Any] = await response.json(content_type=None)
-            return document
-
-    return fetch
-
-
-def key_source(registry: Registry, keys: FederationKeys) -> KeySource:
-    """Pinned keys first; participants that publish a JWKS URL are fetched, with a cooldown."""
-    urls = {org_issuer(p.id): p.jwks_url for p in registry.participants.values() if p.jwks_url}
-    fetched = JwksSource(urls, _fetch_jwks()) if urls else None
-    return FirstOf(keys.ring(), fetched)
-
-
-def node_security(
+def node_security(  # noqa: PLR0917 - what a node is built from, each by its name
     participant: Participant,
-    keys: FederationKeys,
+    node_key: SigningKey,
+    pinned: PinnedRegistry,
     config: FederationConfig,
     log_dir: Path | None,
+    encryption_key: EncryptionKey | None = None,
 ) -> NodeSecurity:
-    """The node's authority (its key, the keys it trusts), its policy and its access log."""
-    key = keys.key(participant.id)
-    authority = NodeAuthority(participant.id, key, key_source(config.registry, keys))
+    """A node's authority (its node key, its pinned registry copy, its claim ledger), its
+    policy and its access log. Nothing here holds another party's private key."""
+    ledger = ClaimLedger(None if log_dir is None else log_dir / f"{participant.id}.claims.jsonl")
+    authority = NodeAuthority(participant.id, node_key, pinned, ledger, encryption_key)
     policy = load_policy(config.policy_dir / f"{participant.id}.toml")
     log = AccessLog(None if log_dir is None else log_dir / f"{participant.id}.log")
-    return NodeSecurity(authority, policy, log, jwks_document([key.trusted()]))
+    return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]))
 
 
 @contextlib.asynccontextmanager
@@ -199,17 +190,20 @@ def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:
     return on_neo4j if settings.store == "neo4j" else in_memory
 
 
-def gateway_app(config: FederationConfig, keys: FederationKeys, *, dev: bool = False) -> ASGIApp:
+def gateway_app(
+    config: FederationConfig, gateway_key: SigningKey, pinned: PinnedRegistry, *, dev: bool = False
+) -> ASGIApp:
+    """The gateway, with its own key and its own pinned copy of members' public keys."""
     opener = model_opener(config.settings.model, config.graph_dir)
-    gateway_key = keys.key(GATEWAY_KEY)
     # Every approved query must carry a valid approval by each of its approvers,
     # or the gateway does not start.
-    config.transparency.queries.verify(keys.ring())
+    ring = KeyRing()
+    for record in pinned.members.values():
+        for key in record.org_keys:
+            ring.add(key)
+    config.transparency.queries.verify(ring)
     security = GatewaySecurity(
-        gateway_key,
-        key_source(config.registry, keys),
-        jwks_document([gateway_key.trusted()]),
-        config.transparency,
+        gateway_key, pinned, jwks_document([gateway_key.trusted()]), config.transparency
     )
     return build_gateway_app(config.registry, config.settings, opener, security, dev=dev)
 
@@ -229,10 +223,16 @@ async def load_seeds_into_neo4j(
 
 
 def approve_as_members(config: FederationConfig, keys: FederationKeys) -> None:
-    """Sign every approved query with the keys of the members it names as approvers."""
+    """Sign every approved query with the organisation keys of the members it names as
+    approvers, and each product line's root list with its owner's (demo, tests)."""
     approvers = {a for q in config.transparency.queries.queries.values() for a in q.approvers}
     for org in sorted(approvers):
-        config.transparency.queries.approve(keys.key(org), org)
+        config.transparency.queries.approve(keys.member(org).org_key, org)
+    for line, products in config.transparency.product_lines.items():
+        owner = parse_lot_id(products[0]).org
+        config.transparency.signed_roots[line] = sign_root_list(
+            keys.member(owner).org_key, line, products
+        )
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -261,10 +261,11 @@ class Federation:
     keys: FederationKeys
     node_urls: dict[str, str] = field(default_factory=dict)
     node_logs: dict[str, AccessLog] = field(default_factory=dict)
+    node_security: dict[str, NodeSecurity] = field(default_factory=dict)
 
-    def caller_token(self, org: str, **claims: Any) -> str:
-        """A caller token of a member organisation, with its registered roles by default."""
-        return self.keys.caller_token(org, **claims)
+    def user(self, org: str, sub: str | None = None) -> UserIdentity:
+        """A user of a member organisation, its key certified by the organisation's key."""
+        return self.keys.user(org, sub)
 
 
 class _Servers:
@@ -327,9 +328,11 @@ async def run_federation(
         # `oretrail approved approve` would with their real keys.
         keys = FederationKeys.generate(registry.participants)
         approve_as_members(config, keys)
+    roles = {org: [str(r) for r in p.roles] for org, p in registry.participants.items()}
     servers = _Servers()
     endpoints: dict[str, str] = {}
     logs: dict[str, AccessLog] = {}
+    securities: dict[str, NodeSecurity] = {}
     try:
         for participant in registry.participants.values():
             if participant.id in down:
@@ -338,8 +341,17 @@ async def run_federation(
                 continue
             app = replace_apps.get(participant.id)
             if app is None and (participant.id in neo4j_nodes or participant.seed is not None):
-                security = node_security(participant, keys, config, log_dir)
+                # Each node gets its own key and its own copy of the public keys.
+                security = node_security(
+                    participant,
+                    keys.member(participant.id).node_key,
+                    keys.pinned(roles),
+                    config,
+                    log_dir,
+                    keys.member(participant.id).enc_key,
+                )
                 logs[participant.id] = security.log
+                securities[participant.id] = security
                 on_neo4j = neo4j_uri if participant.id in neo4j_nodes else None
                 app = node_app(
                     participant, security, neo4j_uri=on_neo4j, graph_dir=config.graph_dir
@@ -351,12 +363,15 @@ async def run_federation(
             endpoints[participant.id] = _url(sock) + "/graphql"
         running = replace(config, registry=registry.with_endpoints(endpoints))
         gateway_sock = bound_socket(host)
-        await servers.start(gateway_app(running, keys), gateway_sock)
+        await servers.start(
+            gateway_app(running, keys.gateway, keys.pinned(roles, endpoints)), gateway_sock
+        )
         yield Federation(
             gateway_url=_url(gateway_sock) + "/graphql",
             keys=keys,
             node_urls={org: url for org, url in endpoints.items() if org not in down},
             node_logs=logs,
+            node_security=securities,
         )
     finally:
         await servers.stop()

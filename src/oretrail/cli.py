@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -16,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from oretrail import __version__
-from oretrail.auth.federation_keys import FederationKeys
+from oretrail.auth.callers import UserIdentity
+from oretrail.auth.party_keys import (
+    GATEWAY_PARTY,
+    load_encryption_key,
+    load_gateway_key,
+    load_node_key,
+)
+from oretrail.auth.pinned import load_pinned
 from oretrail.bootstrap import (
-    FederationConfig,
     gateway_app,
     load_federation_config,
     node_app,
@@ -28,11 +33,11 @@ from oretrail.bootstrap import (
 )
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.cli_http import CommandFailed, post_to_gateway
+from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
-from oretrail.store.seed import check_links_against, load_seed_dir
+from oretrail.store.seed_check import SeedCheck, check_seed_dir
 
 __all__ = ["main"]
 
@@ -64,10 +69,6 @@ def _aggregate_text(body: dict[str, Any]) -> str:
     shown = ", ".join(f"{g['name']} {g['share'] * 100:.1f} %" for g in aggregate["groups"])
     hidden = f"{aggregate['suppressed']} group(s) suppressed" if aggregate["suppressed"] else ""
     return "; ".join(part for part in (shown, hidden) if part) or "nothing to publish"
-
-
-def _roles(config: FederationConfig, org: str) -> list[str]:
-    return [str(r) for r in config.registry.get(org).roles]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +149,15 @@ def _parser() -> argparse.ArgumentParser:
             "--keys",
             type=Path,
             default=Path("var/keys"),
-            help="key directory from `oretrail keys generate` (default var/keys)",
+            help="key directory from `oretrail keys generate` (default var/keys); the "
+            "service opens only its own private key there",
+        )
+        service.add_argument(
+            "--pinned",
+            type=Path,
+            default=None,
+            help="this service's own pinned registry of members' public keys (default "
+            "<keys>/<org or gateway>/pinned.json, written by `oretrail keys export`)",
         )
     node.add_argument(
         "--log-dir",
@@ -176,7 +185,13 @@ def _parser() -> argparse.ArgumentParser:
         help="judge certificates on this date, YYYY-MM-DD",
     )
     trace.add_argument("--json", action="store_true", help="print the raw JSON answer")
-    trace.add_argument("--token", default=None, help="caller token (default: $ORETRAIL_TOKEN)")
+    trace.add_argument(
+        "--user",
+        type=Path,
+        default=None,
+        help="your user key (.pem, with its .cert beside it) from `oretrail keys certify` "
+        "(default: $ORETRAIL_USER)",
+    )
 
     seed = commands.add_parser(
         "seed",
@@ -188,7 +203,9 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="validate seed files against the registry",
         description="Validate every seed file in a directory and check "
-        "that every link names a registered organisation.",
+        "that every link names a registered organisation. Reports every problem "
+        "in one run (exit status 2 if any), and warns of lots shipped or consumed "
+        "beyond their quantity.",
     )
     check.add_argument(
         "directory",
@@ -213,6 +230,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _seed_check(check: SeedCheck) -> int:
+    """Print every warning and problem the check found (stderr); 2 if any problem."""
+    for warning in check.warnings:
+        print(f"oretrail: warning: {warning}", file=sys.stderr)
+    for problem in check.problems:
+        print(f"oretrail: {problem}", file=sys.stderr)
+    warned = f", {_count(len(check.warnings), 'warning')}" if check.warnings else ""
+    if check.problems:
+        print(
+            f"oretrail: {_count(len(check.problems), 'problem')} in the seed files{warned}; "
+            "fix them and check again",
+            file=sys.stderr,
+        )
+        return 2
+    lots = sum(len(s.lots) for s in check.seeds.values())
+    print(f"{check.files} seed files, {lots} lots: all valid{warned}")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     config_dir: Path = args.config or default_config_dir()
     if args.command == "demo":
@@ -220,29 +260,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             _demo(config_dir, args.lot, args.as_of, neo4j=args.neo4j, as_json=args.json)
         )
     if args.command == "trace":
-        token = args.token or os.environ.get("ORETRAIL_TOKEN")
-        if not token:
-            raise CommandFailed(
-                "a caller token is needed: pass --token or set ORETRAIL_TOKEN "
-                "(development: `oretrail token issue --org <member>`)"
-            )
-        trace = asyncio.run(_query_trace(args.gateway, token, args.lot, args.max_depth, args.as_of))
+        user = load_user(args.user)
+        trace = asyncio.run(_query_trace(args.gateway, user, args.lot, args.max_depth, args.as_of))
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
-    if args.command in {"keys", "token", "node", "approved"}:
+    if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
         directory = args.directory or config_dir.parent / "graph" / "seed"
         config = load_federation_config(config_dir)
-        seeds = load_seed_dir(directory)
-        check_links_against(seeds.values(), config.registry.participants)
-        lots = sum(len(s.lots) for s in seeds.values())
-        print(f"{len(seeds)} seed files, {lots} lots: all valid")
-        return 0
+        return _seed_check(check_seed_dir(directory, config.registry.participants))
     config = load_federation_config(config_dir)
-    keys = FederationKeys.load(args.keys, config.registry.participants)
     if args.service == "node":
         participant = config.registry.get(args.org)
         if not participant.endpoint:
@@ -251,19 +281,27 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         port = args.port or int(participant.endpoint.split(":")[-1].split("/")[0])
         log_dir = args.log_dir
-        security = node_security(participant, keys, config, log_dir)
+        # The node opens its own node key and its own pinned registry: nothing else.
+        pinned = load_pinned(args.pinned or args.keys / participant.id / "pinned.json")
+        node_key = load_node_key(args.keys, participant.id)
+        sealing = load_encryption_key(args.keys, participant.id)
+        security = node_security(participant, node_key, pinned, config, log_dir, sealing)
         app = node_app(participant, security, seed=args.seed, neo4j_uri=args.neo4j, dev=args.dev)
         asyncio.run(serve(app, args.host, port))
         return 0
     host = args.host or config.settings.host
     port = args.port or config.settings.port
-    asyncio.run(serve(gateway_app(config, keys, dev=args.dev), host, port))
+    pinned = load_pinned(args.pinned or args.keys / GATEWAY_PARTY / "pinned.json")
+    app = gateway_app(config, load_gateway_key(args.keys), pinned, dev=args.dev)
+    asyncio.run(serve(app, host, port))
     return 0
 
 
-async def _post(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+async def _post(
+    url: str, user: UserIdentity, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
     """The data of a query's answer; its errors become CommandFailed."""
-    document = await post_to_gateway(url, token, {"query": query, "variables": variables})
+    document = await post_to_gateway(url, user, {"query": query, "variables": variables})
     if document.get("errors"):
         raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
     data: dict[str, Any] = document["data"]
@@ -271,10 +309,10 @@ async def _post(url: str, token: str, query: str, variables: dict[str, Any]) -> 
 
 
 async def _query_trace(
-    url: str, token: str, lot: str, depth: int | None, as_of: date | None
+    url: str, user: UserIdentity, lot: str, depth: int | None, as_of: date | None
 ) -> dict[str, Any]:
     variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
-    data = await _post(url, token, TRACE_QUERY, variables)
+    data = await _post(url, user, TRACE_QUERY, variables)
     trace: dict[str, Any] = data["trace"]
     return trace
 
@@ -300,12 +338,12 @@ async def _demo(
         nodes_on_neo4j = seeded if neo4j else frozenset()
         async with run_federation(config, neo4j_uri=neo4j, neo4j_nodes=nodes_on_neo4j) as fed:
             print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
-            oem = fed.caller_token(DEMO_OEM, roles=_roles(config, DEMO_OEM))
+            oem = fed.user(DEMO_OEM)
             trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
             exposed = await _post(
                 fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
             )
-            ngo = fed.caller_token(DEMO_NGO, roles=_roles(config, DEMO_NGO))
+            ngo = fed.user(DEMO_NGO)
             published = {}
             for query_id, variables in DEMO_APPROVED:
                 published[query_id, variables.get("element", "")] = await post_to_gateway(
@@ -313,9 +351,8 @@ async def _demo(
                 )
             refusals = []
             for org in (DEMO_COMPETITOR, DEMO_NGO):
-                token = fed.caller_token(org, roles=_roles(config, org))
                 try:
-                    await _query_trace(fed.gateway_url, token, lot, None, as_of)
+                    await _query_trace(fed.gateway_url, fed.user(org), lot, None, as_of)
                     refusals.append((org, "NOT REFUSED: the trace was answered"))
                 except CommandFailed as exc:
                     refusals.append((org, f"refused: {exc}"))

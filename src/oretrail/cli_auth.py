@@ -1,18 +1,31 @@
-"""``oretrail keys``, ``oretrail token`` and ``oretrail node audit``."""
+"""``oretrail keys``, ``oretrail request``, ``oretrail approved`` and ``oretrail node audit``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import os
+import sys
 from pathlib import Path
 
 from oretrail.auth.access_log import verify_log
-from oretrail.auth.federation_keys import FederationKeys
+from oretrail.auth.callers import UserIdentity
+from oretrail.auth.keys import save_signing_key
+from oretrail.auth.party_keys import (
+    GATEWAY_PARTY,
+    generate_gateway_key,
+    generate_member_keys,
+    load_org_key,
+    public_registry,
+    save_member_keys,
+)
+from oretrail.auth.roots import sign_root_list
 from oretrail.bootstrap import load_federation_config
-from oretrail.cli_http import post_to_gateway
+from oretrail.cli_http import load_user, post_to_gateway
+from oretrail.client import signed_headers
+from oretrail.domain.model import parse_lot_id
 from oretrail.errors import ConfigError
+from oretrail.gateway.approved import save_signed_roots
 
 __all__ = ["add_auth_commands", "run_auth_command"]
 
@@ -22,40 +35,71 @@ DEFAULT_KEYS = Path("var/keys")
 def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = commands.add_parser(
         "keys",
-        help="Ed25519 signing keys for the gateway and members",
-        description="Manage the federation's signing keys.",
+        help="each party's own keys, user certificates, and pinned registries",
+        description="Make and export Ed25519 keys. Each party's private keys go in a folder of "
+        "its own under the key directory; a service opens only its own.",
     )
     keys_actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     generate = keys_actions.add_parser(
         "generate",
-        help="generate a key pair for the gateway and every registered member",
-        description="Write <id>.pem (private, mode 600) and <id>.jwks.json (public) for the "
-        "gateway and every participant in the registry.",
+        help="generate keys for the gateway and members (one folder each)",
+        description="Write <dir>/<org>/org.pem and node.pem for each member named (default: "
+        "every registered member) and <dir>/gateway/gateway.pem for the gateway, each with "
+        "its public .jwks.json. Parties that already have keys are left alone.",
     )
     generate.add_argument(
         "--dir", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
     )
-    generate.add_argument("--force", action="store_true", help="replace existing keys")
+    generate.add_argument(
+        "--party",
+        action="append",
+        default=None,
+        help="'gateway' or a member id (repeatable; default: the gateway and every member)",
+    )
+    generate.add_argument("--force", action="store_true", help="replace the named parties' keys")
+    export = keys_actions.add_parser(
+        "export",
+        help="write a pinned registry from the public keys",
+        description="Read only the public key files under the key directory and write a pinned "
+        "registry (members' keys, roles and endpoints from the registry, the gateway's key) "
+        "for each party named, at <dir>/<party>/pinned.json, or to --out.",
+    )
+    export.add_argument(
+        "--dir", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
+    )
+    export.add_argument("--party", action="append", default=None, help="party to write for")
+    export.add_argument("--out", type=Path, default=None, help="write one file here instead")
+    certify = keys_actions.add_parser(
+        "certify",
+        help="give a user a key certified by its organisation (at most 12 hours)",
+        description="Generate a user key and sign its certificate with the organisation's key; "
+        "writes <dir>/<org>/users/<sub>.pem and .cert. Pass the .pem to --user.",
+    )
+    certify.add_argument("--org", required=True, help="the user's organisation")
+    certify.add_argument("--sub", required=True, help="the user, e.g. ann@nordvolt")
+    certify.add_argument("--hours", type=float, default=8.0, help="validity, at most 12")
+    certify.add_argument(
+        "--dir", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
+    )
 
-    token = commands.add_parser(
-        "token",
-        help="development caller tokens",
-        description="Mint caller tokens for development and tests.",
+    request = commands.add_parser(
+        "request",
+        help="sign a request to the gateway, for curl",
+        description="Sign a request for exactly one GraphQL payload with your user key and print "
+        "the headers to send it with (valid 5 minutes, accepted once).",
     )
-    token_actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    issue = token_actions.add_parser(
-        "issue",
-        help="print a caller token signed by a member's key",
-        description="Sign a caller token (typ at+jwt, aud = the gateway) as the member's own "
-        "identity provider would. Roles default to the member's registered roles.",
+    request_actions = request.add_subparsers(
+        dest="request_command", required=True, metavar="ACTION"
     )
-    issue.add_argument("--org", required=True, help="member organisation id")
-    issue.add_argument("--sub", default=None, help="the person or system calling")
-    issue.add_argument("--role", action="append", default=None, help="role (repeatable)")
-    issue.add_argument("--lifetime", type=int, default=900, help="seconds (default 900)")
-    issue.add_argument(
-        "--keys", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
+    sign = request_actions.add_parser(
+        "sign",
+        help="print the signed headers for a payload",
+        description='Read the JSON payload ({"query": ..., "variables": ...} or '
+        '{"documentId": ..., "variables": ...}) from FILE or standard input and print '
+        "one header per line, ready for curl -H.",
     )
+    sign.add_argument("payload", nargs="?", default="-", help="payload file (default: stdin)")
+    sign.add_argument("--user", type=Path, default=None, help="user key (default $ORETRAIL_USER)")
 
     node = commands.add_parser(
         "node", help="work with a node's records", description="Inspect what a node recorded."
@@ -107,30 +151,34 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default="http://127.0.0.1:8100/graphql",
         help="gateway GraphQL URL (default http://127.0.0.1:8100/graphql)",
     )
-    run.add_argument("--token", default=None, help="caller token (default: $ORETRAIL_TOKEN)")
+    run.add_argument("--user", type=Path, default=None, help="user key (default $ORETRAIL_USER)")
+    roots = approved_actions.add_parser(
+        "sign-roots",
+        help="sign the root lists of a member's product lines",
+        description="Sign, with the member's organisation key, the list of root lots of each "
+        "product line whose products it owns, and write them to config/product_lines.roots.json.",
+    )
+    roots.add_argument("--org", required=True, help="the product lines' owner")
+    roots.add_argument(
+        "--keys", type=Path, default=DEFAULT_KEYS, help=f"key directory (default {DEFAULT_KEYS})"
+    )
 
 
 def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
     if args.command == "approved":
         return _approved(args, config_dir)
     if args.command == "keys":
-        config = load_federation_config(config_dir)
-        existing = args.dir / "gateway.pem"
-        if existing.exists() and not args.force:
-            raise ConfigError(f"{existing} exists; pass --force to replace every key")
-        keys = FederationKeys.generate(config.registry.participants)
-        written = keys.save(args.dir)
-        print(
-            f"wrote {len(written)} files to {args.dir} "
-            f"(gateway and {len(config.registry.participants)} members)"
-        )
-        return 0
-    if args.command == "token":
-        config = load_federation_config(config_dir)
-        participant = config.registry.get(args.org)
-        keys = FederationKeys.load(args.keys, [participant.id])
-        roles = args.role or [str(r) for r in participant.roles]
-        print(keys.caller_token(participant.id, sub=args.sub, roles=roles, lifetime=args.lifetime))
+        return _keys(args, config_dir)
+    if args.command == "request":
+        payload_text = sys.stdin.read() if args.payload == "-" else Path(args.payload).read_text()
+        try:
+            payload = json.loads(payload_text)
+        except ValueError as exc:
+            raise ConfigError(f"the payload is not JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise ConfigError("the payload must be a JSON object")
+        for name, value in signed_headers(load_user(args.user), payload).items():
+            print(f"{name}: {value}")
         return 0
     entries = verify_log(args.log)
     print(f"{args.log}: {len(entries)} entries, chain verified")
@@ -169,14 +217,22 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         return 0
     if args.approved_command == "approve":
         participant = config.registry.get(args.org)
-        keys = FederationKeys.load(args.keys, [participant.id])
-        signed = queries.approve(keys.key(participant.id), participant.id)
+        signed = queries.approve(load_org_key(args.keys, participant.id), participant.id)
         queries.save_approvals()
         print(f"{participant.id} approved: {', '.join(signed) if signed else 'nothing to sign'}")
         return 0
-    token = args.token or os.environ.get("ORETRAIL_TOKEN")
-    if not token:
-        raise ConfigError("a caller token is needed: pass --token or set ORETRAIL_TOKEN")
+    if args.approved_command == "sign-roots":
+        participant = config.registry.get(args.org)
+        key = load_org_key(args.keys, participant.id)
+        signed_lines = []
+        for line, products in config.transparency.product_lines.items():
+            if all(parse_lot_id(p).org == participant.id for p in products):
+                config.transparency.signed_roots[line] = sign_root_list(key, line, products)
+                signed_lines.append(line)
+        save_signed_roots(config_dir / "product_lines.roots.json", config.transparency)
+        print(f"{participant.id} signed the root lists of: {', '.join(signed_lines) or 'nothing'}")
+        return 0
+    user = load_user(args.user)
     variables = {}
     for item in args.variables:
         name, sep, value = item.partition("=")
@@ -184,7 +240,53 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
             raise ConfigError(f"variable {item!r} is not NAME=VALUE")
         variables[name] = value
     body = asyncio.run(
-        post_to_gateway(args.gateway, token, {"documentId": args.id, "variables": variables})
+        post_to_gateway(args.gateway, user, {"documentId": args.id, "variables": variables})
     )
     print(json.dumps(body, indent=2))
     return 0 if "errors" not in body else 2
+
+
+def _keys(args: argparse.Namespace, config_dir: Path) -> int:
+    config = load_federation_config(config_dir)
+    members = list(config.registry.participants)
+    if args.keys_command == "generate":
+        parties = args.party or [GATEWAY_PARTY, *members]
+        written = 0
+        for party in parties:
+            if party != GATEWAY_PARTY:
+                config.registry.get(party)
+            folder = args.dir / party
+            if any(folder.glob("*.pem")) and not args.force:
+                print(f"{party}: keys exist in {folder}, left alone (--force replaces them)")
+                continue
+            if party == GATEWAY_PARTY:
+                save_signing_key(generate_gateway_key(), folder, "gateway")
+            else:
+                save_member_keys(generate_member_keys(party), args.dir)
+            written += 1
+            print(f"{party}: keys written to {folder}")
+        print(f"{written} of {len(parties)} parties given new keys")
+        return 0
+    if args.keys_command == "export":
+        roles = {org: [str(r) for r in p.roles] for org, p in config.registry.participants.items()}
+        endpoints = {org: p.endpoint for org, p in config.registry.participants.items()}
+        document = json.dumps(public_registry(args.dir, roles, endpoints), indent=2) + "\n"
+        targets = (
+            [args.out]
+            if args.out
+            else [args.dir / p / "pinned.json" for p in args.party or [GATEWAY_PARTY, *members]]
+        )
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(document, encoding="utf-8")
+            print(f"wrote {target}")
+        return 0
+    participant = config.registry.get(args.org)
+    if not 0 < args.hours <= 12:
+        raise ConfigError(f"--hours {args.hours} must be more than 0 and at most 12")
+    user = UserIdentity.generate(
+        load_org_key(args.dir, participant.id), args.sub, lifetime=int(args.hours * 3600)
+    )
+    pem = user.save(args.dir / participant.id / "users")
+    print(f"{pem} (certificate beside it, valid {args.hours:g} h)")
+    return 0

@@ -18,17 +18,33 @@ escapes is a bug and is masked at the service edge.
     ├── Forbidden               a verified caller asked for what it may not (code FORBIDDEN)
     ├── StoreError              the store refused an operation (code STORE_ERROR)
     │   └── StoreUnavailable    the store cannot be reached now; retry later
-    └── NodeCallError           a node call that failed; ``reason`` is a gap reason
+    └── NodeCallError           a node call that failed as a whole; ``reason`` is its gap reason
+        ├── NodeUnreachable     no connection, or it broke (UNREACHABLE; worth a retry)
+        ├── NodeTimedOut        no answer within the call's or the trace's time (TIMEOUT)
+        ├── NodeWithheld        the node refused the whole request (WITHHELD)
+        └── InvalidNodeAnswer   an answer unusable as a whole (INVALID_RESPONSE)
+            └── NodeServerError the node answered HTTP 5xx (worth a retry)
+
+Node failures are told apart by type, never by message text: retries and gaps
+decide with ``isinstance``. One malformed record in an otherwise usable answer is
+not a NodeCallError: it is a gap for that lot alone (see ``gateway.node_client``).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "ConfigError",
     "Forbidden",
     "InvalidInput",
     "InvalidLotId",
+    "InvalidNodeAnswer",
     "NodeCallError",
+    "NodeServerError",
+    "NodeTimedOut",
+    "NodeUnreachable",
+    "NodeWithheld",
     "OretrailError",
     "SeedError",
     "StoreError",
@@ -74,9 +90,17 @@ class ConfigError(OretrailError):
 
 
 class SeedError(OretrailError):
-    """A seed file breaks a rule of the domain (negative quantity, self-link, ...)."""
+    """Seed files break rules of the domain (negative quantity, self-link, ...).
+
+    ``problems`` holds every problem found, each naming its file, record and field;
+    the message is all of them, one a line.
+    """
 
     code = "SEED_ERROR"
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class TokenRejected(OretrailError):
@@ -104,15 +128,48 @@ class StoreUnavailable(StoreError):
 
 
 class NodeCallError(OretrailError):
-    """A call to a participant's node failed.
+    """A call to a participant's node failed as a whole: every lot asked in it is a gap.
 
-    ``reason`` is one of the gap reasons of the trace semantics (UNREACHABLE,
-    TIMEOUT, INVALID_RESPONSE), so the planner can turn it into a gap directly.
+    Raise one of the subclasses; each names its ``reason``, the gap reason of the
+    trace semantics (UNREACHABLE, TIMEOUT, WITHHELD, INVALID_RESPONSE) that every lot
+    of the call gets. ``detail`` says what happened, for people: no code reads it.
     """
 
     code = "NODE_CALL_FAILED"
+    reason: ClassVar[str] = "INVALID_RESPONSE"
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{self.reason}: {detail}")
         self.detail = detail
+
+
+class NodeUnreachable(NodeCallError):
+    """The node could not be reached, or the connection broke (or its circuit is open)."""
+
+    reason = "UNREACHABLE"
+
+
+class NodeTimedOut(NodeCallError):
+    """The node did not answer within the call's timeout or what was left of the trace's."""
+
+    reason = "TIMEOUT"
+
+
+class NodeWithheld(NodeCallError):
+    """The node refused the whole request: the credentials, or every field, by its policy."""
+
+    reason = "WITHHELD"
+
+
+class InvalidNodeAnswer(NodeCallError):
+    """The node's answer is unusable as a whole: not JSON, no data, too big, wrong shape."""
+
+    reason = "INVALID_RESPONSE"
+
+
+class NodeServerError(InvalidNodeAnswer):
+    """The node answered with an HTTP 5xx status: it failed, and may not fail again."""
+
+    def __init__(self, detail: str, status: int) -> None:
+        super().__init__(detail)
+        self.status = status

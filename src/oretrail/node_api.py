@@ -20,7 +20,7 @@ MAX_IDS_PER_REQUEST = 1000
 MAX_GRANTS_PER_REQUEST = 1000
 
 LOTS_QUERY = """
-query Lots($ids: [ID!]!, $grants: [GrantInput!]) {
+query Lots($ids: [ID!]!, $grants: [String!]) {
   lots(ids: $ids, grants: $grants) {
     answers {
       id status detail

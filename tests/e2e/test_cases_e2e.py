@@ -14,7 +14,7 @@ import pytest
 from oretrail.bootstrap import FederationConfig
 from oretrail.report import TRACE_QUERY
 from tests.conftest import PACK, graphql, oem_token, served_federation
-from tests.support.federations import config_at, edit_file, generic_federation, sample_copy
+from tests.support.federations import generic_federation, sample_with
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +32,7 @@ async def trace(
     config: FederationConfig, root: str = PACK, caller: str = "nordvolt", **served: Any
 ) -> dict[str, Any]:
     with served_federation(config, **served) as federation:
-        token = (
-            oem_token(federation)
-            if caller == "nordvolt"
-            else federation.caller_token(caller, roles=["OEM"])
-        )
+        token = oem_token(federation) if caller == "nordvolt" else federation.user(caller)
         body = await graphql(
             federation.gateway_url, TRACE_QUERY, {"lot": root, "asOf": "2026-11-26"}, token=token
         )
@@ -54,17 +50,19 @@ def risks(result: dict[str, Any], kind: str) -> dict[str | None, dict[str, Any]]
 
 
 async def test_a_trader_lot_without_inputs_is_a_gap_not_an_origin(tmp_path: Path) -> None:
-    config_dir = sample_copy(tmp_path)
-    edit_file(
-        config_dir.parent / "graph/seed/copperbelt-trading.toml",
-        """inputs = [
+    config = sample_with(
+        tmp_path,
+        "graph/seed/copperbelt-trading.toml",
+        (
+            """inputs = [
   { lot = "urn:oretrail:lot:kambove-mining:MH-2026-031", quantity = { value = 7, unit = "t" } },
   { lot = "urn:oretrail:lot:kasulo-coop:HG-2026-007", quantity = { value = 4, unit = "t" } },
 ]
 """,
-        "",
+            "",
+        ),
     )
-    result = await trace(config_at(config_dir, tmp_path))
+    result = await trace(config)
     gaps = {g["lot"]: g for g in result["gaps"]}
     assert gaps[YARD_LOT]["reason"] == "UNDECLARED_INPUTS"
     # Everything primary went through the yard: 2.4 / 2.9 = 82.8 % of the pack's Co.
@@ -79,33 +77,32 @@ async def test_a_trader_lot_without_inputs_is_a_gap_not_an_origin(tmp_path: Path
 
 
 async def test_links_beyond_a_lots_quantity_are_flagged_in_the_trace(tmp_path: Path) -> None:
-    config_dir = sample_copy(tmp_path)
-    circulo = config_dir.parent / "graph/seed/circulo-recycling.toml"
     bm = "urn:oretrail:lot:circulo-recycling:BM-2026-033"
-    edit_file(
-        circulo,
-        f'{{ lot = "{bm}", quantity = {{ value = 3, unit = "t" }} }}',
-        f'{{ lot = "{bm}", quantity = {{ value = 12, unit = "t" }} }}',
+    config = sample_with(
+        tmp_path,
+        "graph/seed/circulo-recycling.toml",
+        (
+            f'{{ lot = "{bm}", quantity = {{ value = 3, unit = "t" }} }}',
+            f'{{ lot = "{bm}", quantity = {{ value = 12, unit = "t" }} }}',
+        ),
+        (
+            f'{{ lot = "{bm}", quantity = {{ value = 3.6, unit = "t" }} }}',
+            f'{{ lot = "{bm}", quantity = {{ value = 10, unit = "t" }} }}',
+        ),
     )
-    edit_file(
-        circulo,
-        f'{{ lot = "{bm}", quantity = {{ value = 3.6, unit = "t" }} }}',
-        f'{{ lot = "{bm}", quantity = {{ value = 10, unit = "t" }} }}',
-    )
-    result = await trace(config_at(config_dir, tmp_path))
+    result = await trace(config)
     flag = risks(result, "OVER_ALLOCATION")[bm]
     # 12 t + 10 t = 22,000 kg consumed of the 20,000 kg the black mass holds.
     assert "holds 20,000 kg but the links seen in this trace consume 22,000 kg" in flag["evidence"]
 
 
 async def test_material_through_a_yard_in_a_cahra_region_is_flagged(tmp_path: Path) -> None:
-    config_dir = sample_copy(tmp_path)
-    edit_file(
-        config_dir.parent / "graph/seed/copperbelt-trading.toml",
-        'region = "Haut-Katanga"',
-        'region = "Lualaba"',
+    config = sample_with(
+        tmp_path,
+        "graph/seed/copperbelt-trading.toml",
+        ('region = "Haut-Katanga"', 'region = "Lualaba"'),
     )
-    result = await trace(config_at(config_dir, tmp_path))
+    result = await trace(config)
     flag = risks(result, "CAHRA_TRANSIT")[YARD_LOT]
     assert shares(flag)["Co"] == pytest.approx(PRIMARY)  # 82.8 %: all that went through
     assert "Likasi warehouse and blending yard in Lualaba, CD" in flag["evidence"]
@@ -117,15 +114,16 @@ async def test_material_through_a_yard_in_a_cahra_region_is_flagged(tmp_path: Pa
 async def test_a_shipment_through_a_cahra_region_is_flagged(
     tmp_path: Path, store: str, request: pytest.FixtureRequest
 ) -> None:
-    config_dir = sample_copy(tmp_path)
-    edit_file(
-        config_dir.parent / "graph/seed/kambove-mining.toml",
-        'date = 2026-01-29\nquantity = { value = 7, unit = "t" }',
-        'date = 2026-01-29\nquantity = { value = 7, unit = "t" }\n'
-        'transit = [{ country = "ZM", region = "Copperbelt" }, '
-        '{ country = "CD", region = "Lualaba" }]',
+    config = sample_with(
+        tmp_path,
+        "graph/seed/kambove-mining.toml",
+        (
+            'date = 2026-01-29\nquantity = { value = 7, unit = "t" }',
+            'date = 2026-01-29\nquantity = { value = 7, unit = "t" }\n'
+            'transit = [{ country = "ZM", region = "Copperbelt" }, '
+            '{ country = "CD", region = "Lualaba" }]',
+        ),
     )
-    config = config_at(config_dir, tmp_path)
     served: dict[str, Any] = {}
     if store == "neo4j":
         seeded = frozenset(p.id for p in config.registry.participants.values() if p.seed)

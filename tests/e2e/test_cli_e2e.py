@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from oretrail.auth.chain import verify_caller
-from oretrail.auth.federation_keys import FederationKeys
-from oretrail.auth.tokens import StaticKeys
+from oretrail.auth.callers import UserIdentity, verify_certificate
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.pinned import load_pinned
 from oretrail.bootstrap import Federation
-from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port, oem_token
+from tests.conftest import CONFIG_DIR, ROOT, SEED_DIR, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -82,21 +82,38 @@ def test_graph_commands_name_an_unreachable_neo4j() -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_keys_generate_and_token_issue_make_a_token_the_gateway_accepts(tmp_path: Path) -> None:
+def user_file(directory: Path, federation: Federation, org: str) -> str:
+    """A user of ``org`` saved as the CLI reads it (key and certificate)."""
+    return str(federation.user(org).save(directory))
+
+
+def test_keys_are_made_per_party_certified_and_exported_without_private_parts(
+    tmp_path: Path,
+) -> None:
     keys = oretrail("keys", "generate", "--dir", str(tmp_path))
     assert keys.returncode == 0, keys.stderr
-    assert (tmp_path / "gateway.pem").stat().st_mode & 0o077 == 0
-    again = oretrail("keys", "generate", "--dir", str(tmp_path))
-    assert again.returncode == 2
-    assert "pass --force" in again.stderr
-    issued = oretrail("token", "issue", "--org", "nordvolt", "--keys", str(tmp_path))
-    assert issued.returncode == 0, issued.stderr
-    token = issued.stdout.strip()
-    loaded = FederationKeys.load(tmp_path, ["nordvolt"])
-    roles = {"nordvolt": ["PACK", "OEM"]}
-    caller = asyncio.run(verify_caller(token, StaticKeys(loaded.ring()), roles.get))
-    assert (caller.org, caller.roles) == ("nordvolt", frozenset({"PACK", "OEM"}))
-    unknown = oretrail("token", "issue", "--org", "nobody", "--keys", str(tmp_path))
+    assert (tmp_path / "gateway" / "gateway.pem").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "nordvolt" / "org.pem").stat().st_mode & 0o077 == 0
+    before = (tmp_path / "nordvolt" / "node.pem").read_bytes()
+    again = oretrail("keys", "generate", "--dir", str(tmp_path), "--party", "nordvolt")
+    assert again.returncode == 0
+    assert "left alone" in again.stdout
+    assert (tmp_path / "nordvolt" / "node.pem").read_bytes() == before
+    certified = oretrail(
+        "keys", "certify", "--org", "nordvolt", "--sub", "ann", "--dir", str(tmp_path)
+    )
+    assert certified.returncode == 0, certified.stderr
+    user = UserIdentity.load(tmp_path / "nordvolt" / "users" / "ann.pem")
+    exported = oretrail("keys", "export", "--dir", str(tmp_path), "--party", "boreal-cobalt")
+    assert exported.returncode == 0, exported.stderr
+    pinned = load_pinned(tmp_path / "boreal-cobalt" / "pinned.json")
+    assert "PRIVATE" not in (tmp_path / "boreal-cobalt" / "pinned.json").read_text()
+    verified = asyncio.run(verify_certificate(user.certificate, pinned.org_keys))
+    assert (verified.org, verified.sub) == ("nordvolt", "ann")
+    long = oretrail("keys", "certify", "--org", "nordvolt", "--sub", "x", "--hours", "13")
+    assert long.returncode == 2
+    assert "at most 12" in long.stderr
+    unknown = oretrail("keys", "generate", "--dir", str(tmp_path), "--party", "nobody")
     assert unknown.returncode == 2
     assert "'nobody' is not in the registry" in unknown.stderr
 
@@ -117,7 +134,7 @@ def test_approved_queries_are_listed_approved_and_run(
     assert "cobalt-origin-countries" in approve.stdout
     after = oretrail("--config", str(config), "approved", "list")
     assert "NOT SIGNED" not in after.stdout
-    ngo = federation.caller_token("transparency-watch", roles=["NGO"])
+    ngo = user_file(tmp_path, federation, "transparency-watch")
     run = oretrail(
         "approved",
         "run",
@@ -125,7 +142,7 @@ def test_approved_queries_are_listed_approved_and_run(
         "productLine=nordvolt-packs-2026",
         "--gateway",
         federation.gateway_url,
-        "--token",
+        "--user",
         ngo,
     )
     assert run.returncode == 0, run.stdout + run.stderr
@@ -137,7 +154,7 @@ def test_approved_queries_are_listed_approved_and_run(
         "productLine=elsewhere",
         "--gateway",
         federation.gateway_url,
-        "--token",
+        "--user",
         ngo,
     )
     assert bad.returncode == 2
@@ -168,6 +185,16 @@ def test_seed_check_passes_on_the_sample() -> None:
             'lot = "urn:oretrail:lot:shadow-refinery:X-1"',
             "organisation 'shadow-refinery' is not in the registry",
         ),
+        (
+            'unit = "t" }',
+            'unit = "T" }',
+            "quantity: unit 'T' is not one of the mass units 'kg', 't'",
+        ),
+        (
+            'lot = "urn:oretrail:lot:terra-anode:AN-2026-019"',
+            'lot = "urn:oretrail:lot:aurora-cells:CELL-2026-0001"',
+            "input urn:oretrail:lot:aurora-cells:CELL-2026-0001 is ours but no lot of this file",
+        ),
     ],
 )
 def test_seed_check_names_a_broken_seed_without_a_traceback(
@@ -186,12 +213,89 @@ def test_seed_check_names_a_broken_seed_without_a_traceback(
     assert "Traceback" not in run.stderr
 
 
+def sample_copy(tmp_path: Path) -> Path:
+    for path in SEED_DIR.glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_seed_check_reports_every_problem_of_every_file_in_one_run(tmp_path: Path) -> None:
+    seeds = sample_copy(tmp_path)
+    cells, lithium = seeds / "aurora-cells.toml", seeds / "coastal-lithium.toml"
+    edit(cells, 'unit = "t" }', 'unit = "tonne" }')
+    edit(cells, "urn:oretrail:lot:terra-anode:AN-2026-019", "urn:oretrail:lot:aurora-cells:GHOST")
+    edit(lithium, "Li = ", "LI = ")
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    problems = [line for line in lines if line.startswith(f"oretrail: {seeds}")]
+    assert len(problems) == 3, run.stderr
+    assert "unit 'tonne' is not one of the mass units" in problems[0]
+    assert "input urn:oretrail:lot:aurora-cells:GHOST is ours but no lot" in problems[1]
+    assert str(cells) in problems[0]
+    assert str(cells) in problems[1]
+    assert problems[2].startswith(f"oretrail: {lithium}: ")
+    assert "'LI' is not an element symbol" in problems[2]
+    assert lines[-1] == "oretrail: 3 problems in the seed files; fix them and check again"
+
+
+def test_case_sample_lithium_lot_in_tonne_is_refused_by_seed_check(tmp_path: Path) -> None:
+    # The third variant of the case lot-unit-variant-disables-mass-balance.
+    seeds = sample_copy(tmp_path)
+    lithium = seeds / "coastal-lithium.toml"
+    edit(
+        lithium,
+        'quantity = { value = 10, unit = "t" }',
+        'quantity = { value = 10, unit = "tonne" }',
+    )
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        f"oretrail: {lithium}: lot LH-2026-061: quantity: unit 'tonne' is not one of the mass "
+        "units 'kg', 't' (spelled exactly: no other spelling is accepted)"
+    )
+
+
+def test_seed_check_warns_of_a_lot_shipped_beyond_its_quantity_but_passes(
+    tmp_path: Path,
+) -> None:
+    seeds = sample_copy(tmp_path)
+    lithium = seeds / "coastal-lithium.toml"
+    text = lithium.read_text(encoding="utf-8")
+    # LH-2026-061 holds 10 t; a second shipment of 7 t to the cathode maker makes
+    # it shipped for 4.3 t + 7 t = 11.3 t (the sample ships 4.3 t of it).
+    assert 'quantity = { value = 4.3, unit = "t" }' in text
+    lithium.write_text(
+        text
+        + "\n[[shipments]]\n"
+        + 'lot = "urn:oretrail:lot:coastal-lithium:LH-2026-061"\n'
+        + 'to = "helios-cathode"\ndate = 2026-03-01\n'
+        + 'quantity = { value = 7, unit = "t" }\n',
+        encoding="utf-8",
+    )
+    run = oretrail("--config", str(CONFIG_DIR), "seed", "check", str(seeds))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == [
+        f"oretrail: warning: {lithium}: lot LH-2026-061 is shipped for 11.3 t, "
+        "more than its quantity of 10 t"
+    ]
+    assert "17 seed files, 19 lots: all valid, 1 warning" in run.stdout
+
+
 def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path) -> None:
     bad = tmp_path / "nordvolt.toml"
     text = (SEED_DIR / "nordvolt.toml").read_text(encoding="utf-8")
     bad.write_text(text.replace("value = 22.5", "value = -22.5"), encoding="utf-8")
     keys = oretrail("keys", "generate", "--dir", str(tmp_path / "keys"))
     assert keys.returncode == 0, keys.stderr
+    assert oretrail("keys", "export", "--dir", str(tmp_path / "keys")).returncode == 0
     run = oretrail(
         "serve",
         "node",
@@ -209,7 +313,9 @@ def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path)
     assert "Traceback" not in run.stderr
 
 
-def test_trace_against_a_running_gateway_prints_the_report(federation: Federation) -> None:
+def test_trace_against_a_running_gateway_prints_the_report(
+    federation: Federation, tmp_path: Path
+) -> None:
     run = oretrail(
         "trace",
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
@@ -217,26 +323,30 @@ def test_trace_against_a_running_gateway_prints_the_report(federation: Federatio
         federation.gateway_url,
         "--as-of",
         "2026-11-26",
-        "--token",
-        oem_token(federation),
+        "--user",
+        user_file(tmp_path, federation, "nordvolt"),
     )
     assert run.returncode == 0, run.stderr
     assert "Kambove open pit and hydroxide plant" in run.stdout
 
 
-def test_trace_without_a_token_says_how_to_get_one(federation: Federation) -> None:
+def test_trace_without_a_user_key_says_how_to_get_one(
+    federation: Federation, tmp_path: Path
+) -> None:
     run = oretrail(
         "trace", "urn:oretrail:lot:nordvolt:PACK-2026-0412", "--gateway", federation.gateway_url
     )
     assert run.returncode == 2
-    assert "a caller token is needed" in run.stderr
+    assert "a user key is needed" in run.stderr
+    # A user certified by a key no node pins (another federation's nordvolt).
+    stranger = FederationKeys.generate(["nordvolt"]).user("nordvolt").save(tmp_path)
     forged = oretrail(
         "trace",
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
         "--gateway",
         federation.gateway_url,
-        "--token",
-        "e30.e30.",
+        "--user",
+        str(stranger),
     )
     assert forged.returncode == 2
     assert "unauthenticated" in forged.stderr
@@ -258,17 +368,16 @@ def test_trace_without_a_token_says_how_to_get_one(federation: Federation) -> No
     ],
 )
 def test_trace_reports_bad_input_in_one_line(
-    federation: Federation, args: list[str], message: str
+    federation: Federation, args: list[str], message: str, tmp_path: Path
 ) -> None:
-    run = oretrail(
-        "trace", *args, "--gateway", federation.gateway_url, "--token", oem_token(federation)
-    )
+    user = user_file(tmp_path, federation, "nordvolt")
+    run = oretrail("trace", *args, "--gateway", federation.gateway_url, "--user", user)
     assert run.returncode == 2
     assert message in run.stderr
     assert "Traceback" not in run.stderr
 
 
-def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
+def test_trace_without_a_gateway_says_it_cannot_reach_it(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -277,8 +386,8 @@ def test_trace_without_a_gateway_says_it_cannot_reach_it() -> None:
         "urn:oretrail:lot:nordvolt:PACK-2026-0412",
         "--gateway",
         f"http://127.0.0.1:{port}/graphql",
-        "--token",
-        "unused",
+        "--user",
+        str(FederationKeys.generate(["nordvolt"]).user("nordvolt").save(tmp_path)),
     )
     assert run.returncode == 2
     assert "cannot reach the gateway" in run.stderr
@@ -288,7 +397,10 @@ def test_every_command_has_help() -> None:
     for command in (
         ["graph", "server", "--help"],
         ["keys", "generate", "--help"],
-        ["token", "issue", "--help"],
+        ["keys", "certify", "--help"],
+        ["keys", "export", "--help"],
+        ["request", "sign", "--help"],
+        ["approved", "sign-roots", "--help"],
         ["node", "audit", "--help"],
         ["approved", "list", "--help"],
         ["approved", "approve", "--help"],

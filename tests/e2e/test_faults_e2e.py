@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from oretrail.auth.party_keys import FederationKeys
 from oretrail.bootstrap import FederationConfig
 from oretrail.report import TRACE_QUERY
 from tests.conftest import PACK, graphql, oem_token, served_federation
+from tests.support.node_wrappers import DelayedNode, RewrittenNode, real_node
+from tests.support.seed_cases import case_federation, cases_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -196,3 +201,60 @@ async def test_a_node_slower_than_its_timeout_is_a_timeout_gap(
     slow = node_answering(JSONResponse({"data": {"lots": []}}), delay=1.5)
     result = await trace_with(quick, replace_apps={"boreal-cobalt": slow})
     assert gap_reasons(result) == {COBALT_SULFATE: "TIMEOUT"}
+
+
+# The case batch-poisoning-timing-dependent (../shared/cases): oem-a's P1 <- cell-a's
+# A1 <- mine-m's M1, and P1 <- cell-b's B1 <- mine-m's M2; Co 10 % everywhere.
+P1, M1, M2 = f"{LOT}oem-a:P1", f"{LOT}mine-m:M1", f"{LOT}mine-m:M2"
+
+
+def m2_with_co_above_one(document: dict[str, Any]) -> None:
+    """mine-m's real answer, with M2's Co fraction turned into 1.5; M1's left sound."""
+    for item in document.get("data", {}).get("lots", {}).get("answers", []):
+        if item.get("id") == M2 and item.get("lot"):
+            item["lot"]["contents"] = [{"element": "Co", "fraction": 1.5}]
+
+
+def m2_left_out(document: dict[str, Any]) -> None:
+    answers = document.get("data", {}).get("lots", {}).get("answers")
+    if isinstance(answers, list):
+        answers[:] = [item for item in answers if item.get("id") != M2]
+
+
+@pytest.mark.parametrize("run", ["A", "B"])
+@pytest.mark.parametrize(
+    "fault", [m2_with_co_above_one, m2_left_out], ids=["malformed", "left-out"]
+)
+async def test_case_batch_poisoning_one_bad_lot_is_one_gap_on_real_servers(
+    tmp_path: Path, run: str, fault: Callable[[dict[str, Any]], None]
+) -> None:
+    config = case_federation(cases_dir() / "batch-poisoning-timing-dependent" / "seeds", tmp_path)
+    # Siblings' ids wait up to 0.1 s for each other: in run A (every node at once)
+    # M1 and M2 share one request; in run B cell-b answers 0.3 s late, and they do not.
+    resilience = replace(config.settings.resilience, coalesce_window=0.1)
+    config = replace(config, settings=replace(config.settings, resilience=resilience))
+    keys = FederationKeys.generate(config.registry.participants)
+    mine = RewrittenNode(real_node(config, "mine-m", keys), fault)
+    apps: dict[str, Any] = {"mine-m": mine}
+    if run == "B":
+        apps["cell-b"] = DelayedNode(real_node(config, "cell-b", keys), 0.3)
+    with served_federation(config, replace_apps=apps, keys=keys) as federation:
+        body = await graphql(
+            federation.gateway_url,
+            TRACE_QUERY,
+            {"lot": P1, "asOf": "2026-02-01"},
+            token=federation.user("oem-a"),
+        )
+    assert "errors" not in body, body
+    trace = body["data"]["trace"]
+    assert mine.asked == ([(M1, M2)] if run == "A" else [(M1,), (M2,)])
+    # P1: 2 t x 10 % Co = 200 kg, half through A1 (from M1), half through B1 (from M2).
+    assert [(o["lot"], o["shares"]) for o in trace["origins"]] == [
+        (M1, [{"element": "Co", "share": pytest.approx(0.5), "approximate": False}])
+    ]
+    assert [(g["lot"], g["reason"], g["shares"]) for g in trace["gaps"]] == [
+        (M2, "INVALID_RESPONSE", [{"element": "Co", "share": pytest.approx(0.5)}])
+    ]
+    assert trace["coverage"] == [
+        {"element": "Co", "coverage": pytest.approx(0.5), "unknown": pytest.approx(0.5)}
+    ]

@@ -10,7 +10,7 @@ import pytest
 
 from oretrail.asgi import MAX_ALIASES, MAX_DIRECTIVES
 from oretrail.bootstrap import Federation
-from tests.conftest import oem_token
+from tests.conftest import signed
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,13 @@ async def send(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, str, str]:
-    """Status, content type and body text of one request carrying the OEM's token."""
-    all_headers = {"Authorization": f"Bearer {oem_token(federation)}", **(headers or {})}
+    """Status, content type and body text of one request signed by the OEM's user.
+
+    A JSON object body is signed as it is; anything else carries a request signed for
+    a plain query, so the probe meets every check after authentication too.
+    """
+    payload = json_body if isinstance(json_body, dict) else {"query": "{ participants { id } }"}
+    all_headers = {**signed(federation, payload), **(headers or {})}
     async with (
         aiohttp.ClientSession() as session,
         session.request(
@@ -63,12 +68,30 @@ async def test_a_json_batch_of_ten_is_refused(federation: Federation) -> None:
     assert status == 400, text
 
 
-async def test_directive_overload_is_refused(federation: Federation) -> None:
-    # graphql-cop's probe: one field, the same unknown directive many times over.
-    await refused(federation, "{ __typename " + "@aa" * 200 + " }")
+async def only_error(federation: Federation, query: str) -> str:
+    """The one error of a document refused whole: graphql-cop flags one error per use."""
+    status, _, text = await send(federation, json_body={"query": query})
+    body = json.loads(text)
+    assert status in {200, 400}, text
+    assert body.get("data") is None, text
+    [error] = body["errors"]
+    message: str = error["message"]
+    return message
+
+
+async def test_directive_overload_is_refused_with_one_error(federation: Federation) -> None:
+    # graphql-cop's probe: one field, the same unknown directive ten times over.
+    message = await only_error(federation, "{ __typename " + "@aa" * 10 + " }")
+    assert "@aa is repeated at one location" in message
+    await only_error(federation, "{ __typename " + "@aa" * 200 + " }")
+    # A known directive repeated at one location.
+    message = await only_error(
+        federation, "{ participants { id" + " @include(if: true)" * 10 + " } }"
+    )
+    assert "@include is repeated at one location" in message
     # Valid directives, each at its own location, past the budget.
     fields = " ".join("id @include(if: true)" for _ in range(MAX_DIRECTIVES + 2))
-    message = await refused(federation, f"{{ participants {{ {fields} }} }}")
+    message = await only_error(federation, f"{{ participants {{ {fields} }} }}")
     assert f"more than {MAX_DIRECTIVES} directives" in message
 
 

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from oretrail.bootstrap import Federation
-from tests.conftest import graphql, oem_token
+from tests.conftest import graphql, oem_token, signed
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,10 @@ pytestmark = pytest.mark.e2e
 async def test_a_malformed_request_body_is_a_4xx(
     federation: Federation, body: bytes, content_type: str
 ) -> None:
-    headers = {"Content-Type": content_type, "Authorization": f"Bearer {oem_token(federation)}"}
+    headers = {
+        "Content-Type": content_type,
+        **signed(federation, {"query": "{ participants { id } }"}),
+    }
     for url in (federation.gateway_url, federation.node_urls["nordvolt"]):
         async with (
             aiohttp.ClientSession() as session,
@@ -39,7 +42,7 @@ async def test_a_query_over_get_is_refused(federation: Federation) -> None:
         session.get(
             federation.gateway_url,
             params={"query": "{ participants { id } }"},
-            headers={"Authorization": f"Bearer {oem_token(federation)}"},
+            headers=signed(federation, {"query": "{ participants { id } }"}),
         ) as response,
     ):
         assert 400 <= response.status < 500

@@ -123,3 +123,34 @@ async def test_bad_model_arguments_are_typed_errors(traced: tuple[Federation, st
         body = await graphql(federation.gateway_url, query, token=oem_token(federation))
         assert body["errors"][0]["extensions"] == {"code": "BAD_INPUT"}, body
         assert message in body["errors"][0]["message"]
+
+
+async def test_a_competitor_reads_nothing_of_another_organisations_trace(
+    traced: tuple[Federation, str],
+) -> None:
+    federation, record_id = traced
+    # aurora-cells is a registered member (it even made the pack's cells), not nordvolt.
+    rival = federation.user("aurora-cells")
+    query = (
+        "query($lot: ID, $site: ID) { traceHistory(limit: 1000) { id } "
+        "supplyNetwork { supplier customer material } "
+        "overAllocations(tolerance: 0) { lot owner quantityKg allocatedKg outputs } "
+        "byLot: exposedProducts(lot: $lot) bySite: exposedProducts(facility: $site) }"
+    )
+    variables = {"lot": f"{LOT}yilgarn-lithium:SC6-2026-088", "site": KASULO_SITE}
+    body = await graphql(federation.gateway_url, query, variables, token=rival)
+    assert "errors" not in body, body
+    assert body["data"] == {
+        "traceHistory": [],
+        "supplyNetwork": [],
+        "overAllocations": [],
+        "byLot": [],
+        "bySite": [],
+    }
+    # nordvolt, whose trace it is, reads all of it.
+    mine = await ask(federation, query, **variables)
+    assert record_id in {r["id"] for r in mine["traceHistory"]}
+    assert ("aurora-cells", "nordvolt") in {
+        (x["supplier"], x["customer"]) for x in mine["supplyNetwork"]
+    }
+    assert mine["byLot"] == mine["bySite"] == [PACK]

@@ -1,4 +1,5 @@
-"""Who sees what, with real servers: tokens at the gateway, grants at the nodes, the logs."""
+"""Who sees what, with real servers: signed requests at the gateway, grants at the nodes,
+the logs. The attacks on the trust chain are in test_trust_attacks_e2e.py."""
 
 from __future__ import annotations
 
@@ -6,25 +7,19 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from oretrail.auth.chain import Caller, Delegation
-from oretrail.auth.federation_keys import GATEWAY_KEY
-from oretrail.auth.keys import generate_signing_key
-from oretrail.auth.tokens import (
-    ACCESS_TYP,
-    GATEWAY,
-    GRANT_TYP,
-    mint,
-    node_audience,
-    org_issuer,
-    token_hash,
-)
+from oretrail.auth.callers import UserIdentity
+from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.requests import REQUEST_TYP, RequestContext, sign_request
+from oretrail.auth.tokens import FEDERATION, mint
 from oretrail.bootstrap import Federation, FederationConfig
+from oretrail.client import signed_headers
 from oretrail.report import TRACE_QUERY
 from tests.conftest import PACK, ROOT, graphql, oem_token, served_federation
 
@@ -34,6 +29,7 @@ L = "urn:oretrail:lot:"
 ALL = [
     "certificates",
     "contents",
+    "customers",
     "emissions",
     "facility",
     "identity",
@@ -44,12 +40,14 @@ ALL = [
 ]
 # The sample policies: downstream callers get everything but emissions; Huaxi also
 # keeps its contents; customers get everything; each organisation sees all of its own.
-DOWN = [g for g in ALL if g != "emissions"]
+DOWN = [g for g in ALL if g not in ("emissions", "customers")]
+# Customers see everything but whom the lot was sold on to.
+CUSTOMER = [g for g in ALL if g != "customers"]
 DOWN_HUAXI = [g for g in DOWN if g != "contents"]
 
 OEM_VIEW = {
     f"{L}nordvolt:PACK-2026-0412": ALL,  # its own lot
-    f"{L}aurora-cells:CELL-2026-1187": ALL,  # shipped to nordvolt: customer
+    f"{L}aurora-cells:CELL-2026-1187": CUSTOMER,  # shipped to nordvolt
     f"{L}helios-cathode:CAM-2026-0412": DOWN,
     f"{L}terra-anode:AN-2026-019": DOWN,
     f"{L}boreal-cobalt:CS-2026-102": DOWN,
@@ -71,8 +69,8 @@ OEM_VIEW = {
 CELL_MAKER_VIEW = {
     **{lot: groups for lot, groups in OEM_VIEW.items() if "nordvolt" not in lot},
     f"{L}aurora-cells:CELL-2026-1187": ALL,  # its own lot
-    f"{L}helios-cathode:CAM-2026-0412": ALL,  # shipped to aurora-cells: customer
-    f"{L}terra-anode:AN-2026-019": ALL,  # shipped to aurora-cells: customer
+    f"{L}helios-cathode:CAM-2026-0412": CUSTOMER,  # shipped to aurora-cells
+    f"{L}terra-anode:AN-2026-019": CUSTOMER,  # shipped to aurora-cells
 }
 
 
@@ -87,7 +85,7 @@ def given_by_lot(federation: Federation, caller_org: str) -> dict[str, list[str]
     return seen
 
 
-async def trace(federation: Federation, token: str, lot: str = PACK) -> dict[str, Any]:
+async def trace(federation: Federation, token: UserIdentity, lot: str = PACK) -> dict[str, Any]:
     body: dict[str, Any] = await graphql(
         federation.gateway_url, TRACE_QUERY, {"lot": lot}, token=token
     )
@@ -101,7 +99,7 @@ async def test_every_node_gives_each_caller_what_its_policy_says(
         oem = await trace(federation, oem_token(federation))
         assert "errors" not in oem
         assert given_by_lot(federation, "nordvolt") == OEM_VIEW
-        cells = federation.caller_token("aurora-cells", roles=["CELL"])
+        cells = federation.user("aurora-cells")
         answer = await trace(federation, cells, f"{L}aurora-cells:CELL-2026-1187")
         assert "errors" not in answer
         assert given_by_lot(federation, "aurora-cells") == CELL_MAKER_VIEW
@@ -114,10 +112,10 @@ async def test_a_competitor_is_refused_at_the_root_and_no_other_node_is_asked(
     sample_config: FederationConfig,
 ) -> None:
     with served_federation(sample_config) as federation:
-        rival = federation.caller_token("rivalauto", roles=["OEM"])
+        rival = federation.user("rivalauto")
         body = await trace(federation, rival)
         assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
-        assert "no valid chain reaches this lot" in body["errors"][0]["message"]
+        assert "nothing in this request opens this lot" in body["errors"][0]["message"]
         asked = {org for org, log in federation.node_logs.items() if log.entries}
         assert asked == {"nordvolt"}
         [entry] = federation.node_logs["nordvolt"].entries
@@ -129,13 +127,12 @@ async def test_an_ngo_without_an_approved_query_is_refused_before_any_node(
     sample_config: FederationConfig,
 ) -> None:
     with served_federation(sample_config) as federation:
-        ngo = federation.caller_token("transparency-watch", roles=["NGO"])
+        ngo = federation.user("transparency-watch")
+        payload = {"query": TRACE_QUERY, "variables": {"lot": PACK}}
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                federation.gateway_url,
-                json={"query": TRACE_QUERY, "variables": {"lot": PACK}},
-                headers={"Authorization": f"Bearer {ngo}"},
+                federation.gateway_url, json=payload, headers=signed_headers(ngo, payload)
             ) as response,
         ):
             assert response.status == 403
@@ -145,76 +142,34 @@ async def test_an_ngo_without_an_approved_query_is_refused_before_any_node(
         assert not any(log.entries for log in federation.node_logs.values())
 
 
-async def test_a_gateway_minted_token_alone_cannot_open_an_upstream_lot(
-    sample_config: FederationConfig,
-) -> None:
-    with served_federation(sample_config) as federation:
-        # The gateway (or anyone holding its key) asks the refiner directly: with no grant,
-        # then with a grant it signed itself.
-        caller = Caller("analyst@nordvolt", "nordvolt", frozenset({"OEM"}), frozenset({"trace"}))
-        gateway_key = federation.keys.key(GATEWAY_KEY)
-        delegation = Delegation(gateway_key, caller, "rogue-txn", "trace")
-        query = (
-            "query($ids: [ID!]!, $grants: [GrantInput!]) { lots(ids: $ids, grants: $grants) "
-            "{ answers { status detail lot { material } } } }"
-        )
-        parent = delegation.token_for("copperbelt-trading")
-        forged = mint(
-            gateway_key,
-            GRANT_TYP,
-            {
-                "sub": caller.sub,
-                "org": caller.org,
-                "aud": node_audience("boreal-cobalt"),
-                "inputs": {"CH-2026-014": ["CS-2026-102"]},
-                "txn": "rogue-txn",
-                "th": token_hash(parent),
-            },
-            lifetime=60,
-        )
-        answers = []
-        for grants in ([], [{"grant": forged, "parentToken": parent}]):
-            variables = {"ids": [f"{L}boreal-cobalt:CS-2026-102"], "grants": grants}
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    federation.node_urls["boreal-cobalt"],
-                    json={"query": query, "variables": variables},
-                    headers={"Authorization": f"Bearer {delegation.token_for('boreal-cobalt')}"},
-                ) as response,
-            ):
-                assert response.status == 200
-                answers.append((await response.json())["data"]["lots"]["answers"][0])
-        assert [(a["status"], a["lot"]) for a in answers] == [("WITHHELD", None)] * 2
-        assert "no valid chain" in answers[0]["detail"]
-        assert answers[1]["detail"] == (
-            "no valid chain reaches this lot; a continuation grant in the request was "
-            "refused: continuation grants are signed by nodes, not by the gateway"
-        )
-        entries = federation.node_logs["boreal-cobalt"].entries
-        assert [e["txn"] for e in entries] == ["rogue-txn"] * 2
-        assert [e["lots"][0]["status"] for e in entries] == ["WITHHELD"] * 2
-        assert [e["lots"][0]["given"] for e in entries] == [[], []]
-
-
-def forged_tokens(federation: Federation) -> dict[str, str | None]:
-    outsider = generate_signing_key(org_issuer("nordvolt"), "outsider-1")
-    valid = oem_token(federation)
-    head, payload, _ = valid.split(".")
+def forged_requests(federation: Federation) -> dict[str, dict[str, str]]:
+    """Headers of requests the gateway must refuse with 401."""
+    payload = {"query": "{ participants { id } }"}
+    ann = federation.user("nordvolt")
+    valid = signed_headers(ann, payload)
+    head, body, _ = valid["Authorization"].removeprefix("Bearer ").split(".")
+    outsider = FederationKeys.generate(["nordvolt"]).user("nordvolt")
+    bob = federation.keys.user("nordvolt", "bob@nordvolt")
+    old = sign_request(ann, RequestContext(op="model"), lifetime=300, now=time.time() - 600)
+    org_signed = mint(
+        federation.keys.member("nordvolt").org_key,
+        REQUEST_TYP,
+        {"sub": ann.sub, "aud": FEDERATION, "txn": "t", "ctx": RequestContext("model").to_claims()},
+        lifetime=60,
+    )
+    cert = {"oretrail-user-certificate": ann.certificate}
     return {
-        "missing": None,
-        "garbage": "not.a.token",
-        "alg none": f"{head}.{payload}.",
-        "unknown key": mint(
-            outsider, ACCESS_TYP, {"sub": "x", "org": "nordvolt", "aud": GATEWAY}, lifetime=60
-        ),
-        "expired": federation.keys.caller_token("nordvolt", lifetime=-10),
-        "node audience": mint(
-            federation.keys.key("nordvolt"),
-            ACCESS_TYP,
-            {"sub": "x", "org": "nordvolt", "aud": "urn:oretrail:node:nordvolt"},
-            lifetime=60,
-        ),
+        "missing": {},
+        "no certificate": {"Authorization": valid["Authorization"]},
+        "garbage": {"Authorization": "Bearer not.a.token", **cert},
+        "alg none": {"Authorization": f"Bearer {head}.{body}.", **cert},
+        "another federation's user": signed_headers(outsider, payload),
+        "another user's certificate": {
+            "Authorization": valid["Authorization"],
+            "oretrail-user-certificate": bob.certificate,
+        },
+        "expired request": {"Authorization": f"Bearer {old}", **cert},
+        "signed by the organisation key": {"Authorization": f"Bearer {org_signed}", **cert},
     }
 
 
@@ -222,8 +177,7 @@ async def test_bad_caller_tokens_get_401_at_the_gateway_and_nodes_need_one(
     sample_config: FederationConfig,
 ) -> None:
     with served_federation(sample_config) as federation:
-        for name, token in forged_tokens(federation).items():
-            headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        for name, headers in forged_requests(federation).items():
             async with (
                 aiohttp.ClientSession() as session,
                 session.post(

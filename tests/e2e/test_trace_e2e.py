@@ -170,7 +170,7 @@ async def test_exposure_follows_a_suppliers_own_lot_as_far_as_it_may(
     # The cooperative asks where its concentrate went. Its customer says which of its lots
     # consumed it (the cooperative owns the asked lot); the customer's own lot is the
     # customer's business, so the walk stops there with a WITHHELD gap, honestly.
-    coop = any_federation.caller_token("kasulo-coop", roles=["MINE"])
+    coop = any_federation.user("kasulo-coop")
     body = await graphql(
         any_federation.gateway_url,
         "query($f: ID) { exposure(facility: $f) { products reached gaps { lot reason } } }",

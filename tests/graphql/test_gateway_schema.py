@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 import strawberry
 
-from oretrail.auth.chain import Caller
 from oretrail.auth.keys import generate_signing_key
+from oretrail.auth.principal import HEADER_GATEWAY
+from oretrail.auth.requests import SignedRequest
 from oretrail.auth.tokens import GATEWAY
+from oretrail.client import request_context
 from oretrail.config import GatewaySettings, Participant
+from oretrail.gateway.context import Caller
 from oretrail.gateway.node_client import LotReply
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
 from oretrail.store.model_memory import MemoryModelStore
@@ -27,11 +30,18 @@ TRACE = (
 
 
 GATEWAY_KEY = generate_signing_key(GATEWAY, "gateway-test")
-OEM = Caller("analyst@oem", "oem", frozenset({"OEM"}), frozenset({"trace"}))
-NGO = Caller("watcher@ngo", "ngo", frozenset({"NGO"}), frozenset({"trace"}))
+OEM = ("oem", frozenset({"OEM"}))
+NGO = ("ngo", frozenset({"NGO"}))
 
 
-def context(client: Any, caller: Caller = OEM) -> GatewayContext:
+def caller_for(who: tuple[str, frozenset[str]], query: str, variables: Any) -> Caller:
+    """The caller as the gateway knows it once its request for this query verified."""
+    context = request_context({"query": query, "variables": variables})
+    request = SignedRequest("t", "c", "h" * 43, who[0], f"a@{who[0]}", "x", "j", 2**40, context)
+    return Caller(request, who[1])
+
+
+def context(client: Any, caller: Caller) -> GatewayContext:
     return GatewayContext(
         registry=registry_of("oem", "mine"),
         client=client,
@@ -48,10 +58,13 @@ def healthy() -> FakeNodeClient:
     )
 
 
-async def run(client: Any, query: str, caller: Caller = OEM, **variables: Any) -> Any:
+async def run(
+    client: Any, query: str, caller: tuple[str, frozenset[str]] = OEM, **variables: Any
+) -> Any:
     schema: strawberry.Schema = build_gateway_schema()
+    who = caller_for(caller, query, variables)
     return await schema.execute(
-        query, variable_values=variables, context_value=context(client, caller)
+        query, variable_values=variables, context_value=context(client, who)
     )
 
 
@@ -124,13 +137,25 @@ async def test_exposure_follows_consumption_to_the_products() -> None:
     assert result.data["exposure"] == {"products": [ROOT], "reached": [MINE, ROOT]}
 
 
-async def test_each_node_request_carries_a_fresh_delegated_token() -> None:
+async def test_each_node_request_carries_the_callers_request_and_a_fresh_gateway_token() -> None:
     client = healthy()
     result = await run(client, TRACE, lot=ROOT)
     assert result.errors is None
-    tokens = [c.token for c in client.credentials if c is not None]
-    assert len(tokens) == len(client.calls) == 2
-    assert len(set(tokens)) == 2
+    headers = [c.headers for c in client.credentials if c is not None]
+    assert len(headers) == len(client.calls) == 2
+    assert {h["Authorization"] for h in headers} == {"Bearer t"}
+    assert len({h[HEADER_GATEWAY] for h in headers}) == 2
+
+
+async def test_a_trace_of_a_root_the_caller_did_not_sign_is_refused() -> None:
+    schema: strawberry.Schema = build_gateway_schema()
+    signed_for_mine = caller_for(OEM, TRACE, {"lot": MINE})
+    result = await schema.execute(
+        TRACE, variable_values={"lot": ROOT}, context_value=context(healthy(), signed_for_mine)
+    )
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert "names the roots" in result.errors[0].message
 
 
 async def test_an_ngo_caller_may_not_trace() -> None:

@@ -8,15 +8,15 @@ import pytest
 import strawberry
 
 from oretrail.auth.access_log import AccessLog
-from oretrail.auth.chain import NodeAuthority, Principal
-from oretrail.auth.keys import KeyRing, generate_signing_key
+from oretrail.auth.party_keys import FederationKeys
 from oretrail.auth.policy import load_policy
-from oretrail.auth.tokens import StaticKeys, org_issuer
-from oretrail.node.lots import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, NodeContext
+from oretrail.auth.principal import NodeAuthority, Principal
+from oretrail.node.lots import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, UNJUSTIFIED, NodeContext
 from oretrail.node.schema import build_node_schema
 from oretrail.store.memory import MemoryGraphStore
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, SEED_DIR
+from tests.graphql.test_node_compiled import ROLES, request
 
 TRADER_LOT = "urn:oretrail:lot:copperbelt-trading:CH-2026-014"
 
@@ -26,25 +26,27 @@ def schema() -> strawberry.Schema:
     return build_node_schema()
 
 
-def principal(org: str, roles: frozenset[str] = frozenset()) -> Principal:
-    return Principal(f"analyst@{org}", org, roles, "trace", "txn-1", "unused-token")
+KEYS = FederationKeys.generate(ROLES)
 
 
-async def run(
+async def run(  # noqa: PLR0917 - the test's own shorthand
     schema: strawberry.Schema,
     org: str,
     query: str,
     caller: str | None = None,
     roles: frozenset[str] = frozenset(),
+    op: str = "trace",
+    roots: tuple[str, ...] = (),
     **variables: Any,
 ) -> Any:
-    """Execute as a caller of ``caller`` (the node's own organisation by default)."""
+    """Execute as a caller of ``caller`` (the node's own organisation by default), whose
+    signed request names ``roots`` (default: the ids asked) for operation ``op``."""
     store = MemoryGraphStore(load_seed(SEED_DIR / f"{org}.toml"))
-    key = generate_signing_key(org_issuer(org), f"{org}-test")
-    authority = NodeAuthority(org, key, StaticKeys(KeyRing()))
+    authority = NodeAuthority(org, KEYS.member(org).node_key, KEYS.pinned(ROLES))
+    named = list(roots or variables.get("ids", []))
     context = NodeContext(
         store=store,
-        principal=principal(caller or org, roles),
+        principal=Principal(request(caller or org, named, op), roles, frozenset(named)),
         authority=authority,
         policy=load_policy(CONFIG_DIR / "policies" / f"{org}.toml"),
         log=AccessLog(),
@@ -97,6 +99,7 @@ async def test_a_lot_carries_its_facility_and_certificates(schema: strawberry.Sc
         "nordic-nickel",
         '{ lots(ids: ["urn:oretrail:lot:nordic-nickel:NS-2026-310"]) { answers { lot { '
         "facility { name country certificates { id standard validTo } } } } } }",
+        roots=("urn:oretrail:lot:nordic-nickel:NS-2026-310",),
     )
     facility = result.data["lots"]["answers"][0]["lot"]["facility"]
     assert facility["country"] == "FI"
@@ -116,11 +119,11 @@ async def test_too_many_ids_in_one_request_are_refused(schema: strawberry.Schema
 
 
 async def test_too_many_grants_in_one_request_are_refused(schema: strawberry.Schema) -> None:
-    grants = [{"grant": f"g{i}", "parentToken": "t"} for i in range(MAX_GRANTS_PER_REQUEST + 1)]
+    grants = [f"g{i}" for i in range(MAX_GRANTS_PER_REQUEST + 1)]
     result = await run(
         schema,
         "nordvolt",
-        "query($ids: [ID!]!, $grants: [GrantInput!]) "
+        "query($ids: [ID!]!, $grants: [String!]) "
         "{ lots(ids: $ids, grants: $grants) { answers { id } } }",
         ids=[TRADER_LOT],
         grants=grants,
@@ -134,8 +137,11 @@ async def test_outputs_name_our_consumers_and_our_customers(schema: strawberry.S
     query = (
         "query($ids: [ID!]!) { outputs(ids: $ids) { id consumers { lot } shippedTo { to date } } }"
     )
-    at_owner = await run(schema, "copperbelt-trading", query, ids=[TRADER_LOT])
-    at_customer = await run(schema, "boreal-cobalt", query, ids=[TRADER_LOT])
+    at_owner = await run(schema, "copperbelt-trading", query, op="exposure", ids=[TRADER_LOT])
+    # The trader asks its customer's node where its lot went.
+    at_customer = await run(
+        schema, "boreal-cobalt", query, "copperbelt-trading", op="exposure", ids=[TRADER_LOT]
+    )
     assert at_owner.data["outputs"] == [
         {
             "id": TRADER_LOT,
@@ -167,7 +173,7 @@ async def test_a_caller_with_no_relation_and_no_grant_gets_nothing(
         {
             "status": "WITHHELD",
             "lot": None,
-            "detail": "no valid chain reaches this lot and the caller has no direct relation to it",
+            "detail": UNJUSTIFIED,
         }
     ]
     [entry] = result.log.entries
@@ -222,8 +228,56 @@ async def test_a_withheld_field_is_null_with_a_typed_error(schema: strawberry.Sc
 
 async def test_outputs_are_shown_to_the_owner_only(schema: strawberry.Schema) -> None:
     query = "query($ids: [ID!]!) { outputs(ids: $ids) { id } }"
-    mine = await run(schema, "copperbelt-trading", query, ids=[TRADER_LOT])
+    mine = await run(schema, "copperbelt-trading", query, op="exposure", ids=[TRADER_LOT])
     assert mine.data["outputs"] == [{"id": TRADER_LOT}]
-    theirs = await run(schema, "copperbelt-trading", query, caller="nordvolt", ids=[TRADER_LOT])
+    theirs = await run(
+        schema, "copperbelt-trading", query, caller="nordvolt", op="exposure", ids=[TRADER_LOT]
+    )
     assert theirs.data["outputs"] is None
     assert theirs.errors[0].extensions == {"code": "WITHHELD", "group": "outputs"}
+
+
+async def test_a_trace_request_cannot_call_outputs(schema: strawberry.Schema) -> None:
+    query = "query($ids: [ID!]!) { outputs(ids: $ids) { id } }"
+    result = await run(schema, "copperbelt-trading", query, op="trace", ids=[TRADER_LOT])
+    assert result.data["outputs"] is None
+    assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert "exposure requests, not 'trace'" in result.errors[0].message
+
+
+async def test_an_exposure_request_cannot_call_lots(schema: strawberry.Schema) -> None:
+    query = "query($ids: [ID!]!) { lots(ids: $ids) { answers { id } } }"
+    result = await run(schema, "copperbelt-trading", query, op="exposure", ids=[TRADER_LOT])
+    assert result.data is None
+    assert result.errors[0].extensions == {"code": "FORBIDDEN"}
+
+
+async def test_customers_are_not_revealed_unless_the_policy_gives_them(
+    schema: strawberry.Schema,
+) -> None:
+    """boreal-cobalt's policy gives its customer no 'customers' group: the trader learns
+    which of boreal's lots consumed its lot, never whom boreal sold them to."""
+    query = "query($ids: [ID!]!) { outputs(ids: $ids) { consumers { lot } shippedTo { to } } }"
+    asked_lot = "urn:oretrail:lot:kambove-mining:MH-2026-031"
+    # kambove-mining asks the trader's node where its hydroxide went.
+    result = await run(
+        schema, "copperbelt-trading", query, "kambove-mining", op="exposure", ids=[asked_lot]
+    )
+    assert result.errors is None
+    [answer] = result.data["outputs"]
+    assert answer["consumers"] == [{"lot": TRADER_LOT}]
+    assert answer["shippedTo"] == []
+
+
+async def test_outputs_of_a_lot_that_is_not_a_root_are_refused(schema: strawberry.Schema) -> None:
+    query = "query($ids: [ID!]!) { outputs(ids: $ids) { id } }"
+    result = await run(
+        schema,
+        "copperbelt-trading",
+        query,
+        op="exposure",
+        roots=("urn:oretrail:lot:copperbelt-trading:OTHER",),
+        ids=[TRADER_LOT],
+    )
+    assert result.data["outputs"] is None
+    assert result.errors[0].extensions == {"code": "WITHHELD", "group": "outputs"}

@@ -1,1 +1,1 @@
-"""Test support shared by several test layers."""
+"""Test support shared by the test layers: harnesses and fixtures' building blocks."""

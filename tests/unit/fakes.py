@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from oretrail.config import Participant, Registry
-from oretrail.domain.lotgraph import TracedLot
+from oretrail.domain.lotgraph import GapReason, TracedLot
 from oretrail.domain.model import Role
 from oretrail.errors import NodeCallError
 from oretrail.gateway.node_client import LotReply, NodeCredential, OutputsReply
@@ -32,6 +32,8 @@ class FakeNodeClient:
         # Fail only the first N calls to a node, then answer.
         self.fail_first: dict[str, tuple[int, NodeCallError]] = {}
         self.credentials: list[NodeCredential | None] = []
+        # Lots whose record is malformed in the node's answer: a gap reply, as parse_lots gives.
+        self.malformed: dict[str, str] = {}
 
     async def fetch_lots(
         self,
@@ -55,8 +57,15 @@ class FakeNodeClient:
         replies = {}
         for lot_id in ids:
             lot = self.lots.get(lot_id)
-            status = "FOUND" if lot else "NOT_FOUND"
-            replies[lot_id] = LotReply(lot_id, status, None if lot else "no such lot", lot)
+            if lot_id in self.malformed:
+                detail = self.malformed[lot_id]
+                replies[lot_id] = LotReply.gap(lot_id, GapReason.INVALID_RESPONSE, detail)
+                continue
+            replies[lot_id] = (
+                LotReply.opened(lot)
+                if lot
+                else LotReply.gap(lot_id, GapReason.NOT_FOUND, "no such lot")
+            )
         return replies
 
     async def fetch_outputs(

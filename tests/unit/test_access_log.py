@@ -77,3 +77,27 @@ async def test_a_truncated_log_is_detected_by_its_head(tmp_path: Path) -> None:
     rewrite(path, lines[:2])
     with pytest.raises(LogTampered, match="truncated"):
         verify_log(path)
+
+
+async def test_a_lone_surrogate_in_a_callers_sub_is_logged_escaped_and_the_log_verifies(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "node.log"
+    log = AccessLog(path)
+    hostile = "mallory\ud800"  # a JSON "\ud800" escape with no low half: not UTF-8 encodable
+    entry = await log.append(
+        {"caller": hostile, "org": "nordvolt", "purpose": "trace", "txn": "t\udfff", "lots": []}
+    )
+    # Each lone surrogate becomes the six characters backslash, u and four hex digits.
+    assert entry["caller"] == "mallory\\ud800"
+    assert entry["txn"] == "t\\udfff"
+    await log.append({"caller": "next", "org": "nordvolt", "purpose": "trace", "lots": []})
+    assert [e["caller"] for e in verify_log(path)] == ["mallory\\ud800", "next"]
+    # Reopened, the chain continues after the escaped entry.
+    assert AccessLog(path).seq == 1
+
+
+async def test_a_lone_surrogate_in_a_key_or_a_nested_list_is_escaped_too() -> None:
+    log = AccessLog()
+    entry = await log.append({"lots": [{"id": "urn:oretrail:lot:x:\ud83d", "\udc00": 1}]})
+    assert entry["lots"] == [{"id": "urn:oretrail:lot:x:\\ud83d", "\\udc00": 1}]

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from oretrail.domain.lotgraph import GapReason
 from oretrail.domain.model import Activity, TransitPoint
-from oretrail.errors import NodeCallError, SeedError
+from oretrail.errors import SeedError
 from oretrail.gateway.node_client import parse_lots
 from oretrail.store.seed import load_seed, load_seed_dir
 from tests.conftest import SEED_DIR
@@ -161,7 +162,9 @@ def test_withheld_activities_and_transit_are_unknown_not_empty() -> None:
     assert traced.facility.activities is None
 
 
-def test_an_activity_outside_the_list_is_an_invalid_answer() -> None:
+def test_an_activity_outside_the_list_makes_that_lot_an_invalid_answer() -> None:
     lot = {"facility": {"name": "Plant", "activities": ["ALCHEMY"]}}
-    with pytest.raises(NodeCallError, match="closed list"):
-        parse_lots("refiner", [LOT], answer(lot))
+    reply = parse_lots("refiner", [LOT], answer(lot))[LOT]
+    assert reply.lot is None
+    assert reply.reason is GapReason.INVALID_RESPONSE
+    assert "closed list" in (reply.detail or "")

@@ -9,7 +9,13 @@ import pytest
 
 from oretrail.config import ResiliencePolicy
 from oretrail.domain.lotgraph import GapReason, TracedInput
-from oretrail.errors import NodeCallError
+from oretrail.errors import (
+    InvalidNodeAnswer,
+    NodeCallError,
+    NodeTimedOut,
+    NodeUnreachable,
+    NodeWithheld,
+)
 from oretrail.gateway.planner import trace_upstream
 from oretrail.gateway.resilience import NodeGuards
 from tests.unit.fakes import FakeNodeClient, registry_of, wait_for
@@ -168,10 +174,16 @@ async def test_an_unregistered_owner_becomes_a_gap_without_a_request() -> None:
 
 
 @pytest.mark.parametrize(
-    "reason", [GapReason.UNREACHABLE, GapReason.TIMEOUT, GapReason.INVALID_RESPONSE]
+    ("failure", "reason"),
+    [
+        (NodeUnreachable, GapReason.UNREACHABLE),
+        (NodeTimedOut, GapReason.TIMEOUT),
+        (InvalidNodeAnswer, GapReason.INVALID_RESPONSE),
+        (NodeWithheld, GapReason.WITHHELD),
+    ],
 )
 async def test_a_failing_node_becomes_gaps_while_other_branches_complete(
-    reason: GapReason,
+    failure: type[NodeCallError], reason: GapReason
 ) -> None:
     bad, good, mine = lid("bad", "B1"), lid("good", "G1"), lid("mine", "M1")
     client = FakeNodeClient(
@@ -181,11 +193,31 @@ async def test_a_failing_node_becomes_gaps_while_other_branches_complete(
             lot(mine, contents=None),
         ]
     )
-    client.failures["bad"] = NodeCallError(reason, "node bad: it went wrong")
+    client.failures["bad"] = failure("node bad: it went wrong")
     graph = await trace_upstream(ROOT, 5, registry_of("oem", "bad", "good", "mine"), client)
     assert graph.unopened[bad].reason is reason
     assert graph.unopened[bad].detail == "node bad: it went wrong"
     assert set(graph.lots) == {ROOT, good, mine}
+
+
+async def test_a_malformed_record_is_a_gap_for_its_lot_and_the_batch_beside_it_opens() -> None:
+    r1, r2, r3, deep = lid("ref", "R1"), lid("ref", "R2"), lid("ref", "R3"), lid("mine", "M1")
+    client = FakeNodeClient(
+        [
+            lot(ROOT, contents=None, inputs=((r1, 1), (r2, 1), (r3, 1))),
+            lot(r1, contents=None),
+            lot(r2, contents=None, inputs=((deep, 1),)),
+            lot(r3, contents=None),
+            lot(deep, contents=None),
+        ]
+    )
+    client.malformed[r1] = "node ref, lot R1: Co fraction 1.5 is not a fraction"
+    graph = await trace_upstream(ROOT, 5, registry_of("oem", "ref", "mine"), client)
+    assert ("ref", (r1, r2, r3)) in client.calls  # one batch
+    assert set(graph.unopened) == {r1}
+    assert graph.unopened[r1].reason is GapReason.INVALID_RESPONSE
+    assert graph.unopened[r1].detail == "node ref, lot R1: Co fraction 1.5 is not a fraction"
+    assert set(graph.lots) == {ROOT, r2, r3, deep}  # and the sound lots' inputs are followed
 
 
 async def test_a_lot_its_owner_does_not_know_is_a_not_found_gap() -> None:
@@ -281,9 +313,11 @@ async def test_every_grant_for_a_lot_is_forwarded_not_only_the_first() -> None:
         inputs=(TracedInput(x, "shared", 1, "good"), TracedInput(y, "shared", 1, "good")),
     )
     registry = registry_of("oem", "na", "nb", "shared")
-    await trace_upstream(ROOT, 5, registry, client, mint_token=lambda org: f"token-for-{org}")
+    await trace_upstream(
+        ROOT, 5, registry, client, mint_token=lambda org: {"Authorization": f"for-{org}"}
+    )
     [(node, ids)] = [call for call in client.calls if call[0] == "shared"]
     credential = client.credentials[client.calls.index((node, ids))]
     assert credential is not None
-    assert sorted(g.grant for g in credential.grants) == ["bad", "good"]
-    assert {g.parent_token for g in credential.grants} == {"token-for-na", "token-for-nb"}
+    assert sorted(credential.grants) == ["bad", "good"]
+    assert credential.headers == {"Authorization": "for-shared"}

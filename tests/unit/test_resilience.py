@@ -7,14 +7,20 @@ import time
 
 from oretrail.config import ResiliencePolicy
 from oretrail.domain.lotgraph import GapReason
-from oretrail.errors import NodeCallError
+from oretrail.errors import (
+    InvalidNodeAnswer,
+    NodeServerError,
+    NodeTimedOut,
+    NodeUnreachable,
+    NodeWithheld,
+)
 from oretrail.gateway.planner import trace_upstream
 from oretrail.gateway.resilience import CircuitBreaker, NodeGuards
 from tests.unit.fakes import FakeNodeClient, registry_of
 from tests.unit.lotgraphs import lid, lot
 
 ROOT = lid("oem", "P1")
-DOWN = NodeCallError(GapReason.UNREACHABLE, "node ref: connection refused")
+DOWN = NodeUnreachable("node ref: connection refused")
 FAST = ResiliencePolicy(backoff=0.001)
 
 
@@ -37,30 +43,35 @@ async def test_a_transient_failure_is_retried_with_a_fresh_token() -> None:
         5,
         registry_of("oem", "ref"),
         client,
-        mint_token=lambda org: next(tokens),
+        mint_token=lambda org: {"gateway-token": next(tokens)},
         guard=NodeGuards(FAST).trace(),
     )
     assert ref in graph.lots
     assert [node for node, _ in client.calls] == ["oem", "ref", "ref"]
-    used = [c.token for c in client.credentials if c is not None]
+    used = [c.headers["gateway-token"] for c in client.credentials if c is not None]
     assert len(used) == len(set(used)) == 3
 
 
-async def test_a_timeout_or_a_bad_answer_is_not_retried() -> None:
-    for reason in (GapReason.TIMEOUT, GapReason.INVALID_RESPONSE):
+async def test_a_timeout_a_refusal_or_a_bad_answer_is_not_retried() -> None:
+    for error in (
+        NodeTimedOut("node ref: no answer in time"),
+        InvalidNodeAnswer("node ref: not JSON"),
+        NodeWithheld("node ref refused the request's credentials"),
+        # Decided by type, not by text: a bad answer that merely says "HTTP 5" is no 5xx.
+        InvalidNodeAnswer("node ref at x answered HTTP 503"),
+    ):
         client = chain(lid("ref", "R1"))
-        client.failures["ref"] = NodeCallError(reason, "node ref: not JSON")
-        await trace_upstream(
+        client.failures["ref"] = error
+        graph = await trace_upstream(
             ROOT, 5, registry_of("oem", "ref"), client, guard=NodeGuards(FAST).trace()
         )
         assert [node for node, _ in client.calls].count("ref") == 1
+        assert graph.unopened[lid("ref", "R1")].reason == error.reason
 
 
 async def test_an_http_5xx_is_retried_until_the_attempts_run_out() -> None:
     client = chain(lid("ref", "R1"))
-    client.failures["ref"] = NodeCallError(
-        GapReason.INVALID_RESPONSE, "node ref at x answered HTTP 503"
-    )
+    client.failures["ref"] = NodeServerError("node ref at x failed", 503)
     graph = await trace_upstream(
         ROOT, 5, registry_of("oem", "ref"), client, guard=NodeGuards(FAST).trace()
     )
@@ -167,3 +178,18 @@ async def test_calls_to_one_node_respect_its_concurrency_limit() -> None:
         )
     )
     assert peak == 1
+
+
+def test_each_kind_of_node_failure_is_a_type_with_its_gap_reason() -> None:
+    kinds = {
+        NodeUnreachable: GapReason.UNREACHABLE,
+        NodeTimedOut: GapReason.TIMEOUT,
+        NodeWithheld: GapReason.WITHHELD,
+        InvalidNodeAnswer: GapReason.INVALID_RESPONSE,
+    }
+    for kind, reason in kinds.items():
+        error = kind("node ref: what happened")
+        assert (GapReason(error.reason), error.detail) == (reason, "node ref: what happened")
+    server = NodeServerError("node ref answered HTTP 502", 502)
+    assert isinstance(server, InvalidNodeAnswer)
+    assert (server.reason, server.status) == ("INVALID_RESPONSE", 502)

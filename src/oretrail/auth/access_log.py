@@ -51,6 +51,13 @@ class AccessLog:
                 self.seq, self.last = entries[-1]["seq"], entries[-1]["hash"]
 
     async def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one entry; strings that are not Unicode text are escaped, never fatal.
+
+        A caller's ``sub`` or a lot id may hold a lone surrogate (``"\\ud800"`` from a
+        JSON escape), which UTF-8 cannot encode: such a code point is written as the
+        six characters ``\\ud800``, so the request is still logged, and the entry
+        still verifies when read back.
+        """
         async with self._lock:
             entry = {
                 "seq": self.seq + 1,
@@ -58,12 +65,27 @@ class AccessLog:
                 "prev": self.last,
                 **record,
             }
-            entry["hash"] = _digest(entry)
+            try:
+                entry["hash"] = _digest(entry)
+            except UnicodeEncodeError:
+                entry = _escaped(entry)
+                entry["hash"] = _digest(entry)
             if self.path is not None:
                 await asyncio.to_thread(_write, self.path, entry)
             self.seq, self.last = entry["seq"], entry["hash"]
             self.entries.append(entry)
             return entry
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) backslash-escaped."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def _write(path: Path, entry: Mapping[str, Any]) -> None:

@@ -8,6 +8,7 @@ registry, or fetched from that issuer's JWKS URL), never taken from a token.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import time
@@ -31,6 +32,7 @@ __all__ = [
     "jwks_document",
     "load_signing_key",
     "save_signing_key",
+    "thumbprint",
     "trusted_key_from_jwk",
 ]
 
@@ -43,6 +45,18 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def thumbprint(public: Ed25519PublicKey) -> str:
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 public key.
+
+    Used as the key id of users' keys, so a certificate names its key unambiguously.
+    """
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    members = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": _b64(raw)}, separators=(",", ":"), sort_keys=True
+    )
+    return _b64(hashlib.sha256(members.encode("ascii")).digest())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
-"""Minting and verifying the three kinds of token: caller, delegated, continuation grant.
+"""Minting and verifying JWS tokens: the one verifier every token kind goes through.
 
-Every verifier requires ``exp``, ``iat``, ``iss``, ``aud``, ``sub`` and ``jti`` and an
-explicit ``typ``; accepts EdDSA only, with a key it already trusts by ``kid``; never
+The kinds (``typ``), who signs each and what it says, are in docs/permissions.md:
+user certificates, signed requests, the gateway's authentication to nodes,
+continuation grants, member statements and product-line root lists. Every verifier
+requires ``exp``, ``iat``, ``iss``, ``aud``, ``sub`` and ``jti`` and an explicit
+``typ``; accepts EdDSA only, with a key it already trusts by ``kid``; never
 follows a key-carrying header (``jku``, ``x5u``, ``jwk``, ``x5c``); and checks every
 time claim against an injected clock. Every refusal is a :class:`TokenRejected`
 naming the check that failed.
@@ -25,23 +28,27 @@ from oretrail.auth.keys import KID_PATTERN, KeyRing, SigningKey, TrustedKey
 from oretrail.errors import TokenRejected
 
 __all__ = [
-    "ACCESS_TYP",
+    "FEDERATION",
     "GATEWAY",
-    "GRANT_TYP",
     "KeySource",
     "ReplayCache",
     "StaticKeys",
     "VerifyPolicy",
     "mint",
     "node_audience",
+    "node_issuer",
     "org_issuer",
+    "org_of",
     "token_hash",
     "verify",
 ]
 
-ACCESS_TYP = "at+jwt"
-GRANT_TYP = "cont+jwt"
 GATEWAY = "urn:oretrail:gateway"
+# The audience of what a caller's organisation signs for the whole federation:
+# user certificates, signed requests, member statements, product-line root lists.
+FEDERATION = "urn:oretrail:federation"
+ORG_PREFIX = "urn:oretrail:org:"
+NODE_PREFIX = "urn:oretrail:node:"
 REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 # Headers that would make us fetch or accept a key named by the token itself.
 KEY_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
@@ -51,13 +58,23 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def org_issuer(org: str) -> str:
-    """The issuer an organisation signs caller tokens and grants as."""
-    return f"urn:oretrail:org:{org}"
+    """The issuer an organisation's key (and its users' keys) sign as."""
+    return f"{ORG_PREFIX}{org}"
+
+
+def node_issuer(org: str) -> str:
+    """The issuer an organisation's node key signs as (grants)."""
+    return f"{NODE_PREFIX}{org}"
 
 
 def node_audience(org: str) -> str:
     """The audience of tokens and grants meant for an organisation's node."""
-    return f"urn:oretrail:node:{org}"
+    return node_issuer(org)
+
+
+def org_of(issuer: str, prefix: str = ORG_PREFIX) -> str | None:
+    """The organisation an issuer URN names under ``prefix``, or None."""
+    return issuer.removeprefix(prefix) if issuer.startswith(prefix) else None
 
 
 def token_hash(token: str) -> str:
@@ -100,7 +117,9 @@ class VerifyPolicy:
     """What one verifier accepts."""
 
     typ: str
-    audience: str
+    # None: the token must carry one audience, which the caller checks itself
+    # (a grant's ancestors in a chain are addressed to other nodes).
+    audience: str | None
     max_lifetime: int
     single_use: bool
     leeway: int = 5
@@ -230,7 +249,9 @@ def _check_claims(
     if claims["iss"] != key.issuer:
         raise TokenRejected("issuer does not match the key that signed the token")
     aud = claims["aud"]
-    if not (aud == policy.audience or (isinstance(aud, list) and aud == [policy.audience])):
+    if isinstance(aud, list) and len(aud) == 1:
+        aud = claims["aud"] = aud[0]
+    if not isinstance(aud, str) or (policy.audience is not None and aud != policy.audience):
         raise TokenRejected("token is not meant for this audience")
     for name in ("sub", "jti"):
         value = claims[name]

@@ -9,14 +9,18 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TypeGuard
+from types import MappingProxyType
+from typing import Final, TypeGuard
 
 from oretrail.errors import InvalidLotId
 
 __all__ = [
+    "ELEMENT_SYMBOLS",
+    "MASS_UNITS",
     "Activity",
     "Certificate",
     "Custody",
@@ -29,8 +33,12 @@ __all__ = [
     "Role",
     "Shipment",
     "TransitPoint",
+    "is_element_symbol",
+    "is_mass_unit",
     "is_number",
     "parse_lot_id",
+    "unknown_element_problem",
+    "unknown_unit_problem",
 ]
 
 ORG_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
@@ -74,7 +82,47 @@ class Custody(StrEnum):
 
 _CUSTODY_ORDER = list(Custody)
 
-MASS_UNITS = {"kg": 1.0, "t": 1000.0}
+# The one closed list of mass units, with kilograms per unit. Spelled exactly so:
+# "T", "tonne", "Kg", "ton" are refused wherever data enters (seed files, node
+# answers), never guessed at ("ton" is 907 kg in the US). docs/decisions.md.
+MASS_UNITS: Final[Mapping[str, float]] = MappingProxyType({"kg": 1.0, "t": 1000.0})
+
+# Element contents are keyed by IUPAC element symbol, exactly as written in the
+# periodic table (case matters: "Co" is cobalt, "CO" is no element). The closed list
+# is the whole table, so tin, tantalum, tungsten and gold (3TG) are as welcome as
+# the battery metals; anything else is refused where data enters.
+_PERIODIC_TABLE = """
+    H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn
+    Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce
+    Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn
+    Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl
+    Mc Lv Ts Og
+"""
+ELEMENT_SYMBOLS: Final[frozenset[str]] = frozenset(_PERIODIC_TABLE.split())
+
+
+def is_mass_unit(unit: object) -> TypeGuard[str]:
+    """Whether ``unit`` is on the closed list of mass units, spelled exactly."""
+    return type(unit) is str and unit in MASS_UNITS
+
+
+def unknown_unit_problem(unit: object) -> str:
+    """Why ``unit`` is refused, in the words a data steward can act on."""
+    shown = repr(unit) if len(repr(unit)) <= 40 else repr(unit)[:37] + "..."
+    return (
+        f"unit {shown} is not one of the mass units {', '.join(repr(u) for u in MASS_UNITS)} "
+        "(spelled exactly: no other spelling is accepted)"
+    )
+
+
+def is_element_symbol(symbol: object) -> TypeGuard[str]:
+    """Whether ``symbol`` is an element symbol of the periodic table, spelled exactly."""
+    return type(symbol) is str and symbol in ELEMENT_SYMBOLS
+
+
+def unknown_element_problem(symbol: object) -> str:
+    shown = repr(symbol) if len(repr(symbol)) <= 40 else repr(symbol)[:37] + "..."
+    return f"{shown} is not an element symbol (Co, Ni, Li, ... as in the periodic table)"
 
 
 def is_number(value: object) -> TypeGuard[float]:
@@ -90,7 +138,8 @@ class Quantity:
     unit: str
 
     def kilograms(self) -> float | None:
-        """The amount in kg, or None when the unit is not a mass unit."""
+        """The amount in kg, or None when the unit is not a mass unit (never from a seed:
+        seed files and node answers refuse every unit not in MASS_UNITS)."""
         factor = MASS_UNITS.get(self.unit)
         return None if factor is None else self.value * factor
 

@@ -15,19 +15,24 @@ from typing import Any
 
 import aiohttp
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
-from oretrail.auth.chain import Caller, verify_caller
+from oretrail.asgi import BearerProtected, bearer_token, health_endpoint, json_endpoint
 from oretrail.auth.keys import SigningKey
-from oretrail.auth.tokens import KeySource
+from oretrail.auth.pinned import PinnedRegistry
+from oretrail.auth.principal import HEADER_CERTIFICATE
+from oretrail.auth.requests import verify_request
+from oretrail.auth.tokens import ReplayCache
+from oretrail.body_guard import BodyGuard
 from oretrail.config import GatewaySettings, Registry
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
+from oretrail.gateway.context import Caller
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.resilience import NodeGuards
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
@@ -43,10 +48,10 @@ ModelOpener = Callable[[], AbstractAsyncContextManager[ModelStore]]
 
 @dataclass(frozen=True, slots=True)
 class GatewaySecurity:
-    """The gateway's signing key (for delegated tokens) and the keys callers sign with."""
+    """The gateway's own key (its authentication to nodes) and its copy of members' keys."""
 
     signing_key: SigningKey
-    caller_keys: KeySource
+    pinned: PinnedRegistry
     jwks: dict[str, Any]
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
 
@@ -103,14 +108,20 @@ def build_gateway_app(
     """The gateway. Without ``client`` it opens one aiohttp session for its lifetime."""
     graphql = _GatewayGraphQL(registry, settings, security, dev=dev)
 
-    def registered_roles(org: str) -> frozenset[str] | None:
-        participant = registry.participants.get(org)
-        return None if participant is None else frozenset(str(r) for r in participant.roles)
+    # Each signed request is accepted once (its jti), as the contract asks.
+    replay = ReplayCache()
 
-    async def authenticate(token: str | None) -> Caller:
-        if token is None:
-            raise TokenRejected("a caller bearer token is required")
-        return await verify_caller(token, security.caller_keys, registered_roles)
+    async def authenticate(headers: Headers) -> Caller:
+        request = await verify_request(
+            bearer_token(headers),
+            headers.get(HEADER_CERTIFICATE),
+            security.pinned.org_keys,
+            replay=replay,
+        )
+        participant = registry.participants.get(request.org)
+        if participant is None:
+            raise TokenRejected(f"organisation {request.org!r} is not a registered participant")
+        return Caller(request, frozenset(str(r) for r in participant.roles))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -133,7 +144,9 @@ def build_gateway_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate),
+                BodyGuard(
+                    BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate)
+                ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),

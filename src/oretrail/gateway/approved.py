@@ -32,6 +32,8 @@ __all__ = [
     "Transparency",
     "load_approved",
     "load_product_lines",
+    "load_signed_roots",
+    "save_signed_roots",
 ]
 
 TYPES = {"String": str, "Int": int, "Float": float}
@@ -223,12 +225,24 @@ class Transparency:
 
     queries: ApprovedRegistry
     product_lines: Mapping[str, tuple[str, ...]]
+    # Each line's root list as its owner signed it (auth.roots), forwarded to nodes.
+    signed_roots: dict[str, str] = field(default_factory=dict)
 
     def products(self, line: str) -> tuple[str, ...]:
         try:
             return self.product_lines[line]
         except KeyError:
             raise InvalidInput(f"there is no product line {line[:80]!r}") from None
+
+    def signed_root_list(self, line: str) -> str:
+        self.products(line)
+        try:
+            return self.signed_roots[line]
+        except KeyError:
+            raise InvalidInput(
+                f"product line {line[:80]!r} has no root list signed by its owner; "
+                "run `oretrail approved sign-roots --org OWNER`"
+            ) from None
 
 
 def load_product_lines(path: Path) -> dict[str, tuple[str, ...]]:
@@ -248,3 +262,20 @@ def load_product_lines(path: Path) -> dict[str, tuple[str, ...]]:
             raise ConfigError(f"{path}: line {name!r} needs a non-empty products list")
         out[str(name)] = tuple(str(p) for p in products)
     return out
+
+
+def load_signed_roots(path: Path) -> dict[str, str]:
+    """Product lines' signed root lists saved by ``oretrail approved sign-roots``."""
+    if not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read signed root lists: {exc}") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{path}: expected an object of product line -> signed list")
+    return {str(k): v for k, v in raw.items()}
+
+
+def save_signed_roots(path: Path, transparency: Transparency) -> None:
+    path.write_text(json.dumps(transparency.signed_roots, indent=2) + "\n", encoding="utf-8")

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from oretrail.auth.chain import Caller, Delegation
+from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
+from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
+from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import GatewaySettings, Registry
+from oretrail.errors import Forbidden
 from oretrail.gateway.approved import ApprovedQuery, ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import NodeClient
 from oretrail.gateway.resilience import NodeGuards
 from oretrail.store.model_port import ModelStore
 
-__all__ = ["RESTRICTED_ROLES", "GatewayContext"]
+__all__ = ["RESTRICTED_ROLES", "Caller", "GatewayContext"]
 
 # Callers holding only these roles may run approved transparency queries, by id, only.
 RESTRICTED_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A caller verified at the gateway: its signed request, and the roles the registry
+    gives its organisation (roles only ever narrow what a caller may do)."""
+
+    request: SignedRequest
+    roles: frozenset[str]
+
+    @property
+    def org(self) -> str:
+        return self.request.org
+
+    @property
+    def sub(self) -> str:
+        return self.request.sub
 
 
 @dataclass(slots=True)
@@ -35,6 +55,38 @@ class GatewayContext:
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
 
-    def delegation(self, purpose: str) -> Delegation:
-        """A fresh trace id and the minting of delegated tokens for this caller."""
-        return Delegation(self.signing_key, self.caller, str(uuid.uuid4()), purpose)
+    def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
+        """The signed request's context, if it authorises ``op`` over exactly ``roots``."""
+        context = self.caller.request.context
+        if context.op != op:
+            raise Forbidden(f"the signed request authorises {context.op!r}, not {op!r}")
+        if roots is not None and context.roots != roots:
+            raise Forbidden(
+                f"the signed request names the roots {list(context.roots)[:5]}, "
+                f"not {list(roots)[:5]}"
+            )
+        return context
+
+    def node_headers(self, roots_list: str | None = None) -> NodeHeaders:
+        """Makes the headers of each call to a node: the caller's request, unchanged."""
+        return NodeHeaders(self.signing_key, self.caller.request, roots_list)
+
+
+class NodeHeaders:
+    """The caller's signed request and certificate, forwarded unchanged, plus a fresh
+    gateway token for each call (auth.gateway_auth)."""
+
+    def __init__(self, key: SigningKey, request: SignedRequest, roots_list: str | None) -> None:
+        self._key = key
+        self._request = request
+        self._roots = roots_list
+
+    def __call__(self, node: str) -> Mapping[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._request.token}",
+            HEADER_CERTIFICATE: self._request.certificate,
+            HEADER_GATEWAY: gateway_token(self._key, node, self._request.hash),
+        }
+        if self._roots is not None:
+            headers[HEADER_ROOTS] = self._roots
+        return headers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from oretrail.config import Registry
@@ -35,7 +35,7 @@ async def trace_downstream(
     max_depth: int,
     registry: Registry,
     client: NodeClient,
-    mint_token: Callable[[str], str] | None = None,
+    mint_token: Callable[[str], Mapping[str, str]] | None = None,
 ) -> Exposure:
     """Follow consumption forward from ``start`` for at most ``max_depth`` hops."""
     result = Exposure(start=list(start))
@@ -75,7 +75,7 @@ async def _consumers_of(
     registry: Registry,
     client: NodeClient,
     result: Exposure,
-    mint_token: Callable[[str], str] | None,
+    mint_token: Callable[[str], Mapping[str, str]] | None,
 ) -> dict[str, list[str]]:
     consumers: dict[str, list[str]] = defaultdict(list)
     by_owner: dict[str, list[str]] = defaultdict(list)
@@ -99,7 +99,7 @@ async def _ask(
     registry: Registry,
     client: NodeClient,
     result: Exposure,
-    mint_token: Callable[[str], str] | None,
+    mint_token: Callable[[str], Mapping[str, str]] | None,
 ) -> dict[str, dict[str, OutputsReply]]:
     """One outputs(ids:) call per organisation, all at once; failures become gaps."""
 

@@ -1,9 +1,13 @@
 """The gateway's seam to participants' nodes: a port, and its aiohttp adapter.
 
-Every failure of a node call becomes a :class:`NodeCallError` whose ``reason``
-is a gap reason, so the planner never sees an aiohttp or JSON exception. A node's
-answer is checked field by field: a node can say what it likes, but it cannot make
-the gateway crash or accept a lot under someone else's name.
+A call that fails as a whole (unreachable, timeout, refused, an answer unusable as
+a whole) raises a typed :class:`NodeCallError`, so the planner never sees an
+aiohttp or JSON exception. A usable answer is checked lot by lot: a malformed
+record (a fraction above 1, a unit off the closed list, another owner's name, a
+missing field) is an INVALID_RESPONSE reply for that lot alone, and so is an id
+the answer leaves out; the sound lots beside it are opened. A node can say what it
+likes, but it cannot make the gateway crash, accept a lot under someone else's
+name, or sink the lots batched with a bad one.
 """
 
 from __future__ import annotations
@@ -26,9 +30,18 @@ from oretrail.domain.model import (
     Custody,
     Facility,
     TransitPoint,
+    is_element_symbol,
     is_number,
+    unknown_element_problem,
+    unknown_unit_problem,
 )
-from oretrail.errors import NodeCallError
+from oretrail.errors import (
+    InvalidNodeAnswer,
+    NodeServerError,
+    NodeTimedOut,
+    NodeUnreachable,
+    NodeWithheld,
+)
 from oretrail.node_api import LOTS_AT_QUERY, LOTS_QUERY, OUTPUTS_QUERY
 
 __all__ = [
@@ -48,30 +61,54 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class GrantPass:
-    """A continuation grant to forward with a request for ``lot``, and the token its node
-    received. One grant opens many lots: a request carries each distinct grant once."""
+    """A continuation grant that opens ``lot``, with the grants its chain rests on.
+
+    ``chain`` is every grant the request that revealed ``lot`` carried: the
+    ancestors the owner's node needs to verify the chain back to a root.
+    """
 
     lot: str
     grant: str
-    parent_token: str
+    chain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class NodeCredential:
-    """What one request to one node carries: a delegated token and the grants it needs."""
+    """What one request to one node carries: its headers (the caller's signed request and
+    certificate, the gateway's token) and the grants it presents."""
 
-    token: str
-    grants: tuple[GrantPass, ...] = ()
+    headers: Mapping[str, str]
+    grants: tuple[str, ...] = ()
+
+
+# How a node's per-id status maps to the reason of a gap; FOUND gives the lot.
+_STATUS_REASONS = {
+    "NOT_FOUND": GapReason.NOT_FOUND,
+    "WITHHELD": GapReason.WITHHELD,
+    "INVALID_ID": GapReason.INVALID_RESPONSE,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class LotReply:
-    """A node's answer for one id: the lot, or the reason it was not given."""
+    """A node's answer for one asked id: the lot, or the typed reason it was not given.
+
+    Exactly one of ``lot`` and ``reason`` is set. ``detail`` says why in words, for
+    people (the node's own detail, or what was malformed in its record).
+    """
 
     id: str
-    status: str
-    detail: str | None
     lot: TracedLot | None
+    reason: GapReason | None = None
+    detail: str | None = None
+
+    @classmethod
+    def opened(cls, lot: TracedLot) -> LotReply:
+        return cls(lot.id, lot)
+
+    @classmethod
+    def gap(cls, lot_id: str, reason: GapReason, detail: str) -> LotReply:
+        return cls(lot_id, None, reason, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +128,8 @@ class NodeClient(Protocol):
         credential: NodeCredential | None = None,
         timeout: float | None = None,
     ) -> dict[str, LotReply]:
-        """One batched ``lots(ids:)`` call; raises NodeCallError on any failure."""
+        """One batched ``lots(ids:)`` call: a reply for every id asked, each the lot or a
+        typed gap. Raises NodeCallError only when the call fails as a whole."""
         ...
 
     async def fetch_outputs(
@@ -128,10 +166,7 @@ class HttpNodeClient:
         credential: NodeCredential | None = None,
         timeout: float | None = None,
     ) -> dict[str, LotReply]:
-        distinct = dict.fromkeys(
-            (g.grant, g.parent_token) for g in (credential.grants if credential else ())
-        )
-        grants = [{"grant": grant, "parentToken": parent} for grant, parent in distinct]
+        grants = list(dict.fromkeys(credential.grants if credential else ()))
         document = await self._post(
             node, LOTS_QUERY, {"ids": list(ids), "grants": grants}, credential, timeout
         )
@@ -152,7 +187,7 @@ class HttpNodeClient:
             data = document["data"]
             return [_str(i, "lotsAt") for i in _list(_get(data, "lotsAt"), "lotsAt")]
         except _Shape as exc:
-            raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node.id}: {exc}") from None
+            raise InvalidNodeAnswer(f"node {node.id}: {exc}") from None
 
     async def _post(
         self,
@@ -168,7 +203,7 @@ class HttpNodeClient:
             limit = aiohttp.ClientTimeout(total=max(timeout, 0.001))
         headers = {"Accept": "application/json"}
         if credential is not None:
-            headers["Authorization"] = f"Bearer {credential.token}"
+            headers.update(credential.headers)
         try:
             async with self._session.post(
                 node.endpoint,
@@ -179,35 +214,30 @@ class HttpNodeClient:
                 body = await self._read_limited(response, where)
                 status = response.status
         except TimeoutError:
-            raise NodeCallError(GapReason.TIMEOUT, f"{where} did not answer in time") from None
+            raise NodeTimedOut(f"{where} did not answer in time") from None
         except aiohttp.ClientConnectorError as exc:
-            raise NodeCallError(
-                GapReason.UNREACHABLE, f"{where} is unreachable: {exc.strerror}"
-            ) from None
+            raise NodeUnreachable(f"{where} is unreachable: {exc.strerror}") from None
         except aiohttp.ClientError as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise NodeCallError(GapReason.UNREACHABLE, f"{where} failed: {reason[:200]}") from None
+            raise NodeUnreachable(f"{where} failed: {reason[:200]}") from None
         if status == 401:
-            raise NodeCallError(
-                GapReason.WITHHELD,
+            raise NodeWithheld(
                 f"{where} refused the request's credentials: "
                 f"{_first_error(_errors_of(body)).removeprefix(': ')}",
             )
+        if 500 <= status < 600:
+            raise NodeServerError(f"{where} answered HTTP {status}", status)
         if status != 200:
-            raise NodeCallError(GapReason.INVALID_RESPONSE, f"{where} answered HTTP {status}")
+            raise InvalidNodeAnswer(f"{where} answered HTTP {status}")
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise NodeCallError(
-                GapReason.INVALID_RESPONSE, f"{where} answered with no valid JSON"
-            ) from None
+            raise InvalidNodeAnswer(f"{where} answered with no valid JSON") from None
         if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
             errors = document.get("errors") if isinstance(document, dict) else None
             if _all_withheld(errors):
-                raise NodeCallError(GapReason.WITHHELD, f"{where}{_first_error(errors)}")
-            raise NodeCallError(
-                GapReason.INVALID_RESPONSE, f"{where} answered without data{_first_error(errors)}"
-            )
+                raise NodeWithheld(f"{where}{_first_error(errors)}")
+            raise InvalidNodeAnswer(f"{where} answered without data{_first_error(errors)}")
         return document
 
     async def _read_limited(self, response: aiohttp.ClientResponse, where: str) -> bytes:
@@ -216,10 +246,7 @@ class HttpNodeClient:
         async for chunk in response.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > self._max_bytes:
-                raise NodeCallError(
-                    GapReason.INVALID_RESPONSE,
-                    f"{where} answered with more than {self._max_bytes} bytes",
-                )
+                raise InvalidNodeAnswer(f"{where} answered with more than {self._max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -245,32 +272,41 @@ def _all_withheld(errors: object) -> bool:
     )
 
 
-def _withheld_by_index(document: dict[str, Any], at: tuple[str, ...]) -> dict[int, set[str]]:
-    """Field groups withheld per item of the list at ``data`` path ``at``.
+def _errors_by_index(
+    document: dict[str, Any], at: tuple[str, ...]
+) -> tuple[dict[int, set[str]], dict[int, str]]:
+    """Field groups withheld, and other errors, per item of the list at ``data`` path ``at``.
 
-    Only WITHHELD errors inside an item of that list are expected; any other error,
-    or one elsewhere, makes the answer a bad one.
+    A WITHHELD error with a group inside an item marks that group withheld for that
+    item; any other error inside an item makes that item's record a bad one. An error
+    that names no item (no path, or a path elsewhere) makes the whole answer a bad one.
     """
     errors = document.get("errors")
-    if errors is None:
-        return {}
     withheld: dict[int, set[str]] = {}
+    broken: dict[int, str] = {}
+    if errors is None:
+        return withheld, broken
     for error in _list(errors, "errors"):
         extensions = error.get("extensions") if isinstance(error, dict) else None
         path = error.get("path") if isinstance(error, dict) else None
-        if not isinstance(extensions, dict) or extensions.get("code") != "WITHHELD":
-            raise _Shape(f"error in the answer: {str(error)[:200]}")
-        group = extensions.get("group")
         if (
             not isinstance(path, list)
             or len(path) <= len(at)
             or tuple(path[: len(at)]) != at
             or type(path[len(at)]) is not int
-            or not isinstance(group, str)
         ):
-            raise _Shape("a WITHHELD error without a usable path or group")
-        withheld.setdefault(path[len(at)], set()).add(group)
-    return withheld
+            raise _Shape(f"error in the answer: {str(error)[:200]}")
+        index: int = path[len(at)]
+        group = extensions.get("group") if isinstance(extensions, dict) else None
+        if (
+            isinstance(extensions, dict)
+            and extensions.get("code") == "WITHHELD"
+            and isinstance(group, str)
+        ):
+            withheld.setdefault(index, set()).add(group)
+        else:
+            broken.setdefault(index, f"error in the answer: {str(error)[:200]}")
+    return withheld, broken
 
 
 def _refuse_withheld(document: dict[str, Any], field: str) -> None:
@@ -278,7 +314,7 @@ def _refuse_withheld(document: dict[str, Any], field: str) -> None:
     if errors is None or errors == []:
         return
     if _all_withheld(errors):
-        raise NodeCallError(GapReason.WITHHELD, f"{field} withheld by the owner's policy")
+        raise NodeWithheld(f"{field} withheld by the owner's policy")
     raise _Shape(f"error in the answer: {str(errors)[:200]}")
 
 
@@ -293,31 +329,81 @@ class _Shape(Exception):
 
 
 def parse_lots(node: str, ids: Sequence[str], document: dict[str, Any]) -> dict[str, LotReply]:
-    """Check a ``lots`` answer against the ids asked and the node that answered."""
+    """Check a ``lots`` answer lot by lot against the ids asked and the node that answered.
+
+    Returns a reply for every id in ``ids``: the lot, the node's typed reason for not
+    giving it, or INVALID_RESPONSE for that lot alone when its record is malformed,
+    an error names it, it is answered twice, or the answer leaves it out. Answers
+    for ids not asked open nothing. Raises :class:`InvalidNodeAnswer` only when the
+    answer is unusable as a whole: no ``lots.answers`` list, malformed continuations,
+    or an error that names no one answer.
+    """
     try:
-        withheld = _withheld_by_index(document, ("lots", "answers"))
+        withheld, broken = _errors_by_index(document, ("lots", "answers"))
         result = _get(document.get("data"), "lots")
         items = _list(_get(result, "answers"), "answers")
         grants = _grants(_get(result, "continuations"))
-        places: _Places = {}
-        replies: dict[str, LotReply] = {}
-        for index, item in enumerate(items):
-            lot_id = _str(_get(item, "id"), "id")
-            status = _str(_get(item, "status"), "status")
-            raw_lot = _get(item, "lot")
-            groups = frozenset(withheld.get(index, ()))
-            lot = None if raw_lot is None else _traced_lot(raw_lot, groups, grants, places)
-            if status == "FOUND" and (lot is None or lot.id != lot_id):
-                raise _Shape(f"lot {lot_id} is FOUND but the lot given is another or missing")
-            if lot is not None and lot.owner != node:
-                raise _Shape(f"node {node} answered lot {lot_id} as owned by {lot.owner!r}")
-            replies[lot_id] = LotReply(lot_id, status, _opt_str(item.get("detail")), lot)
-        missing = [i for i in ids if i not in replies]
-        if missing:
-            raise _Shape(f"no answer for {len(missing)} of the ids asked, e.g. {missing[0]}")
-        return replies
     except _Shape as exc:
-        raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
+        raise InvalidNodeAnswer(f"node {node}: {exc}") from None
+    asked = set(ids)
+    places: _Places = {}
+    replies: dict[str, LotReply] = {}
+    twice: set[str] = set()
+    for index, item in enumerate(items):
+        lot_id = item.get("id") if type(item) is dict else None
+        if type(lot_id) is not str or lot_id not in asked:
+            continue  # names no id asked: the ids it may have meant are left without answer
+        if lot_id in replies:
+            twice.add(lot_id)
+            continue
+        try:
+            if index in broken:
+                raise _Shape(broken[index])
+            groups = frozenset(withheld.get(index, ()))
+            reply = _reply(node, lot_id, item=item, withheld=groups, grants=grants, places=places)
+        except _Shape as exc:
+            detail = f"node {node}, lot {lot_id}: {exc}"
+            reply = LotReply.gap(lot_id, GapReason.INVALID_RESPONSE, detail)
+        replies[lot_id] = reply
+    for lot_id in twice:
+        replies[lot_id] = LotReply.gap(
+            lot_id, GapReason.INVALID_RESPONSE, f"node {node} answered lot {lot_id} twice"
+        )
+    for lot_id in ids:
+        if lot_id not in replies:
+            replies[lot_id] = LotReply.gap(
+                lot_id, GapReason.INVALID_RESPONSE, f"node {node} gave no answer for {lot_id}"
+            )
+    return replies
+
+
+def _reply(
+    node: str,
+    lot_id: str,
+    *,
+    item: dict[str, Any],
+    withheld: frozenset[str],
+    grants: Mapping[str, str],
+    places: _Places,
+) -> LotReply:
+    """One answer item as a reply; raises _Shape naming what is malformed in it."""
+    status = _str(_get(item, "status"), "status")
+    raw_lot = item.get("lot")
+    if status != "FOUND":
+        reason = _STATUS_REASONS.get(status)
+        if reason is None:
+            raise _Shape(f"unknown status {status[:40]!r}")
+        if raw_lot is not None:
+            raise _Shape(f"the status is {status} but a lot is given")
+        return LotReply.gap(lot_id, reason, _opt_str(item.get("detail")) or f"{node}: {status}")
+    if raw_lot is None:
+        raise _Shape("the status is FOUND but no lot is given")
+    lot = _traced_lot(raw_lot, withheld, grants, places)
+    if lot.id != lot_id:
+        raise _Shape(f"the lot given is another one, {lot.id[:100]!r}")
+    if lot.owner != node:
+        raise _Shape(f"answered as owned by {lot.owner[:64]!r}, not by {node}")
+    return LotReply.opened(lot)
 
 
 def parse_outputs(
@@ -341,7 +427,7 @@ def parse_outputs(
             raise _Shape(f"no answer for {len(missing)} of the ids asked, e.g. {missing[0]}")
         return replies
     except _Shape as exc:
-        raise NodeCallError(GapReason.INVALID_RESPONSE, f"node {node}: {exc}") from None
+        raise InvalidNodeAnswer(f"node {node}: {exc}") from None
 
 
 def _grants(raw: Any) -> dict[str, str]:
@@ -387,47 +473,59 @@ def _traced_lot(
     """A lot as the node gave it; fields of withheld groups arrive as null."""
     lot_id = _str(_get(raw, "id"), "lot.id")
     contents_raw = raw.get("contents")
-    contents = (
-        None
-        if contents_raw is None
-        else {
-            _str(_get(c, "element"), "element"): _fraction(_get(c, "fraction"), "fraction")
-            for c in _list(contents_raw, "contents")
-        }
-    )
+    contents = None if contents_raw is None else _contents(contents_raw)
     custody_raw = raw.get("custody")
     try:
         custody = None if custody_raw is None else Custody(custody_raw)
     except ValueError:
-        raise _Shape(f"lot {lot_id}: unknown custody model {custody_raw!r}") from None
+        raise _Shape(f"unknown custody model {str(custody_raw)[:40]!r}") from None
     quantity = raw.get("quantity")
     inputs_raw = raw.get("inputs")
+    pre = _opt_fraction(raw.get("recycledPreConsumer"))
+    post = _opt_fraction(raw.get("recycledPostConsumer"))
+    if (pre or 0.0) + (post or 0.0) > 1 + 1e-9:
+        raise _Shape("recycled pre- and post-consumer shares add up to more than 1")
     facility, certificates = _place(raw.get("facility"), places)
     return TracedLot(
         id=lot_id,
         owner=_str(_get(raw, "owner"), "owner"),
         material=_opt_str(raw.get("material")) or "(withheld)",
-        quantity_kg=None if quantity is None else _kilograms(quantity, lot_id, strict=False),
+        quantity_kg=None if quantity is None else _kilograms(quantity, "quantity"),
         contents=contents,
         custody=custody,
         facility=facility,
         certificates=certificates,
-        recycled_pre_consumer=_opt_fraction(raw.get("recycledPreConsumer")),
-        recycled_post_consumer=_opt_fraction(raw.get("recycledPostConsumer")),
-        inputs=() if inputs_raw is None else _inputs(inputs_raw, lot_id, grants),
+        recycled_pre_consumer=pre,
+        recycled_post_consumer=post,
+        inputs=() if inputs_raw is None else _inputs(inputs_raw, grants),
         withheld=withheld,
         produced_at=_opt_date(raw.get("producedAt")),
         transit=_transit(raw.get("transit"), "origin" in withheld),
     )
 
 
-def _inputs(raw: Any, consumer: str, grants: Mapping[str, str]) -> tuple[TracedInput, ...]:
+def _contents(raw: Any) -> dict[str, float]:
+    """Mass fractions by element symbol: known symbols, each once, adding up to at most 1."""
+    contents: dict[str, float] = {}
+    for item in _list(raw, "contents"):
+        element = _get(item, "element")
+        if not is_element_symbol(element):
+            raise _Shape(f"contents: {unknown_element_problem(element)}")
+        if element in contents:
+            raise _Shape(f"contents: element {element} is given twice")
+        contents[element] = _fraction(_get(item, "fraction"), f"{element} fraction")
+    if sum(contents.values()) > 1 + 1e-9:
+        raise _Shape("contents add up to more than 1 (they are mass fractions)")
+    return contents
+
+
+def _inputs(raw: Any, grants: Mapping[str, str]) -> tuple[TracedInput, ...]:
     # The hottest loop of a trace (every input link): one flat loop, exact type checks.
     inputs = []
     for link in _list(raw, "inputs"):
         lot = _str(_get(link, "lot"), "inputs.lot")
         quantity = link.get("quantity")
-        kilograms = None if quantity is None else _kilograms(quantity, consumer, strict=True)
+        kilograms = None if quantity is None else _kilograms(quantity, f"input {lot[:100]}")
         owner = link.get("owner")
         inputs.append(
             TracedInput(lot, owner if type(owner) is str else "", kilograms, grants.get(lot))
@@ -505,16 +603,17 @@ def _certificates(facility: Any) -> tuple[Certificate, ...]:
     return tuple(result)
 
 
-def _kilograms(raw: Any, lot: str, *, strict: bool) -> float | None:
+def _kilograms(raw: Any, what: str) -> float:
+    """A quantity in kg: a positive finite number and a unit on the closed list, or _Shape."""
     value = _get(raw, "value")
-    unit = _str(_get(raw, "unit"), "unit")
+    unit = _get(raw, "unit")
     # JSON numbers arrive as int or float; bool, NaN and infinity are refused.
     if type(value) not in (int, float) or not 0 < value < math.inf:
-        raise _Shape(f"lot {lot}: quantity {value!r} is not a positive number")
-    factor = MASS_UNITS.get(unit)
-    if factor is None and strict:
-        raise _Shape(f"lot {lot}: input quantity unit {unit!r} is not kg or t")
-    return None if factor is None else float(value) * factor
+        raise _Shape(f"{what}: {str(value)[:40]!r} is not a positive number")
+    factor = MASS_UNITS.get(unit) if type(unit) is str else None
+    if factor is None:
+        raise _Shape(f"{what}: {unknown_unit_problem(unit)}")
+    return float(value) * factor
 
 
 def _get(raw: Any, key: str) -> Any:

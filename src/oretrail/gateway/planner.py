@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
@@ -26,16 +26,9 @@ from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 
 __all__ = ["TokenMinter", "trace_upstream"]
 
-# How a node's per-id status maps to the reason of a gap.
-_STATUS_REASONS = {
-    "NOT_FOUND": GapReason.NOT_FOUND,
-    "WITHHELD": GapReason.WITHHELD,
-    "INVALID_ID": GapReason.INVALID_RESPONSE,
-}
-
-
-# Mints the delegated token for one request to one organisation's node.
-TokenMinter = Callable[[str], str]
+# The headers of one request to one organisation's node: the caller's signed request
+# and certificate, and a fresh gateway token for that node.
+TokenMinter = Callable[[str], Mapping[str, str]]
 
 
 async def trace_upstream(
@@ -49,8 +42,9 @@ async def trace_upstream(
 ) -> LotGraph:
     """Discover the lot graph above ``root``, down to ``max_depth`` input hops.
 
-    With ``mint_token`` every request carries a fresh delegated token, and every
-    lot reached through an input link carries the grant its consumer's node signed.
+    With ``mint_token`` every request carries the caller's signed request and a fresh
+    gateway token, and every lot reached through an input link carries the grant its
+    consumer's node signed, with the grants its chain rests on.
     """
     planner = _Planner(
         root,
@@ -226,11 +220,12 @@ class _Planner:
 
     async def ask(self, owner: str, ids: list[str]) -> None:
         credential: NodeCredential | None = None
+        presented = self.grants_for(ids)
 
         async def attempt(timeout: float) -> dict[str, LotReply]:
             nonlocal credential
-            if self.mint_token is not None:  # a fresh single-use token for every attempt
-                credential = NodeCredential(self.mint_token(owner), self.grants_for(ids))
+            if self.mint_token is not None:  # a fresh single-use gateway token every attempt
+                credential = NodeCredential(self.mint_token(owner), presented)
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
         loop = asyncio.get_running_loop()
@@ -238,7 +233,7 @@ class _Planner:
         try:
             node = self.registry.get(owner)
             replies = await self.guard.call(owner, attempt)
-        except NodeCallError as exc:
+        except NodeCallError as exc:  # the call failed as a whole: each lot of it is a gap
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)
             return
@@ -250,23 +245,29 @@ class _Planner:
         # No await below: the ids this answer reveals all get this patience.
         self.patience = max(policy.coalesce_window, policy.coalesce_share * (loop.time() - started))
         for lot_id in ids:
-            reply = replies[lot_id]
+            # One reply per id, each the lot or its own typed gap: a bad lot sinks no other.
+            reply = replies.get(lot_id) or LotReply.gap(
+                lot_id, GapReason.INVALID_RESPONSE, f"{owner} gave no answer for {lot_id}"
+            )
             if reply.lot is None:
-                reason = _STATUS_REASONS.get(reply.status, GapReason.INVALID_RESPONSE)
-                self.gap(lot_id, owner, reason, reply.detail or f"{owner} answered {reply.status}")
+                reason = reply.reason or GapReason.INVALID_RESPONSE
+                self.gap(lot_id, owner, reason, reply.detail or f"{owner} did not give it")
                 continue
             self.graph.lots[lot_id] = reply.lot
             for link in reply.lot.inputs:
-                if link.grant is not None and credential is not None:
-                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, credential.token))
+                if link.grant is not None:
+                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, presented))
                 self.reach(link.lot, self.depth[lot_id] + 1)
 
-    def grants_for(self, ids: list[str]) -> tuple[GrantPass, ...]:
-        """The distinct grants that open ``ids``, at most as many as a node accepts."""
-        distinct: dict[tuple[str, str], GrantPass] = {}
+    def grants_for(self, ids: list[str]) -> tuple[str, ...]:
+        """The distinct grants that open ``ids`` and the chains they rest on, at most as
+        many as a node accepts."""
+        distinct: dict[str, None] = {}
         for lot_id in ids:
-            for grant in self.grants.get(lot_id, ()):
-                distinct.setdefault((grant.grant, grant.parent_token), grant)
-        # Past the limit (never in practice: one grant opens up to a thousand links)
-        # the lots left without a grant come back WITHHELD, each a typed gap.
-        return tuple(distinct.values())[:MAX_GRANTS_PER_REQUEST]
+            for passed in self.grants.get(lot_id, ()):
+                distinct.setdefault(passed.grant)
+                for ancestor in passed.chain:
+                    distinct.setdefault(ancestor)
+        # Past the limit (a chain deeper and wider than any real one) the lots left
+        # without their grants come back WITHHELD, each a typed gap.
+        return tuple(distinct)[:MAX_GRANTS_PER_REQUEST]

@@ -12,6 +12,7 @@ from oretrail.store.model_port import (
     ModelLot,
     TraceRecord,
     TraceSummary,
+    known_material,
 )
 
 __all__ = ["ANONYMOUS", "trace_record"]
@@ -21,7 +22,15 @@ ANONYMOUS = "anonymous"
 
 
 def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
-    """Ids, owners, material, mass, facilities and links of a trace, plus its summary."""
+    """Ids, owners, material, mass, facilities and links of a trace, plus its summary.
+
+    Only what the owners' own nodes answered enters the model: the lots the trace
+    opened, and a link only where its input lot was opened too. A link to a lot the
+    trace could not open (withheld, refused, unreachable, invalid...) is a claim of
+    the consumer's node that no answer of the input's owner backs, so it stays out;
+    the record's gap count still notes it. A withheld mass is recorded as unknown
+    (None), never as 0 kg: the store keeps what an earlier trace knew.
+    """
     graph, attribution = report.graph, report.attribution
     lots = []
     for lot in graph.lots.values():
@@ -31,8 +40,8 @@ def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
             if f is None
             else ModelFacility(f.id, lot.owner, f.name, f.kind, f.country, f.region)
         )
-        lots.append(ModelLot(lot.id, lot.owner, lot.material, lot.quantity_kg, facility))
-    lots += [ModelLot(u.lot, u.owner) for u in graph.unopened.values() if u.owner]
+        material = known_material(lot.material)
+        lots.append(ModelLot(lot.id, lot.owner, material, lot.quantity_kg, facility))
     summary = TraceSummary(
         id=str(uuid.uuid4()),
         root=graph.root,
@@ -46,9 +55,8 @@ def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
         gaps=len(attribution.gaps),
     )
     edges = tuple(
-        # A mass the owner withheld counts as zero: over-allocation never flags on a guess.
-        ModelEdge(consumer, link.lot, link.kilograms or 0.0)
+        ModelEdge(consumer, link.lot, link.kilograms)
         for consumer, link in graph.edges()
-        if link.lot in graph.lots or (link.lot in graph.unopened and graph.unopened[link.lot].owner)
+        if link.lot in graph.lots
     )
     return TraceRecord(summary, tuple(lots), edges)

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from oretrail.config import ResiliencePolicy
-from oretrail.domain.lotgraph import GapReason
-from oretrail.errors import NodeCallError
+from oretrail.errors import (
+    NodeCallError,
+    NodeServerError,
+    NodeTimedOut,
+    NodeUnreachable,
+)
 
 __all__ = ["CircuitBreaker", "NodeGuards", "TraceGuard"]
 
@@ -77,14 +81,16 @@ class NodeGuards:
 
 
 def _transient(error: NodeCallError) -> bool:
-    """Worth another try: the node could not be reached, or it failed with a 5xx."""
-    return error.reason == GapReason.UNREACHABLE or (
-        error.reason == GapReason.INVALID_RESPONSE and "answered HTTP 5" in error.detail
-    )
+    """Worth another try: the node could not be reached, or it failed with a 5xx.
+
+    A timeout is not retried (the time is spent), nor a refusal or a malformed
+    answer (the node would say the same again).
+    """
+    return isinstance(error, NodeUnreachable | NodeServerError)
 
 
 def _counts_against_node(error: NodeCallError) -> bool:
-    return _transient(error) or error.reason == GapReason.TIMEOUT
+    return isinstance(error, NodeUnreachable | NodeServerError | NodeTimedOut)
 
 
 @dataclass(slots=True)
@@ -107,22 +113,16 @@ class TraceGuard:
         tries = 0
         while True:
             if not breaker.allow():
-                raise NodeCallError(
-                    GapReason.UNREACHABLE, f"circuit open for {org} after repeated failures"
-                )
+                raise NodeUnreachable(f"circuit open for {org} after repeated failures")
             remaining = self.remaining()
             if remaining <= 0:
-                raise NodeCallError(
-                    GapReason.TIMEOUT, f"the trace deadline passed before {org} could be asked"
-                )
+                raise NodeTimedOut(f"the trace deadline passed before {org} could be asked")
             try:
                 async with asyncio.timeout(remaining), self.guards.limit(org):
                     result = await attempt(min(policy.node_timeout, self.remaining()))
             except TimeoutError:
                 breaker.failed()
-                raise NodeCallError(
-                    GapReason.TIMEOUT, f"{org} did not answer within the trace deadline"
-                ) from None
+                raise NodeTimedOut(f"{org} did not answer within the trace deadline") from None
             except NodeCallError as exc:
                 delay = policy.backoff * (2**tries) * random.uniform(0.5, 1.5)  # noqa: S311
                 if (

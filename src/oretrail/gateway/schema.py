@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import TypeVar
 
@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
-from oretrail.auth.chain import Caller
+from oretrail.auth.requests import RequestContext
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import (
     Forbidden,
@@ -20,7 +20,7 @@ from oretrail.errors import (
     StoreError,
     StoreUnavailable,
 )
-from oretrail.gateway.context import RESTRICTED_ROLES, GatewayContext
+from oretrail.gateway.context import RESTRICTED_ROLES, Caller, GatewayContext
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeCredential
 from oretrail.gateway.recording import trace_record
@@ -67,14 +67,16 @@ class Query:
         ctx = info.context
         try:
             _require_tracer(ctx.caller)
+            signed = ctx.authorised("trace", (lot,))
+            depth, day = _signed_depth_and_day(signed, max_depth, as_of)
             report = await run_trace(
                 lot,
-                max_depth,
-                as_of,
+                depth,
+                day,
                 registry=ctx.registry,
                 client=ctx.client,
                 settings=ctx.settings,
-                mint_token=ctx.delegation("trace").token_for,
+                mint_token=ctx.node_headers(),
                 guards=ctx.guards,
             )
             record = trace_record(report, ctx.caller.org)
@@ -104,8 +106,9 @@ class Query:
         ctx = info.context
         try:
             _require_tracer(ctx.caller)
-            depth = check_depth(max_depth, ctx.settings)
-            mint = ctx.delegation("exposure").token_for
+            signed = ctx.authorised("exposure", tuple(r for r in (lot, facility) if r is not None))
+            depth = check_depth(_same(max_depth, signed.depth, "maxDepth"), ctx.settings)
+            mint = ctx.node_headers()
             start = await _start_lots(ctx, lot, facility, mint)
             result = await trace_downstream(start, depth, ctx.registry, ctx.client, mint)
         except OretrailError as exc:
@@ -119,6 +122,7 @@ class Query:
         lot: strawberry.ID | None = None,
         limit: int = 20,
     ) -> list[TraceRecordType]:
+        await _model_call(_allowed(info.context.caller))
         if not 1 <= limit <= MAX_LIST:
             raise as_graphql_error(InvalidInput(f"limit {limit} must be between 1 and {MAX_LIST}"))
         caller = info.context.caller.org
@@ -127,12 +131,15 @@ class Query:
         )
         return [trace_record_type(s) for s in summaries]
 
-    @strawberry.field(description="Who supplies whom, by material, as recorded traces found.")
+    @strawberry.field(
+        description="Who supplies whom, by material, as the caller's organisation's traces found."
+    )
     async def supply_network(
         self, info: Info[GatewayContext, None], material: str | None = None
     ) -> list[SupplyLinkType]:
-        await _model_call(_allowed(info.context.caller))
-        links = await _model_call(info.context.model.supply_network(material))
+        caller = info.context.caller
+        await _model_call(_allowed(caller))
+        links = await _model_call(info.context.model.supply_network(material, caller=caller.org))
         return [
             SupplyLinkType(supplier=x.supplier, customer=x.customer, material=x.material)
             for x in links
@@ -147,6 +154,7 @@ class Query:
         lot: strawberry.ID | None = None,
         facility: strawberry.ID | None = None,
     ) -> list[strawberry.ID]:
+        await _model_call(_allowed(info.context.caller))
         if (lot is None) == (facility is None):
             raise as_graphql_error(
                 InvalidInput("exposedProducts needs exactly one of lot or facility")
@@ -158,15 +166,22 @@ class Query:
         )
         return [strawberry.ID(p) for p in products]
 
-    @strawberry.field(description="Lots whose recorded consumption exceeds their quantity.")
+    @strawberry.field(
+        description=(
+            "Lots consumed beyond their quantity in the links the caller's organisation's "
+            "traces recorded; and the caller's own lots, as totals over every recorded "
+            "trace, without who consumed them (outputs null)."
+        )
+    )
     async def over_allocations(
         self, info: Info[GatewayContext, None], tolerance: float | None = None
     ) -> list[OverAllocationType]:
         tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
         if not 0 <= tol <= 1:
             raise as_graphql_error(InvalidInput(f"tolerance {tol} must be between 0 and 1"))
-        await _model_call(_allowed(info.context.caller))
-        found = await _model_call(info.context.model.over_allocations(tol))
+        caller = info.context.caller
+        await _model_call(_allowed(caller))
+        found = await _model_call(info.context.model.over_allocations(tol, caller=caller.org))
         return [
             OverAllocationType(
                 lot=strawberry.ID(o.lot),
@@ -184,7 +199,8 @@ class Query:
         return TransparencyQueries()
 
     @strawberry.field(description="The organisations in the consortium.")
-    def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:
+    async def participants(self, info: Info[GatewayContext, None]) -> list[ParticipantType]:
+        await _model_call(_allowed(info.context.caller))
         return [
             ParticipantType(
                 id=p.id, name=p.name, roles=[str(r) for r in p.roles], country=p.country
@@ -193,8 +209,25 @@ class Query:
         ]
 
 
+def _same(given: _T | None, signed: _T, name: str) -> _T:
+    """The signed value; a value given as an argument must equal it."""
+    if given is not None and given != signed:
+        raise Forbidden(f"{name} {given} is not the {signed} the caller signed")
+    return signed
+
+
+def _signed_depth_and_day(
+    signed: RequestContext, max_depth: int | None, as_of: date | None
+) -> tuple[int, date]:
+    """The trace's depth and as-of date: those the caller signed (arguments must agree)."""
+    return _same(max_depth, signed.depth, "maxDepth"), _same(as_of, signed.as_of_date, "asOf")
+
+
 async def _start_lots(
-    ctx: GatewayContext, lot: str | None, facility: str | None, mint: Callable[[str], str]
+    ctx: GatewayContext,
+    lot: str | None,
+    facility: str | None,
+    mint: Callable[[str], Mapping[str, str]],
 ) -> list[str]:
     if (lot is None) == (facility is None):
         raise InvalidInput("exposure needs exactly one of lot or facility")
@@ -219,6 +252,9 @@ async def _start_lots(
 
 async def _allowed(caller: Caller) -> None:
     _require_tracer(caller)
+    op = caller.request.context.op
+    if op != "model":
+        raise Forbidden(f"the signed request authorises {op!r}, not a model read ('model')")
 
 
 async def _model_call(call: Awaitable[_T]) -> _T:

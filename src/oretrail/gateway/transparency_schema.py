@@ -1,20 +1,20 @@
 """GraphQL fields of approved transparency queries: aggregates only, under k-anonymity.
 
-These fields resolve only inside an approved document run by id; their traces
-carry ``purpose = transparency:<query-id>`` and the approvers, so each node applies
-its transparency rule and its own lots are reachable only if it approved the query.
+These fields resolve only inside an approved document run by id, under the NGO's
+own signed request (``op = transparency``, ``doc`` = the query id, ``line`` = the
+product line). The line owner's signed root list travels with it: the owner's
+node opens only the roots that list names, and each node applies its
+transparency rule.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error
-from oretrail.auth.chain import Delegation
 from oretrail.domain.disclosure import disclose
 from oretrail.domain.transparency import (
     ProductTrace,
@@ -45,23 +45,23 @@ def approved_query(ctx: GatewayContext) -> ApprovedQuery:
 
 async def _traces(ctx: GatewayContext, line: str) -> list[ProductTrace]:
     approved = approved_query(ctx)
-    delegation = Delegation(
-        ctx.signing_key,
-        ctx.caller,
-        str(uuid.uuid4()),
-        f"transparency:{approved.id}",
-        approved.approvers,
-    )
+    signed = ctx.authorised("transparency")
+    if signed.doc != approved.id or signed.line != line:
+        raise Forbidden(
+            "the signed request names another approved query or product line "
+            f"({signed.doc!r}, {signed.line!r})"
+        )
+    headers = ctx.node_headers(ctx.transparency.signed_root_list(line))
     traces = []
     for product in ctx.transparency.products(line):
         report = await run_trace(
             product,
-            None,
-            None,
+            signed.depth,
+            signed.as_of_date,
             registry=ctx.registry,
             client=ctx.client,
             settings=ctx.settings,
-            mint_token=delegation.token_for,
+            mint_token=headers,
             guards=ctx.guards,
         )
         traces.append(ProductTrace(report.graph, report.attribution))

@@ -303,7 +303,9 @@ class OverAllocationType:
     owner: str
     quantity_kg: float
     allocated_kg: float
-    outputs: int
+    outputs: int | None = strawberry.field(
+        description="Consuming lots in the caller's own records; null for its own lots' totals."
+    )
 
 
 @strawberry.type

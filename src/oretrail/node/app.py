@@ -1,4 +1,5 @@
-"""The node's ASGI app: GraphQL at /graphql (delegated token required), /health, JWKS."""
+"""The node's ASGI app: GraphQL at /graphql (a caller's signed request required), /health,
+its public keys, and member statements for its pinned registry copy."""
 
 from __future__ import annotations
 
@@ -10,18 +11,26 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from oretrail.asgi import BearerProtected, health_endpoint, json_endpoint
+from oretrail.asgi import BearerProtected, bearer_token, health_endpoint, json_endpoint
 from oretrail.auth.access_log import AccessLog
-from oretrail.auth.chain import NodeAuthority, Principal
 from oretrail.auth.policy import Policy
+from oretrail.auth.principal import (
+    HEADER_CERTIFICATE,
+    HEADER_GATEWAY,
+    HEADER_ROOTS,
+    NodeAuthority,
+    Principal,
+)
+from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import TokenRejected
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
@@ -93,10 +102,42 @@ def build_node_app(
     """A node serving one organisation's store. GraphiQL only when ``dev`` is set."""
     graphql = _NodeGraphQL(security, dev=dev)
 
-    async def authenticate(token: str | None) -> Principal:
-        if token is None:
-            raise TokenRejected("a delegated bearer token is required")
-        return await security.authority.principal(token)
+    async def authenticate(headers: Headers) -> Principal:
+        return await security.authority.principal(
+            bearer_token(headers),
+            headers.get(HEADER_CERTIFICATE),
+            headers.get(HEADER_GATEWAY),
+            headers.get(HEADER_ROOTS),
+        )
+
+    async def refused(headers: Headers, reason: str) -> None:
+        # Every refused attempt is logged: who it claimed to be is not believed, so
+        # only the reason is recorded.
+        await security.log.append(
+            {
+                "caller": None,
+                "org": None,
+                "on_behalf_of_via": "gateway",
+                "purpose": None,
+                "txn": None,
+                "query": "refused",
+                "reason": reason[:500],
+                "lots": [],
+            }
+        )
+
+    async def statement(request: Request) -> Response:
+        """POST /trust/statements: a member's signed statement about its own keys or roles."""
+        try:
+            body = await request.json()
+            token = body.get("statement") if isinstance(body, dict) else None
+            record = await security.authority.pinned.apply_statement(token)
+            security.authority.forget_requests()
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return JSONResponse({"error": "the body is not a JSON object"}, status_code=400)
+        except TokenRejected as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        return JSONResponse({"applied": record.org, "member": record.to_json()})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,11 +154,15 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                BearerProtected(graphql, authenticate),
+                BodyGuard(
+                    BearerProtected(graphql, authenticate, refused),
+                    max_bytes=NODE_MAX_BODY_BYTES,
+                ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
+            Route("/trust/statements", statement, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -30,15 +30,12 @@ from oretrail.node.lots import (
     Given,
     LotsOutcome,
     NodeContext,
-    PresentedGrant,
     answer_lots,
 )
 from oretrail.node.types import withheld
 from oretrail.node_api import LOTS_QUERY
 
 __all__ = ["LotsRequest", "execute_lots", "match_lots"]
-
-_GRANT_KEYS = frozenset({"grant", "parentToken"})
 
 
 def _field_nodes(
@@ -62,7 +59,7 @@ _FIELDS = _field_nodes(_OPERATION.selection_set, ())
 @dataclass(frozen=True, slots=True)
 class LotsRequest:
     ids: list[str]
-    grants: list[PresentedGrant]
+    grants: list[str]
 
 
 def match_lots(
@@ -83,17 +80,11 @@ def match_lots(
         grants = []
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return None
-    if not isinstance(grants, list) or not all(
-        isinstance(g, dict)
-        and g.keys() == _GRANT_KEYS
-        and isinstance(g["grant"], str)
-        and isinstance(g["parentToken"], str)
-        for g in grants
-    ):
+    if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
         return None
     if len(ids) > MAX_IDS_PER_REQUEST or len(grants) > MAX_GRANTS_PER_REQUEST:
         return None
-    return LotsRequest(ids, [PresentedGrant(g["grant"], g["parentToken"]) for g in grants])
+    return LotsRequest(ids, grants)
 
 
 async def execute_lots(ctx: NodeContext, request: LotsRequest) -> ExecutionResult:

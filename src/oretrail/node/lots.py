@@ -1,23 +1,30 @@
 """What a node gives of the lots it is asked for, and why: the decisions, apart from rendering.
 
-For every asked lot the node works out how the caller stands to it (its own lot,
-shipped to it, reached through a valid chain of continuation grants, audited by
-it), refuses lots with no such relation, grants field groups by its policy, signs
-continuation grants for the inputs it reveals (one per supplier), and logs what
-it gave and why. The GraphQL schema renders the outcome.
+A lot is opened only as a root named in the caller's signed request to which the
+caller stands in a relation by this node's own records (its own lot, shipped to
+it, certified by it as auditor; for a transparency request, a root its owner
+listed), or through a verified chain of continuation grants that this node's own
+shipment records and claim ledger back (DESIGN.md, Trust 3 and 4). Relations
+then select the policy rules that give field groups. Without a root or a chain,
+a missing lot and an existing one get one and the same answer. The node signs
+grants for the inputs it reveals (one per supplier) and logs what it gave and
+why. The GraphQL schema renders the outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 from oretrail.auth.access_log import AccessLog
-from oretrail.auth.chain import Continuation, NodeAuthority, Principal
+from oretrail.auth.grants import Claim, Continuation, InputLink
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
+from oretrail.auth.principal import NodeAuthority, Principal
+from oretrail.auth.tokens import token_hash
 from oretrail.domain.model import Certificate, Facility, Lot, Shipment, parse_lot_id
-from oretrail.errors import InvalidInput, InvalidLotId, TokenRejected
+from oretrail.errors import Forbidden, InvalidInput, InvalidLotId
 from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 from oretrail.store.port import GraphStore
 
@@ -29,14 +36,19 @@ __all__ = [
     "LotStatus",
     "LotsOutcome",
     "NodeContext",
-    "PresentedGrant",
     "answer_lots",
     "log_decisions",
 ]
 
-DIRECT = frozenset(
-    {Relation.SELF, Relation.CUSTOMER, Relation.DOWNSTREAM, Relation.AUDITOR, Relation.APPROVER}
-)
+# The relations that let a root named in a trace request be opened.
+ROOT_RELATIONS = frozenset({Relation.SELF, Relation.CUSTOMER, Relation.AUDITOR})
+# A grant's claim is checked against our shipments to the granter: shipped no later
+# than the consuming lot's production date plus this many days, in at least the
+# quantity claimed, within this relative tolerance (weighing and rounding).
+SHIPMENT_DATE_TOLERANCE = timedelta(days=3)
+SHIPMENT_QUANTITY_TOLERANCE = 0.02
+# One answer for a lot nothing in the request opens, whether or not it exists.
+UNJUSTIFIED = "not given: nothing in this request opens this lot"
 
 
 @dataclass(slots=True)
@@ -55,14 +67,6 @@ class LotStatus(Enum):
     NOT_FOUND = "NOT_FOUND"
     INVALID_ID = "INVALID_ID"
     WITHHELD = "WITHHELD"
-
-
-@dataclass(frozen=True, slots=True)
-class PresentedGrant:
-    """A continuation grant as a request carries it, with the token its granting node received."""
-
-    grant: str
-    parent_token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +108,13 @@ def check_batch(ids: Sequence[object], grants: Sequence[object] = ()) -> None:
         )
 
 
-async def answer_lots(
-    ctx: NodeContext, ids: Sequence[str], grants: Sequence[PresentedGrant]
-) -> LotsOutcome:
+async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str]) -> LotsOutcome:
     """Decide, log and return what this node gives of ``ids`` to the request's caller."""
     check_batch(ids, grants)
-    org = (await ctx.store.organisation()).id
+    principal = ctx.principal
+    if principal.op not in ("trace", "transparency"):
+        raise Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+    org = ctx.authority.org
     given: dict[str, Given] = {}
     decisions: list[Decision] = []
     wanted: list[str] = []
@@ -124,66 +129,144 @@ async def answer_lots(
             given[lot_id] = Given(lot_id, LotStatus.NOT_FOUND, detail)
         else:
             wanted.append(lot_id)
-    opened, grant_refusal = await _open(ctx, grants)
+    claims, grant_refusal = await ctx.authority.verifier.claims(
+        principal.request, principal.roots, grants
+    )
+    for grant in grants:  # every grant received is kept as evidence (Trust 4)
+        if grant.isascii():
+            ctx.authority.ledger.keep_grant(token_hash(grant), grant)
     found = await ctx.store.lots(wanted)
+    # Our own lots that grants from ourselves name as consumers: our records, not
+    # shipments, say what they consumed.
+    internal = await ctx.store.lots(
+        sorted({c.consumer for cs in claims.values() for c in cs if c.granter == org})
+    )
     shipments = await ctx.store.shipments(list(found))
     facilities = {f.id: f for f in await ctx.store.facilities()}
     certificates = await ctx.store.certificates(
         [*sorted({lot.facility for lot in found.values()}), org]
     )
-    links: list[tuple[str, str]] = []
+    links: list[InputLink] = []
     for lot_id in wanted:
         lot = found.get(lot_id)
         if lot is None:
-            given[lot_id] = Given(lot_id, LotStatus.NOT_FOUND, f"{org} holds no lot {lot_id}")
-            decisions.append(Decision(lot_id, "NOT_FOUND", [], []))
+            if principal.org == org:  # our own people may know what we do not hold
+                given[lot_id] = Given(lot_id, LotStatus.NOT_FOUND, f"{org} holds no lot {lot_id}")
+            else:
+                given[lot_id] = Given(lot_id, LotStatus.WITHHELD, UNJUSTIFIED)
+            decisions.append(Decision(lot_id, "NOT_FOUND", [], [], "no such lot"))
             continue
         about = tuple(c for c in certificates if c.subject in (lot.facility, org))
-        relations = _relations(ctx.principal, org, shipments.get(lot_id, []), about)
-        if lot_id in opened:
+        relations = _relations(principal, org, shipments.get(lot_id, []), about)
+        opening, refusal = _opening(
+            ctx, principal, lot_id, relations, claims.get(lot_id, []), shipments, internal
+        )
+        if opening is None:
+            reason = (
+                refusal or grant_refusal or "neither a root of the request nor reached by a chain"
+            )
+            given[lot_id] = Given(lot_id, LotStatus.WITHHELD, UNJUSTIFIED)
+            decisions.append(Decision(lot_id, "WITHHELD", sorted(relations), [], reason))
+            continue
+        hop, prev = opening
+        if prev is not None:
             relations.add(Relation.DOWNSTREAM)
-        granted = ctx.policy.granted(relations, ctx.principal.org, ctx.principal.roles)
-        if not relations & DIRECT or "identity" not in granted:
-            if relations & DIRECT:
-                reason = "the owner's policy withholds this lot from this caller"
-            elif grant_refusal is not None:
-                # The refused grant may or may not have named this lot: it cannot be read.
-                reason = (
-                    "no valid chain reaches this lot; a continuation grant in the request "
-                    f"was refused: {grant_refusal}"
-                )
-            else:
-                reason = (
-                    "no valid chain reaches this lot and the caller has no direct relation to it"
-                )
+        granted = ctx.policy.granted(relations, principal.org, principal.roles)
+        if "identity" not in granted:
+            reason = "the owner's policy withholds this lot from this caller"
             given[lot_id] = Given(lot_id, LotStatus.WITHHELD, reason)
             decisions.append(Decision(lot_id, "WITHHELD", sorted(relations), [], reason))
             continue
-        if "inputs" in granted:
-            links.extend((link.lot, lot.id) for link in lot.inputs)
+        if "inputs" in granted and hop < principal.request.context.depth:
+            # Quantities withheld from the caller travel sealed to the supplier's node.
+            sealed = "quantities" not in granted
+            links.extend(
+                InputLink(
+                    lot.id, lot.produced_at, hop, prev, link.lot, link.quantity.kilograms(), sealed
+                )
+                for link in lot.inputs
+            )
         given[lot_id] = Given(
             lot_id, LotStatus.FOUND, None, lot, facilities[lot.facility], about, granted
         )
         decisions.append(Decision(lot_id, "FOUND", sorted(relations), sorted(granted)))
+    ctx.authority.ledger.flush()
     await log_decisions(ctx, "lots", decisions)
-    continuations = ctx.authority.issue_grants(ctx.principal, links)
+    continuations = ctx.authority.issuer.issue(principal.request, links)
     return LotsOutcome([given[lot_id] for lot_id in ids], continuations)
 
 
-async def _open(ctx: NodeContext, grants: Sequence[PresentedGrant]) -> tuple[set[str], str | None]:
-    """The lots the request's valid grants open, and why one was refused."""
-    opened: set[str] = set()
+def _opening(  # noqa: PLR0917 - one lot's facts, gathered by the caller
+    ctx: NodeContext,
+    principal: Principal,
+    lot_id: str,
+    relations: set[Relation],
+    claims: Sequence[Claim],
+    shipments: dict[str, list[Shipment]],
+    internal: dict[str, Lot],
+) -> tuple[tuple[int, str | None] | None, str | None]:
+    """How ``lot_id`` is opened, as (hop, hash of the opening grant), or why it is not."""
+    if lot_id in principal.roots and (
+        relations & ROOT_RELATIONS or Relation.TRANSPARENCY in relations
+    ):
+        return (0, None), None
     refusal = None
-    for presented in dict.fromkeys(grants):  # a grant presented twice is checked once
-        try:
-            result = await ctx.authority.check_grant(
-                ctx.principal, presented.grant, presented.parent_token
-            )
-        except TokenRejected as exc:
-            refusal = refusal or str(exc)
-            continue
-        opened |= result.lots
-    return opened, refusal
+    for claim in claims:
+        if claim.granter == ctx.authority.org:
+            refusal = _honour_internal(claim, internal.get(claim.consumer))
+        else:
+            refusal = _honour(ctx, claim, shipments.get(lot_id, []))
+        if refusal is None:
+            return (claim.hop, claim.grant), None
+    if refusal is None and lot_id in principal.roots:
+        refusal = "a root of the request, but the caller has no relation to it by our records"
+    return None, refusal
+
+
+def _honour_internal(claim: Claim, consumer: Lot | None) -> str | None:
+    """Why our own grant's claim is refused by our own records (the consuming lot's links)."""
+    if consumer is None:
+        return f"our records hold no lot {claim.consumer}"
+    recorded = sum(
+        link.quantity.kilograms() or 0.0 for link in consumer.inputs if link.lot == claim.lot
+    )
+    if not recorded:
+        return f"our records show {claim.consumer} did not consume this lot"
+    if claim.kilograms is not None and claim.kilograms > recorded * (
+        1 + SHIPMENT_QUANTITY_TOLERANCE
+    ):
+        return f"the grant claims more of this lot than {claim.consumer} consumed by our records"
+    return None
+
+
+def _honour(ctx: NodeContext, claim: Claim, shipments: Sequence[Shipment]) -> str | None:
+    """Why a verified chain's claim on one of our lots is refused by our records, or None."""
+    if claim.kilograms is None:
+        return f"the grant from {claim.granter} gives no quantity to check against our shipments"
+    to_granter = [s for s in shipments if s.to_org == claim.granter]
+    if not to_granter:
+        return f"our records show no shipment of this lot to {claim.granter}"
+    by_date = sum(
+        s.quantity.kilograms() or 0.0
+        for s in to_granter
+        if s.shipped_on <= claim.made + SHIPMENT_DATE_TOLERANCE
+    )
+    tolerance = 1 + SHIPMENT_QUANTITY_TOLERANCE
+    if claim.kilograms > by_date * tolerance:
+        return (
+            f"{claim.granter} claims {claim.kilograms:g} kg consumed by {claim.consumer} "
+            f"(made {claim.made}); our records show {by_date:g} kg shipped to it by then"
+        )
+    limit = sum(s.quantity.kilograms() or 0.0 for s in to_granter) * tolerance
+    outcome = ctx.authority.ledger.claim(
+        claim.lot, claim.granter, claim.consumer, claim.kilograms, limit
+    )
+    if not outcome.accepted:
+        return (
+            f"over-claimed: grants from {claim.granter} claim {outcome.claimed_kg:g} kg of this "
+            f"lot, more than the {limit:g} kg shipped to it (tolerance included)"
+        )
+    return None
 
 
 def _relations(
@@ -192,19 +275,16 @@ def _relations(
     shipments: Sequence[Shipment],
     certificates: Sequence[Certificate],
 ) -> set[Relation]:
-    """How the caller stands to one of our lots, grants aside."""
+    """How the caller stands to one of our lots by our own records, grants aside."""
     relations: set[Relation] = set()
     if principal.org == org:
         relations.add(Relation.SELF)
     if any(s.to_org == principal.org for s in shipments):
         relations.add(Relation.CUSTOMER)
-    if "AUDITOR" in principal.roles and any(c.issuer == principal.org for c in certificates):
+    if any(c.issuer == principal.org for c in certificates):
         relations.add(Relation.AUDITOR)
-    if principal.purpose.startswith("transparency:"):
+    if principal.op == "transparency":
         relations.add(Relation.TRANSPARENCY)
-        if org in principal.approved_by:
-            # We approved this transparency query: our own lots are its starting points.
-            relations.add(Relation.APPROVER)
     return relations
 
 

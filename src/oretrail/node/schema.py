@@ -12,13 +12,13 @@ import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error, build_schema
-from oretrail.domain.model import parse_lot_id
-from oretrail.errors import InvalidInput, InvalidLotId
+from oretrail.auth.policy import Relation
+from oretrail.domain.model import Shipment, parse_lot_id
+from oretrail.errors import Forbidden, InvalidInput, InvalidLotId, OretrailError
 from oretrail.node.lots import (
     MAX_IDS_PER_REQUEST,
     Decision,
     NodeContext,
-    PresentedGrant,
     answer_lots,
     check_batch,
     log_decisions,
@@ -26,7 +26,6 @@ from oretrail.node.lots import (
 from oretrail.node.types import (
     ConsumerType,
     ContinuationType,
-    GrantInput,
     LotAnswer,
     LotsResult,
     OrganisationType,
@@ -35,6 +34,7 @@ from oretrail.node.types import (
     ShipmentType,
     withheld,
 )
+from oretrail.store.seed import FACILITY_PREFIX
 
 __all__ = ["MAX_IDS_PER_REQUEST", "NodeContext", "build_node_schema"]
 
@@ -60,14 +60,13 @@ class Query:
         self,
         info: Info[NodeContext, None],
         ids: list[strawberry.ID],
-        grants: list[GrantInput] | None = None,
+        grants: list[str] | None = None,
     ) -> LotsResult:
         _check_batch(ids, grants or ())
-        outcome = await answer_lots(
-            info.context,
-            ids,
-            [PresentedGrant(g.grant, g.parent_token) for g in grants or ()],
-        )
+        try:
+            outcome = await answer_lots(info.context, ids, grants or [])
+        except OretrailError as exc:
+            raise as_graphql_error(exc) from None
         return LotsResult(
             answers=[LotAnswer.of(given) for given in outcome.answers],
             continuations=[
@@ -79,22 +78,47 @@ class Query:
         )
 
     @strawberry.field(
-        description="For each id, our lots that consumed it and where we shipped "
-        "it. Answered to our organisation, auditors, and the ids' own owner."
+        description="For each id, our lots that consumed it and, where our policy gives "
+        "the customers group, whom we shipped it (or, to its supplier, the lots made from "
+        "it) to. Exposure requests only, for roots of the request that the caller's "
+        "organisation owns and shipped to us, or our own."
     )
     async def outputs(
         self, info: Info[NodeContext, None], ids: list[strawberry.ID]
     ) -> list[OutputsAnswer] | None:
         _check_batch(ids)
         ctx = info.context
-        if not await _may_see_outputs(ctx, ids):
+        refusal = await _outputs_refusal(ctx, ids)
+        if refusal is not None:
             await log_decisions(
-                ctx, "outputs", [Decision(i, "WITHHELD", [], [], "outputs") for i in ids]
+                ctx, "outputs", [Decision(i, "WITHHELD", [], [], str(refusal)) for i in ids]
             )
+            if isinstance(refusal, Forbidden):
+                raise as_graphql_error(refusal)
             raise withheld("outputs")
+        org = ctx.authority.org
+        relations = {Relation.SELF} if ctx.principal.org == org else {Relation.SUPPLIER}
+        granted = ctx.policy.granted(relations, ctx.principal.org, ctx.principal.roles)
         consumers = await ctx.store.consumers(ids)
-        shipments = await ctx.store.shipments(ids)
-        await log_decisions(ctx, "outputs", [Decision(i, "FOUND", [], ["outputs"]) for i in ids])
+        shipments: dict[str, list[Shipment]] = {}
+        if "customers" in granted:
+            if Relation.SELF in relations:
+                shipments = await ctx.store.shipments(ids)
+            else:
+                # To a supplier: where our lots made from its lot went.
+                made = {c.consumer: lot_id for lot_id, cs in consumers.items() for c in cs}
+                for consumer, sent in (await ctx.store.shipments(list(made))).items():
+                    shipments.setdefault(made[consumer], []).extend(sent)
+        await log_decisions(
+            ctx,
+            "outputs",
+            [
+                Decision(
+                    i, "FOUND", sorted(relations), sorted(granted & {"customers"}) or ["outputs"]
+                )
+                for i in ids
+            ],
+        )
         return [
             OutputsAnswer(
                 id=lot_id,
@@ -116,29 +140,56 @@ class Query:
 
     @strawberry.field(
         description="Ids of the lots produced at one of our facilities "
-        "(own organisation and auditors only)."
+        "(exposure requests of our own organisation naming the facility as a root)."
     )
     async def lots_at(
         self, info: Info[NodeContext, None], facility: strawberry.ID
     ) -> list[strawberry.ID] | None:
         ctx = info.context
-        if not await _may_see_outputs(ctx, []):
+        principal = ctx.principal
+        if (
+            principal.op != "exposure"
+            or principal.org != ctx.authority.org
+            or (facility not in principal.request.context.roots)
+        ):
+            await log_decisions(
+                ctx, "lotsAt", [Decision(facility, "WITHHELD", [], [], "not our own exposure root")]
+            )
             raise withheld("outputs")
-        return [strawberry.ID(i) for i in await ctx.store.lots_at(facility)]
+        lots = [strawberry.ID(i) for i in await ctx.store.lots_at(facility)]
+        await log_decisions(ctx, "lotsAt", [Decision(facility, "FOUND", ["self"], ["identity"])])
+        return lots
 
 
-async def _may_see_outputs(ctx: NodeContext, ids: Sequence[str]) -> bool:
-    """Our own organisation, auditors, and a supplier asking where its own lots went."""
-    org = (await ctx.store.organisation()).id
-    if ctx.principal.org == org or "AUDITOR" in ctx.principal.roles:
-        return True
-    owners = set()
+async def _outputs_refusal(ctx: NodeContext, ids: Sequence[str]) -> Exception | str | None:
+    """Why ``outputs`` is not answered for ``ids``, or None (DESIGN.md, Trust 3).
+
+    Only for exposure requests; each asked lot either our own lot asked by our own
+    organisation, or a lot of the caller's organisation that our records show we
+    consumed (the caller shipped it to us); and each a root of the request, or a lot
+    of the caller's own organisation when the request's roots name a facility of
+    that organisation (its lots there, listed by its own node). Beyond the first hop
+    exposure needs forward grants, which do not exist yet: those are refused.
+    """
+    principal = ctx.principal
+    if principal.op != "exposure":
+        return Forbidden(f"outputs answers exposure requests, not {principal.op!r}")
+    org = ctx.authority.org
+    roots = set(principal.request.context.roots)
+    own_facility = any(r.startswith(f"{FACILITY_PREFIX}{principal.org}:") for r in roots)
+    consumed = await ctx.store.consumers(list(ids))
     for lot_id in ids:
         try:
-            owners.add(parse_lot_id(lot_id).org)
+            owner = parse_lot_id(lot_id).org
         except InvalidLotId:
-            return False
-    return owners == {ctx.principal.org}
+            return "not a lot id"
+        if lot_id not in roots and not (own_facility and owner == principal.org):
+            return "not a root of the request"
+        if owner == org and principal.org == org:
+            continue
+        if owner != principal.org or not consumed.get(lot_id):
+            return "the caller did not ship this lot to us"
+    return None
 
 
 def build_node_schema(*, dev: bool = False) -> strawberry.Schema:

@@ -30,7 +30,6 @@ __all__ = [
     "ConsumerType",
     "ContinuationType",
     "FacilityType",
-    "GrantInput",
     "LotAnswer",
     "LotStatus",
     "LotType",
@@ -57,14 +56,6 @@ def _give(granted: frozenset[str], group: str, value: _T) -> _T:
 
 
 LotStatus = strawberry.enum(lots.LotStatus, description="Whether an asked lot is given.")
-
-
-@strawberry.input
-class GrantInput:
-    """A continuation grant, and the delegated token its granting node received."""
-
-    grant: str
-    parent_token: str
 
 
 @strawberry.type

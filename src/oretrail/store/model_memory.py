@@ -14,12 +14,13 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from oretrail.errors import StoreError
 from oretrail.store.model_port import (
+    UNKNOWN_MATERIAL,
     ModelEdge,
     ModelFacility,
     ModelLot,
@@ -28,12 +29,26 @@ from oretrail.store.model_port import (
     SupplyLink,
     TraceRecord,
     TraceSummary,
-    supply_links,
+    best_known,
+    known_material,
+    record_links,
 )
 
 __all__ = ["MemoryModelStore"]
 
 JOURNAL = "model.jsonl"
+
+
+@dataclass(slots=True)
+class _View:
+    """What one organisation's traces recorded, with indexes kept as records arrive."""
+
+    lots: dict[str, ModelLot] = field(default_factory=dict)
+    links: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    consumers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    allocated: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    at_facility: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    roots: set[str] = field(default_factory=set)
 
 
 class MemoryModelStore:
@@ -42,14 +57,12 @@ class MemoryModelStore:
     def __init__(self, data_dir: Path | None = None) -> None:
         self._journal = None if data_dir is None else data_dir / JOURNAL
         self._participants: dict[str, ParticipantRecord] = {}
+        # Each lot as best known over every trace: only its owner's totals read it.
         self._lots: dict[str, ModelLot] = {}
-        self._edges: dict[tuple[str, str], float] = {}
-        # Indexes kept as records arrive, so queries never scan every link.
-        self._consumers: dict[str, set[str]] = defaultdict(set)
-        self._allocated: dict[str, float] = defaultdict(float)
-        self._outputs: dict[str, int] = defaultdict(int)
-        self._roots: dict[str, set[str]] = defaultdict(set)
-        self._supplies: set[SupplyLink] = set()
+        self._owned: dict[str, set[str]] = defaultdict(set)
+        # (consumer, input) -> the best known mass over every trace, for owners' totals.
+        self._claims: dict[str, dict[str, float]] = defaultdict(dict)
+        self._views: dict[str, _View] = defaultdict(_View)
         self._traces: list[TraceSummary] = []
         self._write_lock = asyncio.Lock()
         if self._journal is not None:
@@ -81,19 +94,24 @@ class MemoryModelStore:
             self._apply_trace(_decode_trace(entry["trace"]))
 
     def _apply_trace(self, record: TraceRecord) -> None:
+        view = self._views[record.summary.caller]
         for seen in record.lots:
             self._lots[seen.id] = _merged(self._lots.get(seen.id), seen)
-        for edge in record.edges:
-            key = (edge.consumer, edge.input)
-            previous = self._edges.get(key)
-            if previous is None:
-                self._outputs[edge.input] += 1
-                self._consumers[edge.input].add(edge.consumer)
-            self._allocated[edge.input] += edge.kilograms - (previous or 0.0)
-            self._edges[key] = edge.kilograms
-        self._supplies.update(supply_links(record))
+            self._owned[seen.owner].add(seen.id)
+            view.lots[seen.id] = _merged(view.lots.get(seen.id), seen)
+            if seen.facility is not None:
+                view.at_facility[seen.facility.id].add(seen.id)
+        for (consumer, input_), kilograms in record_links(record).items():
+            known = view.links.get((consumer, input_))
+            kept = best_known(known, kilograms)
+            view.links[(consumer, input_)] = kept
+            view.consumers[input_].add(consumer)
+            view.allocated[input_] += (kept or 0.0) - (known or 0.0)
+            total = best_known(self._claims[input_].get(consumer), kilograms)
+            if total is not None:
+                self._claims[input_][consumer] = total
+        view.roots.add(record.summary.root)
         self._traces.append(record.summary)
-        self._roots[record.summary.caller].add(record.summary.root)
 
     async def _commit(self, entry: dict[str, Any]) -> None:
         async with self._write_lock:
@@ -128,53 +146,65 @@ class MemoryModelStore:
         found.sort(key=lambda t: t.at, reverse=True)
         return found[:limit]
 
-    async def supply_network(self, material: str | None) -> list[SupplyLink]:
-        links = [s for s in self._supplies if material is None or s.material == material]
+    async def supply_network(self, material: str | None, *, caller: str) -> list[SupplyLink]:
+        view = self._views.get(caller)
+        if view is None:
+            return []
+        links = set()
+        for consumer, input_ in view.links:
+            supplier, customer = view.lots.get(input_), view.lots.get(consumer)
+            if supplier is None or customer is None or supplier.owner == customer.owner:
+                continue
+            link = SupplyLink(supplier.owner, customer.owner, supplier.material or UNKNOWN_MATERIAL)
+            if material is None or link.material == material:
+                links.add(link)
         return sorted(links, key=lambda s: (s.material, s.supplier, s.customer))
 
     async def exposed_products(
-        self, *, lot: str | None, facility: str | None, caller: str | None
+        self, *, lot: str | None, facility: str | None, caller: str
     ) -> list[str]:
-        start = (
-            {lot}
-            if lot is not None
-            else {x.id for x in self._lots.values() if x.facility and x.facility.id == facility}
-        )
+        view = self._views.get(caller)
+        if view is None:
+            return []
+        start = {lot} if lot is not None else set(view.at_facility.get(facility or "", ()))
         reached, frontier = set(start), list(start)
         while frontier:
-            for consumer in self._consumers.get(frontier.pop(), ()):
+            for consumer in view.consumers.get(frontier.pop(), ()):
                 if consumer not in reached:
                     reached.add(consumer)
                     frontier.append(consumer)
-        if caller is not None:
-            roots = self._roots.get(caller, set())
-        else:
-            roots = set().union(*self._roots.values()) if self._roots else set()
-        return sorted(reached & roots)
+        return sorted(reached & view.roots)
 
-    async def over_allocations(self, tolerance: float) -> list[OverAllocation]:
-        found = []
-        for lot_id, used in self._allocated.items():
-            lot = self._lots.get(lot_id)
-            if (
-                lot is not None
-                and lot.quantity_kg is not None
-                and (used > lot.quantity_kg * (1 + tolerance))
-            ):
-                found.append(
-                    OverAllocation(lot_id, lot.owner, lot.quantity_kg, used, self._outputs[lot_id])
-                )
-        return sorted(found, key=lambda o: o.lot)
+    async def over_allocations(self, tolerance: float, *, caller: str) -> list[OverAllocation]:
+        found = {}
+        view = self._views.get(caller)
+        if view is not None:
+            for lot_id, used in view.allocated.items():
+                lot = view.lots.get(lot_id)
+                if lot is None or lot.owner == caller or lot.quantity_kg is None:
+                    continue
+                if used > lot.quantity_kg * (1 + tolerance):
+                    outputs = len(view.consumers[lot_id])
+                    found[lot_id] = OverAllocation(
+                        lot_id, lot.owner, lot.quantity_kg, used, outputs
+                    )
+        for lot_id in self._owned.get(caller, ()):
+            quantity = self._lots[lot_id].quantity_kg
+            used = sum(self._claims.get(lot_id, {}).values())
+            if quantity is not None and used > quantity * (1 + tolerance):
+                found[lot_id] = OverAllocation(lot_id, caller, quantity, used, None)
+        return [found[lot_id] for lot_id in sorted(found)]
 
 
 def _merged(known: ModelLot | None, seen: ModelLot) -> ModelLot:
     """A lot as a later trace saw it, keeping what an earlier trace knew and this one did not."""
+    material = known_material(seen.material)
     if known is None:
-        return seen
+        return ModelLot(seen.id, seen.owner, material, seen.quantity_kg, seen.facility)
     return ModelLot(
         seen.id,
         seen.owner,
-        seen.material or known.material,
+        material or known.material,
         seen.quantity_kg if seen.quantity_kg is not None else known.quantity_kg,
         seen.facility or known.facility,
     )

@@ -1,4 +1,9 @@
-"""Neo4jModelStore: the gateway's supply-chain model in Neo4j, by named Cypher queries."""
+"""Neo4jModelStore: the gateway's supply-chain model in Neo4j, by named Cypher queries.
+
+Each recording organisation's view is kept apart: its links are ``CONSUMED``
+relationships carrying its id (``org``), and what its traces saw of a lot is a
+``LotView`` node keyed ``<org>|<lot id>``. The rules are the port's (model_port.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ from collections.abc import Sequence
 
 from oretrail.store.cypher import CypherRunner, Transaction
 from oretrail.store.model_port import (
+    UNKNOWN_MATERIAL,
     OverAllocation,
     ParticipantRecord,
     SupplyLink,
     TraceRecord,
     TraceSummary,
-    supply_links,
+    known_material,
+    record_links,
 )
 
 __all__ = ["Neo4jModelStore"]
@@ -54,8 +61,9 @@ class Neo4jModelStore:
             {
                 "id": lot.id,
                 "owner": lot.owner,
-                "material": lot.material,
+                "material": known_material(lot.material),
                 "quantity_kg": lot.quantity_kg,
+                "facility": None if lot.facility is None else lot.facility.id,
             }
             for lot in record.lots
         ]
@@ -73,11 +81,8 @@ class Neo4jModelStore:
             if (f := lot.facility) is not None
         ]
         edges = [
-            {"consumer": e.consumer, "input": e.input, "kg": e.kilograms} for e in record.edges
-        ]
-        supplies = [
-            {"supplier": x.supplier, "customer": x.customer, "material": x.material}
-            for x in supply_links(record)
+            {"consumer": consumer, "input": input_, "kg": kilograms}
+            for (consumer, input_), kilograms in record_links(record).items()
         ]
         trace = {
             "id": s.id,
@@ -93,10 +98,9 @@ class Neo4jModelStore:
         }
 
         async def work(tx: Transaction) -> None:
-            await tx.run("model/merge_lots", lots=lots)
+            await tx.run("model/merge_lots", lots=lots, org=s.caller)
             await tx.run("model/merge_facilities", facilities=facilities)
-            await tx.run("model/merge_edges", edges=edges)
-            await tx.run("model/merge_supplies", supplies=supplies)
+            await tx.run("model/merge_edges", edges=edges, org=s.caller)
             await tx.run("model/create_trace", trace=trace)
 
         await self._runner.in_transaction("recording a trace", work)
@@ -107,12 +111,14 @@ class Neo4jModelStore:
         rows = await self._runner.read("model/trace_history", root=root, caller=caller, limit=limit)
         return [TraceSummary.from_dict(r["trace"]) for r in rows]
 
-    async def supply_network(self, material: str | None) -> list[SupplyLink]:
-        rows = await self._runner.read("model/supply_network", material=material)
+    async def supply_network(self, material: str | None, *, caller: str) -> list[SupplyLink]:
+        rows = await self._runner.read(
+            "model/supply_network", material=material, org=caller, unknown=UNKNOWN_MATERIAL
+        )
         return [SupplyLink(r["supplier"], r["customer"], r["material"]) for r in rows]
 
     async def exposed_products(
-        self, *, lot: str | None, facility: str | None, caller: str | None
+        self, *, lot: str | None, facility: str | None, caller: str
     ) -> list[str]:
         if lot is not None:
             rows = await self._runner.read("model/exposed_products_of_lot", lot=lot, caller=caller)
@@ -122,9 +128,16 @@ class Neo4jModelStore:
             )
         return [r["product"] for r in rows]
 
-    async def over_allocations(self, tolerance: float) -> list[OverAllocation]:
-        rows = await self._runner.read("model/over_allocations", tolerance=tolerance)
-        return [
+    async def over_allocations(self, tolerance: float, *, caller: str) -> list[OverAllocation]:
+        own = await self._runner.read("model/over_allocations", tolerance=tolerance, org=caller)
+        owned = await self._runner.read(
+            "model/over_allocations_owned", tolerance=tolerance, org=caller
+        )
+        found = [
             OverAllocation(r["lot"], r["owner"], r["quantity_kg"], r["allocated_kg"], r["outputs"])
-            for r in rows
+            for r in own
+        ] + [
+            OverAllocation(r["lot"], r["owner"], r["quantity_kg"], r["allocated_kg"], None)
+            for r in owned
         ]
+        return sorted(found, key=lambda o: o.lot)

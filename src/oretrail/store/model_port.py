@@ -3,6 +3,22 @@
 It holds what the consortium may know, never a node's confidential attributes:
 participants and endpoints, facilities, the lot structure traces discovered (ids,
 owners, material, mass, links), who supplies whom by material, and trace records.
+
+Rules every adapter keeps (../shared/DESIGN.md, "The supply-chain model in Neo4j";
+docs/decisions.md, "Whose traces the model answers from"):
+
+- Each record is kept under the organisation that traced (``TraceSummary.caller``),
+  and each caller is answered from its own organisation's records only: supply
+  links, exposure, history and over-allocations. The one exception: a lot's owner
+  sees the over-allocation of its own lots as totals over every recorded trace,
+  without the consuming lots (``OverAllocation.outputs`` is None).
+- Links to the same input in one record add up (two deliveries are two
+  consumptions): see :func:`record_links`.
+- A figure a later trace could not see (None: withheld, failed) never erases or
+  lowers a known one; across records the same link keeps its best known mass
+  (:func:`best_known`), so a link seen twice is never counted twice.
+- A placeholder (no material, or a placeholder name) is replaced once a trace
+  knows better, and never replaces a known value.
 """
 
 from __future__ import annotations
@@ -22,8 +38,15 @@ __all__ = [
     "SupplyLink",
     "TraceRecord",
     "TraceSummary",
-    "supply_links",
+    "best_known",
+    "known_material",
+    "record_links",
 ]
+
+# What a trace reports in place of a material it could not see; never kept as one.
+PLACEHOLDER_MATERIALS = frozenset({"", "(withheld)", "unknown", "unknown material"})
+# How a supply link names a material no trace of the caller's organisation saw.
+UNKNOWN_MATERIAL = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +79,11 @@ class ModelLot:
 
 @dataclass(frozen=True, slots=True)
 class ModelEdge:
+    """Lot ``consumer`` consumed ``kilograms`` kg of lot ``input``; None: not seen (withheld)."""
+
     consumer: str
     input: str
-    kilograms: float
+    kilograms: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +136,57 @@ class SupplyLink:
 
 @dataclass(frozen=True, slots=True)
 class OverAllocation:
+    """A lot whose recorded consumption (kg) exceeds its quantity (kg).
+
+    ``outputs`` is the number of consuming lots in the caller's own records; None
+    for a lot the caller owns, answered as totals over every recorded trace
+    without saying who consumed it.
+    """
+
     lot: str
     owner: str
     quantity_kg: float
     allocated_kg: float
-    outputs: int
+    outputs: int | None
 
 
-def supply_links(record: TraceRecord) -> list[SupplyLink]:
-    """Who supplied whom, by the material of the input lot, in a trace's edges."""
-    lots = {lot.id: lot for lot in record.lots}
-    links = set()
+def known_material(material: str | None) -> str | None:
+    """The material, or None where a trace only had a placeholder for it."""
+    if material is None or material.strip().lower() in PLACEHOLDER_MATERIALS:
+        return None
+    return material
+
+
+def best_known(known: float | None, seen: float | None) -> float | None:
+    """The mass to keep for a link seen again: unknown never erases, and never lowers.
+
+    Two records of one link are the same consumption seen twice, so they are not
+    added; the larger known figure is kept, because a figure a trace saw only in
+    part (some deliveries withheld) is a lower bound.
+    """
+    if seen is None:
+        return known
+    if known is None:
+        return seen
+    return max(known, seen)
+
+
+def record_links(record: TraceRecord) -> dict[tuple[str, str], float | None]:
+    """The links of one record by (consumer, input), with duplicates added up.
+
+    Two links between the same pair of lots in one record are two deliveries, so
+    two consumptions. Their sum counts the known masses; it is None only when no
+    mass of that pair was seen (a withheld mass is never read as zero, nor as a
+    known total).
+    """
+    links: dict[tuple[str, str], float | None] = {}
     for edge in record.edges:
-        supplier, customer = lots.get(edge.input), lots.get(edge.consumer)
-        if supplier is None or customer is None or supplier.owner == customer.owner:
-            continue
-        links.add(SupplyLink(supplier.owner, customer.owner, supplier.material or "unknown"))
-    return sorted(links, key=lambda s: (s.material, s.supplier, s.customer))
+        key = (edge.consumer, edge.input)
+        if key not in links:
+            links[key] = edge.kilograms
+        elif edge.kilograms is not None:
+            links[key] = (links[key] or 0.0) + edge.kilograms
+    return links
 
 
 class ModelStore(Protocol):
@@ -146,19 +205,31 @@ class ModelStore(Protocol):
     async def trace_history(
         self, *, root: str | None, caller: str | None, limit: int
     ) -> list[TraceSummary]:
-        """Newest first."""
+        """Newest first; ``caller`` is the tracing organisation (None: every one)."""
         ...
 
-    async def supply_network(self, material: str | None) -> list[SupplyLink]:
-        """Sorted by material, supplier, customer."""
+    async def supply_network(self, material: str | None, *, caller: str) -> list[SupplyLink]:
+        """Who supplied whom in the links ``caller``'s organisation recorded.
+
+        Sorted by material, supplier, customer; a material none of its traces saw
+        reads "unknown".
+        """
         ...
 
     async def exposed_products(
-        self, *, lot: str | None, facility: str | None, caller: str | None
+        self, *, lot: str | None, facility: str | None, caller: str
     ) -> list[str]:
-        """Roots of recorded traces that hold material from the lot or facility, sorted."""
+        """Roots of ``caller``'s traces holding material from the lot or facility, sorted.
+
+        Walks only the links and facilities ``caller``'s organisation recorded.
+        """
         ...
 
-    async def over_allocations(self, tolerance: float) -> list[OverAllocation]:
-        """Lots whose recorded consumption exceeds their quantity, sorted by id."""
+    async def over_allocations(self, tolerance: float, *, caller: str) -> list[OverAllocation]:
+        """Lots consumed beyond ``quantity · (1 + tolerance)``, sorted by id.
+
+        From the links ``caller``'s organisation recorded, against the quantity its
+        traces saw; plus, for lots ``caller`` owns, the totals over every recorded
+        trace (``outputs`` None). Masses in kg.
+        """
         ...

@@ -1,21 +1,24 @@
 """Seed files: one TOML file per organisation, holding only that organisation's data.
 
 Loading validates every rule a careful participant would expect checked, and
-every problem is reported as a :class:`SeedError` naming the file, the record and
-the field, so a data steward can fix it without reading code.
+reports every problem at once, each naming the file, the record and the field, in
+one :class:`SeedError`, so a data steward can fix a file in one pass without reading
+code. Quantities are masses in a unit of the closed list (``MASS_UNITS``: kg, t),
+spelled exactly; element contents are keyed by element symbols of the periodic
+table. Checks across a directory of files are in :mod:`oretrail.store.seed_check`.
 """
 
 from __future__ import annotations
 
+import functools
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from oretrail.domain.model import (
-    MASS_UNITS,
     ORG_SLUG,
     Activity,
     Certificate,
@@ -28,18 +31,30 @@ from oretrail.domain.model import (
     Role,
     Shipment,
     TransitPoint,
+    is_element_symbol,
+    is_mass_unit,
     is_number,
     parse_lot_id,
+    unknown_element_problem,
+    unknown_unit_problem,
 )
 from oretrail.errors import InvalidLotId, SeedError
 
-__all__ = ["SeedData", "check_links_against", "facility_id", "load_seed", "load_seed_dir"]
+__all__ = [
+    "SeedData",
+    "check_links_against",
+    "facility_id",
+    "link_problems",
+    "load_seed",
+    "load_seed_dir",
+    "read_seed_dir",
+]
 
 FACILITY_PREFIX = "urn:oretrail:facility:"
 _E = TypeVar("_E", Role, Custody, Activity)
 
 # A facility whose file leaves out ``activities`` does what its organisation's roles
-# say (documented in docs/sample-data.md); a file that lists them is taken at its word.
+# say (documented in docs/decisions.md); a file that lists them is taken at its word.
 ROLE_ACTIVITIES = {
     Role.MINE: (Activity.EXTRACTION,),
     Role.TRADER: (Activity.TRADING_STORAGE,),
@@ -53,6 +68,7 @@ ROLE_ACTIVITIES = {
     Role.OEM: (Activity.MANUFACTURING,),
     Role.RECYCLER: (Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING),
 }
+_R = TypeVar("_R")
 
 
 def facility_id(org: str, local: str) -> str:
@@ -72,37 +88,66 @@ class SeedData:
 
 
 def load_seed_dir(directory: Path) -> dict[str, SeedData]:
-    """Every ``*.toml`` seed file in a directory, by organisation id."""
-    if not directory.is_dir():
-        raise SeedError(f"{directory}: seed directory does not exist")
-    seeds: dict[str, SeedData] = {}
-    for path in sorted(directory.glob("*.toml")):
-        seed = load_seed(path)
-        org = seed.organisation.id
-        if org in seeds:
-            raise SeedError(f"{path}: organisation {org!r} is also defined in {seeds[org].source}")
-        seeds[org] = seed
+    """Every ``*.toml`` seed file in a directory, by organisation id.
+
+    Raises SeedError listing every problem of every file.
+    """
+    seeds, problems, _ = read_seed_dir(directory)
+    if problems:
+        raise SeedError(*problems)
     return seeds
 
 
-def check_links_against(seeds: Iterable[SeedData], known_orgs: Iterable[str]) -> None:
-    """Raise SeedError if any input link or shipment names an organisation not in ``known_orgs``."""
+def read_seed_dir(directory: Path) -> tuple[dict[str, SeedData], list[str], int]:
+    """The seed files of a directory that load, by organisation id; every problem of
+    those that do not; and how many files there are."""
+    if not directory.is_dir():
+        return {}, [f"{directory}: seed directory does not exist"], 0
+    seeds: dict[str, SeedData] = {}
+    problems: list[str] = []
+    paths = sorted(directory.glob("*.toml"))
+    for path in paths:
+        try:
+            seed = load_seed(path)
+        except SeedError as exc:
+            problems.extend(exc.problems)
+            continue
+        org = seed.organisation.id
+        if org in seeds:
+            problems.append(f"{path}: organisation {org!r} is also defined in {seeds[org].source}")
+            continue
+        seeds[org] = seed
+    return seeds, problems, len(paths)
+
+
+def link_problems(seeds: Iterable[SeedData], known_orgs: Iterable[str]) -> list[str]:
+    """Every input link or shipment that names an organisation not in ``known_orgs``."""
     known = set(known_orgs)
+    problems: list[str] = []
     for seed in seeds:
         for lot in seed.lots:
             for link in lot.inputs:
                 owner = parse_lot_id(link.lot).org
                 if owner not in known:
-                    raise SeedError(
+                    problems.append(
                         f"{seed.source}: lot {lot.id} has an input link to {link.lot}, "
                         f"but organisation {owner!r} is not in the registry"
                     )
         for shipment in seed.shipments:
             if shipment.to_org not in known:
-                raise SeedError(
+                problems.append(
                     f"{seed.source}: shipment of {shipment.lot} goes to organisation "
                     f"{shipment.to_org!r}, which is not in the registry"
                 )
+    return problems
+
+
+def check_links_against(seeds: Iterable[SeedData], known_orgs: Iterable[str]) -> None:
+    """Raise SeedError listing every input link or shipment that names an organisation
+    not in ``known_orgs``."""
+    problems = link_problems(seeds, known_orgs)
+    if problems:
+        raise SeedError(*problems)
 
 
 def load_seed(path: Path) -> SeedData:
@@ -118,52 +163,77 @@ def load_seed(path: Path) -> SeedData:
     return _Reader(path).read(raw)
 
 
+class _Skipped(Exception):
+    """A record whose problems are noted already: it is not built."""
+
+
 class _Reader:
-    """Turns a parsed seed file into domain records, failing on the first broken rule."""
+    """Turns a parsed seed file into domain records, noting every broken rule.
+
+    A record with a problem is noted and left out, and reading goes on with the next,
+    so one run reports every problem of the file; records refer to the ids a file
+    declares, so a broken record does not make the records naming it look broken too.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.problems: list[str] = []
 
     def fail(self, where: str, problem: str) -> SeedError:
         return SeedError(f"{self.path}: {where}: {problem}")
 
+    def note(self, read: Callable[[], _R]) -> _R | None:
+        """``read()``, or None with its problems noted."""
+        try:
+            return read()
+        except SeedError as exc:
+            self.problems.extend(exc.problems)
+        except _Skipped:
+            pass
+        return None
+
+    def records(self, raw: Mapping[str, Any], key: str, read: Callable[[Any, int], _R]) -> list[_R]:
+        """Every record of the array of tables ``key`` that reads without a problem."""
+        items = self.note(lambda: _list(raw, key, self, "file")) or []
+        records = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.problems.append(str(self.fail(f"{key}[{index}]", "must be a table")))
+                continue
+            record = self.note(functools.partial(read, item, index))
+            if record is not None:
+                records.append(record)
+        return records
+
     def read(self, raw: Mapping[str, Any]) -> SeedData:
-        org = self.organisation(_table(raw, "organisation", self, "file"))
-        facilities = tuple(
-            self.facility(org, item, i) for i, item in enumerate(_tables(raw, "facilities", self))
-        )
-        _unique((f.id for f in facilities), "facility", self)
-        facility_ids = {f.id for f in facilities}
-        lots = tuple(
-            self.lot(org.id, facility_ids, item, i)
-            for i, item in enumerate(_tables(raw, "lots", self))
-        )
-        _unique((lot.id for lot in lots), "lot", self)
-        own = {lot.id for lot in lots}
-        for lot in lots:
-            for link in lot.inputs:
-                if parse_lot_id(link.lot).org == org.id and link.lot not in own:
-                    raise self.fail(
-                        f"lot {lot.id}", f"input {link.lot} is ours but not in this file"
-                    )
-        shipments = tuple(
-            self.shipment(org.id, own, item, i)
-            for i, item in enumerate(_tables(raw, "shipments", self))
-        )
-        transit: dict[str, list[TransitPoint]] = {}
-        for shipment in shipments:
-            points = transit.setdefault(shipment.lot, [])
-            points.extend(p for p in shipment.transit if p not in points)
-        lots = tuple(
-            replace(lot, transit=tuple(transit[lot.id])) if transit.get(lot.id) else lot
-            for lot in lots
-        )
+        org = self.note(lambda: self.organisation(_table(raw, "organisation", self, "file")))
+        if org is None:  # without the organisation's id no record can be named
+            raise SeedError(*self.problems)
+        facilities = self.records(raw, "facilities", lambda r, i: self.facility(org, r, i))
+        self.unique((f.id for f in facilities), "facility")
+        declared = _declared(raw, "facilities")
+        facility_ids = {facility_id(org.id, f) for f in declared} | {f.id for f in facilities}
+        own = {f"urn:oretrail:lot:{org.id}:{local}" for local in _declared(raw, "lots")}
+        lots = self.records(raw, "lots", lambda r, i: self.lot(org.id, facility_ids, own, r, i))
+        self.unique((lot.id for lot in lots), "lot")
+        shipments = self.records(raw, "shipments", lambda r, i: self.shipment(org.id, own, r, i))
+        lots = _with_transit(lots, shipments)
         subjects = facility_ids | {org.id}
-        certificates = tuple(
-            self.certificate(org.id, subjects, item, i)
-            for i, item in enumerate(_tables(raw, "certificates", self))
+        certificates = self.records(
+            raw, "certificates", lambda r, i: self.certificate(org.id, subjects, r, i)
         )
-        return SeedData(self.path, org, facilities, lots, shipments, certificates)
+        if self.problems:
+            raise SeedError(*self.problems)
+        return SeedData(
+            self.path, org, tuple(facilities), tuple(lots), tuple(shipments), tuple(certificates)
+        )
+
+    def unique(self, ids: Iterable[str], what: str) -> None:
+        seen: set[str] = set()
+        for item in ids:
+            if item in seen:
+                self.problems.append(str(self.fail(what, f"id {item} is defined twice")))
+            seen.add(item)
 
     def organisation(self, raw: Mapping[str, Any]) -> Organisation:
         where = "[organisation]"
@@ -215,7 +285,9 @@ class _Reader:
             raise self.fail(where, "activities must be a list")
         return frozenset(_enum(Activity, a, self, where, "activity") for a in listed)
 
-    def lot(self, org: str, facilities: set[str], raw: Mapping[str, Any], index: int) -> Lot:
+    def lot(
+        self, org: str, facilities: set[str], own: set[str], raw: Mapping[str, Any], index: int
+    ) -> Lot:
         local = _text(raw, "id", self, f"lots[{index}]")
         lot_id = f"urn:oretrail:lot:{org}:{local}"
         where = f"lot {local}"
@@ -223,13 +295,43 @@ class _Reader:
             parse_lot_id(lot_id)
         except InvalidLotId as exc:
             raise self.fail(where, str(exc)) from None
+        # Each field is checked on its own, so that one run names all of a lot's problems.
+        readers: dict[str, Callable[[], object]] = {
+            "material": lambda: _text(raw, "material", self, where),
+            "quantity": lambda: _quantity(raw.get("quantity"), self, where, "quantity"),
+            "produced_at": lambda: _date(raw, "produced_at", self, where),
+            "facility": lambda: self.lot_facility(org, raw, facilities, where),
+            "custody": lambda: _enum(Custody, raw.get("custody"), self, where, "custody"),
+            "contents": lambda: self.contents(raw.get("contents"), where),
+            "carbon_footprint": lambda: self.carbon(raw, where),
+            "recycled": lambda: self.recycled(raw, where),
+            "inputs": lambda: self.input_links(lot_id, own, raw, where),
+        }
+        before = len(self.problems)
+        fields: dict[str, Any] = {name: self.note(read) for name, read in readers.items()}
+        if len(self.problems) > before:
+            raise _Skipped
+        pre, post = fields.pop("recycled")
+        fields["inputs"] = tuple(fields["inputs"])
+        return Lot(
+            id=lot_id, owner=org, recycled_pre_consumer=pre, recycled_post_consumer=post, **fields
+        )
+
+    def lot_facility(
+        self, org: str, raw: Mapping[str, Any], facilities: set[str], where: str
+    ) -> str:
         facility = facility_id(org, _text(raw, "facility", self, where))
         if facility not in facilities:
             raise self.fail(where, f"facility {raw['facility']!r} is not defined in this file")
-        inputs = tuple(
-            self.input_link(lot_id, item, i, where)
-            for i, item in enumerate(_list(raw, "inputs", self, where))
-        )
+        return facility
+
+    def carbon(self, raw: Mapping[str, Any], where: str) -> float | None:
+        carbon = raw.get("carbon_footprint")
+        if carbon is not None and not (is_number(carbon) and carbon >= 0):
+            raise self.fail(where, f"carbon_footprint {carbon!r} must be a number >= 0")
+        return None if carbon is None else float(carbon)
+
+    def recycled(self, raw: Mapping[str, Any], where: str) -> tuple[float, float]:
         recycled = raw.get("recycled", {})
         if not isinstance(recycled, dict):
             raise self.fail(where, "recycled must be a table")
@@ -237,51 +339,59 @@ class _Reader:
         post = _fraction(recycled, "post_consumer", self, where, default=0.0)
         if pre + post > 1 + 1e-9:
             raise self.fail(where, "recycled pre- and post-consumer shares add up to more than 1")
-        carbon = raw.get("carbon_footprint")
-        if carbon is not None and not (is_number(carbon) and carbon >= 0):
-            raise self.fail(where, f"carbon_footprint {carbon!r} must be a number >= 0")
-        return Lot(
-            id=lot_id,
-            owner=org,
-            material=_text(raw, "material", self, where),
-            quantity=_quantity(raw.get("quantity"), self, where, "quantity"),
-            produced_at=_date(raw, "produced_at", self, where),
-            facility=facility,
-            custody=_enum(Custody, raw.get("custody"), self, where, "custody"),
-            contents=self.contents(raw.get("contents"), where),
-            carbon_footprint=None if carbon is None else float(carbon),
-            recycled_pre_consumer=pre,
-            recycled_post_consumer=post,
-            inputs=inputs,
-        )
+        return pre, post
 
     def contents(self, raw: object, where: str) -> dict[str, float] | None:
         if raw is None:
             return None
         if not isinstance(raw, dict):
             raise self.fail(where, "contents must be a table of element = mass fraction")
-        contents = {str(e): _fraction(raw, e, self, f"{where} contents") for e in raw}
+        contents: dict[str, float] = {}
+        problems: list[str] = []
+        for element in raw:
+            try:
+                if not is_element_symbol(element):
+                    raise self.fail(f"{where} contents", unknown_element_problem(element))
+                contents[element] = _fraction(raw, element, self, f"{where} contents")
+            except SeedError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SeedError(*problems)
         if sum(contents.values()) > 1 + 1e-9:
             raise self.fail(where, "contents add up to more than 1 (they are mass fractions)")
         return contents
 
-    def input_link(self, consumer: str, raw: object, index: int, where: str) -> InputLink:
+    def input_links(
+        self, consumer: str, own: set[str], raw: Mapping[str, Any], where: str
+    ) -> tuple[InputLink, ...]:
+        """Every input link of a lot; raises SeedError listing all the broken ones."""
+        before = len(self.problems)
+        links = [
+            self.note(functools.partial(self.input_link, consumer, own, item, i, where))
+            for i, item in enumerate(_list(raw, "inputs", self, where))
+        ]
+        if len(self.problems) > before:
+            problems = self.problems[before:]
+            del self.problems[before:]
+            raise SeedError(*problems)
+        return tuple(link for link in links if link is not None)
+
+    def input_link(
+        self, consumer: str, own: set[str], raw: object, index: int, where: str
+    ) -> InputLink:
         here = f"{where} inputs[{index}]"
         if not isinstance(raw, dict):
             raise self.fail(here, "must be a table with lot and quantity")
         lot = _text(raw, "lot", self, here)
         try:
-            parse_lot_id(lot)
+            ref = parse_lot_id(lot)
         except InvalidLotId as exc:
             raise self.fail(here, str(exc)) from None
         if lot == consumer:
             raise self.fail(here, f"lot {consumer} lists itself as an input")
-        quantity = _quantity(raw.get("quantity"), self, here, "quantity")
-        if quantity.unit not in MASS_UNITS:
-            raise self.fail(
-                here, f"an input quantity must be a mass (kg or t), not {quantity.unit!r}"
-            )
-        return InputLink(lot=lot, quantity=quantity)
+        if ref.org == parse_lot_id(consumer).org and lot not in own:
+            raise self.fail(here, f"input {lot} is ours but no lot of this file (a dangling link)")
+        return InputLink(lot=lot, quantity=_quantity(raw.get("quantity"), self, here, "quantity"))
 
     def shipment(self, org: str, own: set[str], raw: Mapping[str, Any], index: int) -> Shipment:
         where = f"shipments[{index}]"
@@ -344,12 +454,12 @@ def _table(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> Mapping[
     return value
 
 
-def _tables(raw: Mapping[str, Any], key: str, r: _Reader) -> list[Mapping[str, Any]]:
-    items = _list(raw, key, r, "file")
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise r.fail(f"{key}[{i}]", "must be a table")
-    return items
+def _declared(raw: Mapping[str, Any], key: str) -> set[str]:
+    """The ids the records of array ``key`` declare, whether or not the records are sound."""
+    items = raw.get(key, [])
+    if not isinstance(items, list):
+        return set()
+    return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
 
 def _list(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> list[Any]:
@@ -409,8 +519,9 @@ def _quantity(raw: object, r: _Reader, where: str, key: str) -> Quantity:
         raise r.fail(where, f"{key} value {value!r} is not a number")
     if value <= 0:
         raise r.fail(where, f"{key} {value} must be positive")
-    if not isinstance(unit, str) or not unit:
-        raise r.fail(where, f"{key} unit must be a non-empty string")
+    if not is_mass_unit(unit):
+        # Refused, never guessed at: see "Units" in docs/decisions.md.
+        raise r.fail(where, f"{key}: {unknown_unit_problem(unit)}")
     return Quantity(float(value), unit)
 
 
@@ -422,9 +533,12 @@ def _enum(kind: type[_E], value: object, r: _Reader, where: str, name: str) -> _
         raise r.fail(where, f"{name} {value!r} is not one of {allowed}") from None
 
 
-def _unique(ids: Iterable[str], what: str, r: _Reader) -> None:
-    seen: set[str] = set()
-    for item in ids:
-        if item in seen:
-            raise r.fail(what, f"id {item} is defined twice")
-        seen.add(item)
+def _with_transit(lots: list[Lot], shipments: list[Shipment]) -> list[Lot]:
+    """Each lot with the transit points of its shipments (all of them, in order, once)."""
+    transit: dict[str, list[TransitPoint]] = {}
+    for shipment in shipments:
+        points = transit.setdefault(shipment.lot, [])
+        points.extend(p for p in shipment.transit if p not in points)
+    return [
+        replace(lot, transit=tuple(transit[lot.id])) if transit.get(lot.id) else lot for lot in lots
+    ]

@@ -1,0 +1,65 @@
+"""Product-line root lists: the lots a product line's owner opens to approved queries.
+
+An approved transparency query runs over a product line, never over lots a caller
+picks. The line's owner signs the list of its root lots with its organisation key
+(``typ: roots+jwt``: ``iss`` the owner, ``sub`` the line id, ``aud`` the federation,
+``roots`` the lot ids, valid for the reporting period at most a year); the gateway
+forwards it with the caller's signed request, and the owner's node opens a root
+for a transparency request only if the list, verified against the owner key
+pinned in the node's own registry copy, names it (DESIGN.md, Trust 3 and 5).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from oretrail.auth.keys import SigningKey
+from oretrail.auth.tokens import FEDERATION, KeySource, VerifyPolicy, mint, org_of, verify
+from oretrail.errors import TokenRejected
+
+__all__ = ["ROOTS_TYP", "RootList", "sign_root_list", "verify_root_list"]
+
+ROOTS_TYP = "roots+jwt"
+ROOTS_MAX_LIFETIME = 366 * 24 * 3600
+MAX_ROOTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RootList:
+    owner: str
+    line: str
+    roots: frozenset[str]
+
+
+def sign_root_list(
+    org_key: SigningKey, line: str, roots: Sequence[str], *, lifetime: int = 90 * 24 * 3600
+) -> str:
+    """The owner's signed list of a product line's root lots."""
+    claims = {"sub": line, "aud": FEDERATION, "roots": list(roots)}
+    return mint(org_key, ROOTS_TYP, claims, lifetime=min(lifetime, ROOTS_MAX_LIFETIME))
+
+
+async def verify_root_list(
+    token: object, org_keys: KeySource, line: str, *, clock: Callable[[], float] = time.time
+) -> RootList:
+    """Verify a root list for ``line`` against pinned organisation keys."""
+    policy = VerifyPolicy(
+        ROOTS_TYP, FEDERATION, ROOTS_MAX_LIFETIME, single_use=False, max_bytes=256 * 1024
+    )
+    try:
+        claims = await verify(token, policy, org_keys, clock=clock)
+    except TokenRejected as exc:
+        raise TokenRejected(f"product-line root list: {exc}") from None
+    owner = org_of(claims["iss"])
+    roots = claims.get("roots")
+    if owner is None or claims["sub"] != line:
+        raise TokenRejected("the root list is not the signed list of this product line")
+    if (
+        not isinstance(roots, list)
+        or len(roots) > MAX_ROOTS
+        or not all(isinstance(r, str) for r in roots)
+    ):
+        raise TokenRejected("the root list's roots are not a list of lot ids")
+    return RootList(owner, line, frozenset(roots))
