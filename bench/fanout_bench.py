@@ -142,7 +142,7 @@ class Federation:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
 
-    async def delegation(self, n: int) -> NodeHeaders:
+    async def headers(self, n: int) -> NodeHeaders:
         """The headers of trace ``n``: a fresh signed request of the OEM's user, as the
         gateway forwards it, with a gateway token minted per call."""
         context = RequestContext(op="trace", roots=(self.topology.root,), depth=50, purpose=str(n))
@@ -166,7 +166,7 @@ async def trace(fed: Federation, client: CountingClient, n: int) -> TraceReport:
         registry=fed.registry,
         client=client,
         settings=fed.config.settings,
-        mint_token=await fed.delegation(n),
+        mint_token=await fed.headers(n),
     )
 
 
@@ -221,7 +221,7 @@ Baseline = Callable[[Federation, CountingClient, NodeHeaders], Awaitable[int]]
 async def _ask(
     fed: Federation,
     client: CountingClient,
-    delegation: NodeHeaders,
+    headers: NodeHeaders,
     grants: dict[str, GrantPass],
     *,
     owner: str,
@@ -232,7 +232,7 @@ async def _ask(
     for attempt in range(2):  # a stale keep-alive connection gets one more try
         passes = [grants[i] for i in ids if i in grants]
         presented = tuple(dict.fromkeys(g for p in passes for g in (p.grant, *p.chain)))
-        credential = NodeCredential(delegation(owner), presented)
+        credential = NodeCredential(headers(owner), presented)
         try:
             replies = await client.fetch_lots(fed.registry.get(owner), ids, credential)
             break
@@ -249,14 +249,14 @@ async def _ask(
     return found
 
 
-async def one_per_lot(fed: Federation, client: CountingClient, delegation: NodeHeaders) -> int:
+async def one_per_lot(fed: Federation, client: CountingClient, headers: NodeHeaders) -> int:
     """Baseline: one request per lot, one after the other."""
     grants: dict[str, GrantPass] = {}
     seen, queue = {fed.topology.root}, [fed.topology.root]
     while queue:
         lot = queue.pop(0)
         for found in await _ask(
-            fed, client, delegation, grants, owner=parse_lot_id(lot).org, ids=[lot]
+            fed, client, headers, grants, owner=parse_lot_id(lot).org, ids=[lot]
         ):
             if found not in seen:
                 seen.add(found)
@@ -264,7 +264,7 @@ async def one_per_lot(fed: Federation, client: CountingClient, delegation: NodeH
     return len(seen)
 
 
-async def level_by_level(fed: Federation, client: CountingClient, delegation: NodeHeaders) -> int:
+async def level_by_level(fed: Federation, client: CountingClient, headers: NodeHeaders) -> int:
     """Baseline: all of a level's lots batched per node, each level after the last."""
     grants: dict[str, GrantPass] = {}
     seen, level = {fed.topology.root}, [fed.topology.root]
@@ -274,7 +274,7 @@ async def level_by_level(fed: Federation, client: CountingClient, delegation: No
             by_owner[parse_lot_id(lot).org].append(lot)
         answers = await asyncio.gather(
             *(
-                _ask(fed, client, delegation, grants, owner=owner, ids=ids)
+                _ask(fed, client, headers, grants, owner=owner, ids=ids)
                 for owner, ids in by_owner.items()
             )
         )
@@ -292,7 +292,7 @@ async def run_baseline(
     client.requests.clear()
     client.errors = 0
     wall = time.perf_counter()
-    lots = await baseline(fed, client, await fed.delegation(n))
+    lots = await baseline(fed, client, await fed.headers(n))
     wall = time.perf_counter() - wall
     critical = (fed.topology.tiers + 1) * fed.latency
     return {

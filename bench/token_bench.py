@@ -30,7 +30,7 @@ import aiohttp
 
 from bench.results_file import write_results
 from oretrail.auth.gateway_auth import gateway_token
-from oretrail.auth.grants import Continuation, GrantIssuer, InputLink
+from oretrail.auth.grants import ContinuationGrant, GrantIssuer, InputLink
 from oretrail.auth.party_keys import FederationKeys
 from oretrail.auth.principal import NodeAuthority
 from oretrail.auth.requests import RequestContext, SignedRequest, sign_request
@@ -125,7 +125,7 @@ async def trace_costs(runs: int) -> dict[str, Any]:
 
     def counting(
         self: GrantIssuer, request: SignedRequest, links: Iterable[InputLink]
-    ) -> list[Continuation]:
+    ) -> list[ContinuationGrant]:
         nonlocal issued
         continuations = issue(self, request, links)
         issued += len(continuations)

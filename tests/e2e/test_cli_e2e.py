@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import socket
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from oretrail.auth.callers import UserIdentity, verify_certificate
@@ -417,3 +419,21 @@ def test_every_command_has_help() -> None:
         run = oretrail(*command)
         assert run.returncode == 0
         assert "usage: oretrail" in run.stdout
+
+
+async def test_a_request_signed_by_the_cli_is_answered_once_as_curl_would_send_it(
+    federation: Federation, tmp_path: Path
+) -> None:
+    payload = {"query": "{ participants { id } }"}
+    (tmp_path / "payload.json").write_text(json.dumps(payload), encoding="utf-8")
+    user = user_file(tmp_path, federation, "nordvolt")
+    signed = oretrail("request", "sign", str(tmp_path / "payload.json"), "--user", user)
+    assert signed.returncode == 0, signed.stderr
+    headers = dict(line.split(": ", 1) for line in signed.stdout.splitlines())
+    assert set(headers) == {"Authorization", "oretrail-user-certificate"}
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.post(federation.gateway_url, json=payload, headers=headers) as r:
+                statuses.append((r.status, "errors" in await r.json()))
+    assert statuses == [(200, False), (401, True)]

@@ -22,7 +22,9 @@ from oretrail.auth.callers import USER_CERT_TYP, UserIdentity
 from oretrail.auth.grants import GRANT_TYP
 from oretrail.auth.keys import SigningKey, generate_signing_key, thumbprint
 from oretrail.auth.pinned import STATEMENT_TYP
+from oretrail.auth.principal import HEADER_ROOTS
 from oretrail.auth.requests import REQUEST_TYP, RequestContext, sign_request
+from oretrail.auth.roots import sign_root_list
 from oretrail.auth.tokens import FEDERATION, GATEWAY, mint, node_audience, org_issuer
 from oretrail.bootstrap import Federation, FederationConfig
 from oretrail.client import signed_headers
@@ -258,7 +260,7 @@ facility = "rival-plant"
 custody = "MASS_BALANCE"
 contents = { Co = 0.02 }
 inputs = [
-  { lot = "urn:oretrail:lot:kambove-mining:MH-2026-031", quantity = { value = 2, unit = "t" } },
+  { lot = "urn:oretrail:lot:kambove-mining:MH-2026-031", quantity = { value = 60, unit = "t" } },
 ]
 """
 
@@ -300,6 +302,20 @@ async def test_a_member_cannot_open_a_lot_it_never_received(tmp_path: Path) -> N
         [entry] = federation.node_logs["kambove-mining"].entries
         assert entry["lots"][0]["status"] == "WITHHELD"
         assert "no shipment of this lot to rivalauto" in entry["lots"][0]["reason"]
+        # Nothing it invented entered the model: no supply link, and no allocation on the
+        # ore (60 t claimed of its 50 t would be an over-allocation the mine is shown).
+        network = await graphql(
+            federation.gateway_url,
+            "{ supplyNetwork { supplier customer } }",
+            token=federation.user("rivalauto"),
+        )
+        assert network["data"]["supplyNetwork"] == []
+        owner = await graphql(
+            federation.gateway_url,
+            "{ overAllocations(tolerance: 0) { lot allocatedKg } }",
+            token=federation.user("kambove-mining"),
+        )
+        assert owner["data"]["overAllocations"] == []
 
 
 def claims_more_of_the_concentrate(seed: str) -> str:
@@ -440,10 +456,16 @@ async def test_a_trace_request_cannot_call_outputs(federation: Federation) -> No
 
 
 async def test_only_the_members_own_signature_changes_what_a_node_pins(
-    federation: Federation,
+    sample_config: FederationConfig,
 ) -> None:
     """Whoever edits the gateway's registry may swap nordvolt's key for one of its own:
-    no node believes it. nordvolt's own statement, signed with its current key, does."""
+    no node believes it. nordvolt's own statement, signed with its current key, does.
+    (A federation of its own: the rotation must not leak into the other tests.)"""
+    with served_federation(sample_config) as federation:
+        await _rotation(federation)
+
+
+async def _rotation(federation: Federation) -> None:
     swapped = generate_signing_key(org_issuer("nordvolt"), "nordvolt-swapped")
     impostor = UserIdentity.generate(swapped, "mallory@nordvolt")
     request = sign_request(impostor, context(roots=(PACK,)))
@@ -531,3 +553,41 @@ def payload(grant: str) -> dict[str, Any]:
     body = grant.split(".")[1]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     return decoded
+
+
+async def test_transparency_roots_come_only_from_the_owners_signed_list(
+    federation: Federation,
+) -> None:
+    """An NGO's transparency request opens the pack only with nordvolt's own signed list;
+    a list signed by anyone else (or none) opens nothing."""
+    ngo = federation.user("transparency-watch")
+    line = "nordvolt-packs-2026"
+    request = sign_request(
+        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+    )
+    lists = {
+        "the owner's": sign_root_list(federation.keys.member("nordvolt").org_key, line, [PACK]),
+        "a rival's": sign_root_list(federation.keys.member("rivalauto").org_key, line, [PACK]),
+        "the gateway's": mint(
+            SigningKey(
+                org_issuer("nordvolt"), federation.keys.gateway.kid, federation.keys.gateway.private
+            ),
+            "roots+jwt",
+            {"sub": line, "aud": FEDERATION, "roots": [PACK]},
+            lifetime=60,
+        ),
+    }
+    outcomes = {}
+    for name, roots in lists.items():
+        status, body = await ask_node(
+            federation,
+            "nordvolt",
+            request,
+            ngo.certificate,
+            {"ids": [PACK]},
+            extra={HEADER_ROOTS: roots},
+        )
+        outcomes[name] = statuses(body)[0][1] if status == 200 else status
+    assert outcomes == {"the owner's": "FOUND", "a rival's": "WITHHELD", "the gateway's": 401}
+    status, _ = await ask_node(federation, "nordvolt", request, ngo.certificate, {"ids": [PACK]})
+    assert status == 401

@@ -38,16 +38,21 @@ groups = ["*"]
 
 
 def cases_dir() -> Path:
-    """``$ORETRAIL_CASES``, else ``shared/cases`` beside the repository; never skipped:
-    a test of a case fails when the cases cannot be found."""
+    """``$ORETRAIL_CASES``, else the first ``shared/cases`` beside the repository or
+    beside one of its parent folders (a clone may sit deeper than the workspace's
+    own checkout). Never skipped: a test of a case fails when they cannot be found."""
     given = os.environ.get("ORETRAIL_CASES")
-    path = Path(given) if given else ROOT / ".." / "shared" / "cases"
-    if not path.is_dir():
-        raise AssertionError(
-            f"the hand-computed cases are not at {path.resolve()}: "
-            "check out ../shared next to the repository or set ORETRAIL_CASES"
-        )
-    return path.resolve()
+    if given:
+        candidates = [Path(given)]
+    else:
+        candidates = [parent / "shared" / "cases" for parent in ROOT.resolve().parents]
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    raise AssertionError(
+        f"the hand-computed cases are not in any of {[str(c) for c in candidates]}: "
+        "check out ../shared next to the repository or set ORETRAIL_CASES"
+    )
 
 
 def copy_seeds(source: Path, target: Path) -> Path:

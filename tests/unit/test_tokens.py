@@ -406,3 +406,11 @@ def segment(raw: bytes) -> str:
 async def test_a_hostile_header_is_refused_as_malformed(header: str) -> None:
     body = forge(good_header(), claims())
     await refused(header + body[body.index(".") :], "well-formed")
+
+
+@pytest.mark.parametrize("claim", ["sub", "jti"])
+@pytest.mark.parametrize("odd", ["x\ud800", "\udfff", "a\nb", "tab\there"])
+async def test_a_lone_surrogate_or_control_character_in_sub_or_jti_is_refused(
+    claim: str, odd: str
+) -> None:
+    await refused(forge(good_header(), claims(**{claim: odd})), "lone surrogate or a control")

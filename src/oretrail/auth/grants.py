@@ -1,4 +1,4 @@
-"""Continuation grants: how a node that reveals an input link lets its supplier open that input.
+"""Continuation grants: how a node that reveals an input link lets its supplier open it.
 
 When node A reveals that its lot L consumed lot X of B, A's node key signs a
 **continuation grant** (``typ: cgrant+jwt``) addressed to B's node (DESIGN.md,
@@ -53,7 +53,7 @@ __all__ = [
     "GRANT_MAX_LINKS",
     "GRANT_TYP",
     "Claim",
-    "Continuation",
+    "ContinuationGrant",
     "GrantIssuer",
     "GrantVerifier",
     "InputLink",
@@ -87,7 +87,7 @@ class InputLink:
 
 
 @dataclass(frozen=True, slots=True)
-class Continuation:
+class ContinuationGrant:
     """A grant a node issued, for its audience ``owner`` and the lots it opens."""
 
     owner: str
@@ -109,7 +109,7 @@ class GrantIssuer:
         self._key = key
         self._encryption_key = encryption_key
 
-    def issue(self, request: SignedRequest, links: Iterable[InputLink]) -> list[Continuation]:
+    def issue(self, request: SignedRequest, links: Iterable[InputLink]) -> list[ContinuationGrant]:
         """Grants for ``links``: one per input owner (more when they do not fit one)."""
         by_owner: dict[str, list[tuple[InputLink, str, str]]] = defaultdict(list)
         for link in links:
@@ -159,7 +159,7 @@ class GrantIssuer:
                     claims["sealed"] = seal(sealed, recipient)
                 grant = mint(self._key, GRANT_TYP, claims, lifetime=lifetime)
                 lots = tuple(dict.fromkeys(link.lot for link, _, _ in chunk))
-                continuations.append(Continuation(owner, lots, grant))
+                continuations.append(ContinuationGrant(owner, lots, grant))
         return continuations
 
 

@@ -257,6 +257,8 @@ def _check_claims(
         value = claims[name]
         if not isinstance(value, str) or not value or len(value) > 256:
             raise TokenRejected(f"claim {name!r} is not a short non-empty string")
+        if not value.isprintable() or any("\ud800" <= c <= "\udfff" for c in value):
+            raise TokenRejected(f"claim {name!r} holds a lone surrogate or a control character")
 
 
 def _is_seconds(value: object) -> bool:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import Enum
 
 from oretrail.auth.access_log import AccessLog
-from oretrail.auth.grants import Claim, Continuation, InputLink
+from oretrail.auth.grants import Claim, ContinuationGrant, InputLink
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
 from oretrail.auth.principal import NodeAuthority, Principal
 from oretrail.auth.tokens import token_hash
@@ -85,7 +85,7 @@ class Given:
 @dataclass(frozen=True, slots=True)
 class LotsOutcome:
     answers: list[Given]
-    continuations: list[Continuation]
+    continuations: list[ContinuationGrant]
 
 
 @dataclass(slots=True)
