@@ -25,12 +25,13 @@ query Lots($ids: [ID!]!, $grants: [String!]) {
     answers {
       id status detail
       lot {
-        id owner material custody
+        id owner material custody producedAt
         quantity { value unit }
         contents { element fraction }
         recycledPreConsumer recycledPostConsumer
+        transit { country region }
         facility {
-          id name kind country region latitude longitude artisanal cahra
+          id name kind country region latitude longitude artisanal cahra activities
           certificates { id subject issuer standard scope validFrom validTo status }
         }
         inputs { lot owner quantity { value unit } }

@@ -12,13 +12,15 @@ query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) {
   trace(lot: $lot, maxDepth: $maxDepth, asOf: $asOf) {
     root asOf maxDepth elements
     origins {
-      lot owner material custody recycledPostConsumer
-      facility { name kind country region artisanal cahra }
+      lot owner material custody recycledPostConsumer recycledPreConsumer
+      facility { name kind country region artisanal cahra activities }
       shares { element share approximate }
     }
     coverage { element coverage unknown }
     gaps { lot owner reason detail via shares { element share } }
-    risks { kind lot owner evidence }
+    risks { kind lot owner evidence shares { element share } }
+    notChecked { check lot owner reason }
+    allocationNote
     lots { id owner opened material custody }
     edges { consumer input kilograms }
   }
@@ -41,7 +43,7 @@ def format_trace(trace: dict[str, Any]) -> str:
         "",
         "Origins (share of the product's content of each element)",
     ]
-    header = f"  {'mine / origin':<46} {'country':<8}" + "".join(f"{e:>9}" for e in elements)
+    header = f"  {'mine / origin':<62} {'country':<8}" + "".join(f"{e:>9}" for e in elements)
     lines.append(header + "   custody (weakest on path)")
     for origin in sorted(trace["origins"], key=lambda o: (o["facility"] or {}).get("country", "")):
         facility = origin["facility"] or {}
@@ -52,7 +54,9 @@ def format_trace(trace: dict[str, Any]) -> str:
             if on
         ]
         if origin.get("recycledPostConsumer"):
-            flags.append("recycled")
+            flags.append("post-consumer")
+        if origin.get("recycledPreConsumer"):
+            flags.append("pre-consumer")
         label = f"{name}" + (f" [{', '.join(flags)}]" if flags else "")
         shares = {s["element"]: s for s in origin["shares"]}
         cells = "".join(
@@ -62,7 +66,7 @@ def format_trace(trace: dict[str, Any]) -> str:
             for e in elements
         )
         lines.append(
-            f"  {label[:46]:<46} {facility.get('country', '?'):<8}{cells}   "
+            f"  {label[:62]:<62} {facility.get('country', '?'):<8}{cells}   "
             f"{origin['custody'] or 'unknown'}"
         )
 
@@ -77,7 +81,7 @@ def format_trace(trace: dict[str, Any]) -> str:
             f"{_pct(by_country[country][e]) if by_country[country].get(e) else '-':>9}"
             for e in elements
         )
-        lines.append(f"  {country:<55}{cells}")
+        lines.append(f"  {country:<71}{cells}")
 
     lines += ["", "Coverage (share traced to identified origins)"]
     lines += [
@@ -102,6 +106,9 @@ def format_trace(trace: dict[str, Any]) -> str:
             f"behind it: {behind}"
         )
 
+    if trace.get("allocationNote"):
+        lines += ["", f"Note: {trace['allocationNote']}"]
+
     lines += ["", f"Risks ({len(trace['risks'])})"]
     if not trace["risks"]:
         lines.append("  none flagged")
@@ -109,4 +116,11 @@ def format_trace(trace: dict[str, Any]) -> str:
         where = f" {risk['lot']}" if risk["lot"] else ""
         lines.append(f"  {risk['kind']:<20}{where}")
         lines.append(f"      {risk['evidence']}")
+
+    not_checked = trace.get("notChecked") or []
+    lines += ["", f"Not checked ({len(not_checked)})"]
+    if not not_checked:
+        lines.append("  none: every check was made")
+    for item in not_checked:
+        lines.append(f"  {item['check']:<20} {item['lot']}: {item['reason']}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from oretrail.domain.model import (
+    Activity,
     Certificate,
     Custody,
     Facility,
@@ -17,6 +18,7 @@ from oretrail.domain.model import (
     Quantity,
     Role,
     Shipment,
+    TransitPoint,
 )
 from oretrail.store.cypher import CypherRunner
 from oretrail.store.memory import MemoryGraphStore
@@ -64,7 +66,9 @@ def tricky_seed() -> SeedData:
         23.1,
         artisanal=False,
         cahra=True,
+        activities=frozenset({Activity.PROCESSING_REFINING, Activity.TRADING_STORAGE}),
     )
+    transit = (TransitPoint("ZM", "Copperbelt"), TransitPoint("CD", TRICKY))
     lot = Lot(
         id=LOT,
         owner=ORG,
@@ -78,6 +82,7 @@ def tricky_seed() -> SeedData:
         recycled_pre_consumer=0.1,
         recycled_post_consumer=0.25,
         inputs=(InputLink(FOREIGN, Quantity(7.5, "t")), InputLink(OTHER, Quantity(250, "kg"))),
+        transit=transit,
     )
     other = Lot(
         id=OTHER,
@@ -93,7 +98,9 @@ def tricky_seed() -> SeedData:
         organisation=Organisation(ORG, f"Acme {TRICKY}", (Role.REFINER, Role.TRADER), "FI"),
         facilities=(facility,),
         lots=(lot, other),
-        shipments=(Shipment(LOT, ORG, "cell-maker", date(2026, 3, 9), Quantity(2.4, "t")),),
+        shipments=(
+            Shipment(LOT, ORG, "cell-maker", date(2026, 3, 9), Quantity(2.4, "t"), transit),
+        ),
         certificates=(
             Certificate(
                 "RMAP-2", FACILITY, "auditor", "RMAP", TRICKY, date(2025, 5, 1), date(2028, 4, 30)

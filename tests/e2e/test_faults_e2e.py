@@ -27,8 +27,9 @@ pytestmark = pytest.mark.e2e
 LOT = "urn:oretrail:lot:"
 NICKEL_SULFATE = f"{LOT}nordic-nickel:NS-2026-310"
 COBALT_SULFATE = f"{LOT}boreal-cobalt:CS-2026-102"
-# Huaxi's policy withholds contents from downstream callers: always one WITHHELD gap.
-HUAXI = {f"{LOT}huaxi-graphite:SG-2026-077": "WITHHELD"}
+# Coastal Lithium's hydroxide claims more Li than its inputs supply: always one
+# UNSUPPORTED_CLAIM gap in the sample.
+SAMPLE_GAPS = {f"{LOT}coastal-lithium:LH-2026-061": "UNSUPPORTED_CLAIM"}
 
 
 def node_answering(response: Response, delay: float = 0.0) -> Starlette:
@@ -62,8 +63,8 @@ async def timed_trace(config: FederationConfig, **faults: Any) -> tuple[float, d
 def gap_reasons(result: dict[str, Any]) -> dict[str, str]:
     """Gap reasons by lot, less the one the sample's policies always cause."""
     reasons = {g["lot"]: g["reason"] for g in result["gaps"]}
-    assert {k: reasons.get(k) for k in HUAXI} == HUAXI
-    return {k: v for k, v in reasons.items() if k not in HUAXI}
+    assert {k: reasons.get(k) for k in SAMPLE_GAPS} == SAMPLE_GAPS
+    return {k: v for k, v in reasons.items() if k not in SAMPLE_GAPS}
 
 
 async def test_a_node_that_is_down_is_an_unreachable_gap(sample_config: FederationConfig) -> None:
@@ -72,15 +73,16 @@ async def test_a_node_that_is_down_is_an_unreachable_gap(sample_config: Federati
     origins = {o["lot"] for o in result["origins"]}
     assert f"{LOT}kasulo-coop:HG-2026-007" in origins
     assert f"{LOT}sulawesi-hpal:LO-2026-220" not in origins
-    # The cathode (10 t at 47.5 % Ni = 4.75 t) can see only its recycled nickel sulfate,
-    # 3.6 t x 22 % = 0.792 t Ni; the unseen sulfate is credited with the rest.
+    # The unseen nickel sulfate's contents are unknown, never zero: the cathode falls
+    # back to mass shares among the inputs that may hold each element. Ni: 18 t unseen
+    # and 3.6 t recycled sulfate -> 18/21.6 behind the gap, 3.6/21.6 covered.
     gap = next(g for g in result["gaps"] if g["lot"] == NICKEL_SULFATE)
     behind = {s["element"]: s["share"] for s in gap["shares"]}
-    assert behind["Ni"] == pytest.approx((4.75 - 0.792) / 4.75)
+    assert behind["Ni"] == pytest.approx(18 / 21.6)
     coverage = {c["element"]: c["coverage"] for c in result["coverage"]}
-    assert coverage["Ni"] == pytest.approx(0.792 / 4.75)
-    # Cobalt: the two visible sulfates explain 0.609 t of the cathode's 0.61 t.
-    assert coverage["Co"] == pytest.approx(0.609 / 0.61)
+    assert coverage["Ni"] == pytest.approx(3.6 / 21.6)
+    # Cobalt: 2.4 t + 0.5 t of visible sulfates and the 18 t unseen one -> 2.9/20.9.
+    assert coverage["Co"] == pytest.approx(2.9 / 20.9)
     assert coverage["C"] == pytest.approx(1.0)
     assert "LOW_COVERAGE" in {r["kind"] for r in result["risks"]}
 

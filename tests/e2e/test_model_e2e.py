@@ -42,10 +42,11 @@ async def test_a_trace_is_recorded_in_the_history(traced: tuple[Federation, str]
     record = next(r for r in data["traceHistory"] if r["id"] == record_id)
     assert record["root"] == PACK
     assert record["tracedBy"] == "nordvolt"
-    assert record["gaps"] == 1  # Huaxi withholds its contents from downstream callers
+    assert record["gaps"] == 1  # Coastal Lithium claims more Li than its inputs supply
     assert len(record["origins"]) == 7
+    # Li: 40.5 t x 2.79 % = 1,129.95 kg supplied of the 10 t x 16.5 % = 1,650 kg claimed.
     assert {c["element"]: c["coverage"] for c in record["coverage"]} == pytest.approx(
-        {"C": 1.0, "Co": 1.0, "Li": 1.0, "Ni": 1.0}
+        {"C": 1.0, "Co": 1.0, "Li": 1129.95 / 1650, "Ni": 1.0}
     )
 
 

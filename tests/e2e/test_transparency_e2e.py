@@ -64,10 +64,28 @@ async def test_results_equal_the_hand_computed_aggregates(federation: Federation
     countries = await run(federation, "cobalt-origin-countries")
     assert shares(countries) == pytest.approx({"CD": 2.4 / 2.9, "NO": 0.5 / 2.9})
     assert [g["contributors"] for g in countries["groups"]] == [2, 2]
-    # Refiners and smelters on the path: Boreal 14 t, Coastal 10 t and Sulawesi's MHP
-    # 13 t hold valid audits; Nordic Nickel 20 t (expired) and Huaxi 40 t (none) do not.
+    # Processors on the path weigh by the pack's element mass through them, not their
+    # gross tonnes. Pack 22.5 t: Co 1.098 % = 247.05 kg, Ni 8.55 % = 1,923.75 kg,
+    # Li 1.278 % = 287.55 kg, C 9.63 % = 2,166.75 kg. Audited on their production dates:
+    # Boreal (Co x 2.4/2.9), Kambove's hydroxide plant (Co x 2.4/2.9 x 2.24/3.00),
+    # Sulawesi's HPAL (Ni x 18/21.6), Coastal (all the Li). Not audited: Circulo's
+    # recycled sulfates (Co x 0.5/2.9, Ni x 3.6/21.6) and black mass (Co x 0.5/2.9 x
+    # 3/5.25 + Ni x 3.6/21.6), Nordic Nickel (Ni x 18/21.6, expired), Huaxi (all the C).
+    co, ni, li, c = 247.05, 1923.75, 287.55, 2166.75
+    audited = co * 2.4 / 2.9 + co * 2.4 / 2.9 * 2.24 / 3.00 + ni * 18 / 21.6 + li
+    not_audited = (
+        co * 0.5 / 2.9
+        + ni * 3.6 / 21.6
+        + co * 0.5 / 2.9 * 3 / 5.25
+        + ni * 3.6 / 21.6
+        + ni * 18 / 21.6
+        + c
+    )
+    total = audited + not_audited
     audits = await run(federation, "refiner-audit-coverage")
-    assert shares(audits) == pytest.approx({"AUDITED": 37 / 97, "NOT_AUDITED": 60 / 97})
+    assert shares(audits) == pytest.approx(
+        {"AUDITED": audited / total, "NOT_AUDITED": not_audited / total}
+    )
     recycled = await run(federation, "recycled-content", element="Co")
     assert shares(recycled) == pytest.approx({"POST_CONSUMER": 0.5 / 2.9, "PRIMARY": 2.4 / 2.9})
 

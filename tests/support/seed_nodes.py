@@ -44,6 +44,7 @@ def _facility(facility: Facility | None) -> dict[str, Any] | None:
         "longitude": facility.longitude,
         "artisanal": facility.artisanal,
         "cahra": facility.cahra,
+        "activities": sorted(a.value for a in facility.activities or ()),
         "certificates": [],
     }
 
@@ -68,6 +69,7 @@ def lot_answer(lot: Lot, facility: Facility | None) -> Document:
             else [{"element": e, "fraction": f} for e, f in contents.items()],
             "recycledPreConsumer": lot.recycled_pre_consumer,
             "recycledPostConsumer": lot.recycled_post_consumer,
+            "transit": [{"country": p.country, "region": p.region} for p in lot.transit],
             "facility": _facility(facility),
             "inputs": [
                 {

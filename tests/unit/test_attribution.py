@@ -37,10 +37,11 @@ def test_shares_follow_element_mass_not_lot_mass() -> None:
 
 def test_shares_multiply_along_paths_and_add_over_paths() -> None:
     # Root takes Ni from A (60 kg Ni) and B (40 kg Ni); A is all M1; B is half M1, half M2.
+    # A and B: 250 kg x 20 % = 50 kg Ni each, from 100 kg of ore at 50 %: balanced.
     graph = graph_of(
         lot(ROOT, contents={"Ni": 0.1}, inputs=((A, 300), (B, 200))),
-        lot(A, contents={"Ni": 0.2}, inputs=((M1, 100),)),
-        lot(B, contents={"Ni": 0.2}, inputs=((M1, 50), (M2, 50))),
+        lot(A, contents={"Ni": 0.2}, inputs=((M1, 100),), quantity_kg=250),
+        lot(B, contents={"Ni": 0.2}, inputs=((M1, 50), (M2, 50)), quantity_kg=250),
         lot(M1, contents={"Ni": 0.5}),
         lot(M2, contents={"Ni": 0.5}),
     )
@@ -76,17 +77,41 @@ def test_unknown_contents_fall_back_to_mass_shares_marked_approximate() -> None:
     assert result.approximate == frozenset({"Co"})
 
 
-def test_an_unseen_input_gets_what_the_known_inputs_leave_unexplained() -> None:
-    # Root: 1,000 kg at 10 % Co = 100 kg. M1 gives 300 kg x 20 % = 60 kg. The 40 kg left
-    # are split by mass between the two unseen inputs, 300 : 100.
+def test_unknown_contents_of_one_input_make_the_lot_fall_back_to_mass_shares() -> None:
+    # Root: 1,000 kg at 10 % Co. M1's 300 kg hold 20 % Co; A and B do not say. Their
+    # contents are not read as zero: the three share by mass, 300 : 300 : 100, approximate.
     graph = graph_of(
         lot(ROOT, contents={"Co": 0.1}, inputs=((M1, 300), (A, 300), (B, 100))),
         lot(M1, contents={"Co": 0.2}),
         lot(A, contents=None),
         lot(B, contents=None),
     )
+    result = attribute(graph)
+    shares = {o.lot: o.shares["Co"] for o in result.origins}
+    assert shares == {M1: pytest.approx(3 / 7), A: pytest.approx(3 / 7), B: pytest.approx(1 / 7)}
+    assert result.approximate == frozenset({"Co"})
+
+
+def test_an_input_known_to_hold_none_of_an_element_gets_none_in_the_fallback() -> None:
+    # M2 declares no Co (a lithium input): only M1 (300 kg) and unknown A (100 kg) share.
+    graph = graph_of(
+        lot(ROOT, contents={"Co": 0.1}, inputs=((M1, 300), (M2, 600), (A, 100))),
+        lot(M1, contents={"Co": 0.2}),
+        lot(M2, contents={"Li": 0.05}),
+        lot(A, contents=None),
+    )
     shares = {o.lot: o.shares["Co"] for o in attribute(graph).origins}
-    assert shares == {M1: pytest.approx(0.6), A: pytest.approx(0.3), B: pytest.approx(0.1)}
+    assert shares == {M1: pytest.approx(0.75), M2: 0.0, A: pytest.approx(0.25)}
+
+
+def test_equal_shares_when_masses_are_withheld_too() -> None:
+    graph = graph_of(
+        lot(ROOT, contents={"Co": 0.1}, inputs=((M1, None), (M2, 600))),
+        lot(M1, contents={"Co": 0.2}),
+        lot(M2, contents=None),
+    )
+    shares = {o.lot: o.shares["Co"] for o in attribute(graph).origins}
+    assert shares == {M1: pytest.approx(0.5), M2: pytest.approx(0.5)}
 
 
 def test_a_gap_carries_the_share_behind_it_and_lowers_coverage() -> None:
@@ -104,10 +129,11 @@ def test_a_gap_carries_the_share_behind_it_and_lowers_coverage() -> None:
 
 
 def test_a_cycle_becomes_a_gap_and_does_not_loop() -> None:
+    # Every lot 100 kg at 10 % Co; B takes half from A (back up the chain), half from M1.
     graph = graph_of(
-        lot(ROOT, contents={"Co": 0.1}, inputs=((A, 100),)),
-        lot(A, contents={"Co": 0.1}, inputs=((B, 100),)),
-        lot(B, contents={"Co": 0.1}, inputs=((A, 50), (M1, 50))),
+        lot(ROOT, contents={"Co": 0.1}, inputs=((A, 100),), quantity_kg=100),
+        lot(A, contents={"Co": 0.1}, inputs=((B, 100),), quantity_kg=100),
+        lot(B, contents={"Co": 0.1}, inputs=((A, 50), (M1, 50)), quantity_kg=100),
         lot(M1, contents={"Co": 0.1}),
     )
     result = attribute(graph)
@@ -119,13 +145,16 @@ def test_a_cycle_becomes_a_gap_and_does_not_loop() -> None:
     assert result.coverage["Co"] == pytest.approx(0.5)
 
 
-def test_an_element_no_input_declares_is_unattributed() -> None:
+def test_an_element_no_input_declares_is_an_unsupported_claim() -> None:
+    # 500 kg at 10 % Co = 50 kg, all from 100 kg at 50 %; its 5 % Mn has no source at all.
     graph = graph_of(
-        lot(ROOT, contents={"Co": 0.1, "Mn": 0.05}, inputs=((M1, 100),)),
+        lot(ROOT, contents={"Co": 0.1, "Mn": 0.05}, inputs=((M1, 100),), quantity_kg=500),
         lot(M1, contents={"Co": 0.5}),
     )
     result = attribute(graph)
-    assert [(u.lot, u.element) for u in result.unattributed] == [(ROOT, "Mn")]
+    [gap] = result.gaps
+    assert (gap.lot, gap.reason) == (ROOT, GapReason.UNSUPPORTED_CLAIM)
+    assert gap.shares == {"Co": 0.0, "Mn": pytest.approx(1.0)}
     assert result.coverage == {"Co": pytest.approx(1.0), "Mn": pytest.approx(0.0)}
 
 

@@ -9,7 +9,7 @@ from oretrail.domain.attribution import attribute
 from oretrail.domain.lotgraph import GapReason, LotGraph, TracedInput, Unopened
 from oretrail.gateway.recording import trace_record
 from oretrail.gateway.tracing import TraceReport
-from oretrail.store.model_port import ModelEdge, ModelLot
+from oretrail.store.model_port import ModelEdge
 from tests.unit.lotgraphs import lid, lot
 
 PACK, CELL, REFUSED, DOWN = (
@@ -52,4 +52,5 @@ def test_withheld_masses_and_materials_are_recorded_as_unknown() -> None:
         ModelEdge(PACK, CELL, 300.0),
         ModelEdge(PACK, CELL, None),
     ]
-    assert ModelLot(CELL, "cell", None, None, None) in record.lots
+    cell = next(m for m in record.lots if m.id == CELL)
+    assert (cell.owner, cell.material, cell.quantity_kg) == ("cell", None, None)

@@ -9,7 +9,8 @@ from oretrail.domain.attribution import attribute
 from oretrail.domain.lotgraph import LotGraph, TracedLot
 from oretrail.domain.model import Certificate, Custody, Facility, Role
 from oretrail.domain.risks import RiskKind, RiskPolicy, assess_risks, mass_balance_shortfall
-from tests.unit.lotgraphs import lid, lot
+from tests.unit import lotgraphs
+from tests.unit.lotgraphs import EXTRACTION, PROCESSING, lid, lot
 
 ROOT = lid("oem", "P1")
 REFINED = lid("ref", "R1")
@@ -18,9 +19,17 @@ DAY = date(2026, 11, 26)
 ROLES = {"oem": (Role.OEM,), "ref": (Role.REFINER,), "mine": (Role.MINE,)}
 
 
-def site(**flags: bool) -> Facility:
+def site(*, artisanal: bool = False, cahra: bool = False) -> Facility:
     return Facility(
-        "urn:oretrail:facility:mine:pit", "mine", "Pit 1", "mine", "CD", "Lualaba", **flags
+        "urn:oretrail:facility:mine:pit",
+        "mine",
+        "Pit 1",
+        "mine",
+        "CD",
+        "Lualaba",
+        artisanal=artisanal,
+        cahra=cahra,
+        activities=EXTRACTION,
     )
 
 
@@ -37,11 +46,23 @@ def audit(valid_to: date, *, issuer: str = "auditor", status: str = "ACTIVE") ->
     )
 
 
+def refinery_lot(custody: Custody = Custody.SEGREGATED) -> TracedLot:
+    """100 kg at 10 % Co refined from 100 kg of ore, at a refinery."""
+    return lot(
+        REFINED,
+        contents={"Co": 0.1},
+        inputs=((ORE, 100),),
+        quantity_kg=100,
+        custody=custody,
+        facility=lotgraphs.site("ref", PROCESSING),
+    )
+
+
 def chain(*, refined: TracedLot | None = None, ore_site: Facility | None = None) -> LotGraph:
     lots = [
         # 100 kg at 10 % Co from 100 kg at 10 %, from 100 kg of ore at 30 %: balanced.
         lot(ROOT, contents={"Co": 0.1}, inputs=((REFINED, 100),), quantity_kg=100),
-        refined or lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100),
+        refined or refinery_lot(),
         lot(ORE, contents={"Co": 0.3}, facility=ore_site),
     ]
     return LotGraph(root=ROOT, lots={item.id: item for item in lots})
@@ -57,7 +78,7 @@ def test_a_refiner_without_any_audit_is_flagged() -> None:
 
 
 def test_an_expired_audit_is_flagged_with_its_expiry_date() -> None:
-    refined = lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100)
+    refined = refinery_lot()
     graph = chain(refined=_with_certificates(refined, audit(date(2025, 6, 30))))
     risks = assess_risks(graph, attribute(graph), ROLES, RiskPolicy(as_of=DAY))
     assert [r.kind for r in risks] == [RiskKind.UNAUDITED_PROCESSOR]
@@ -65,12 +86,12 @@ def test_an_expired_audit_is_flagged_with_its_expiry_date() -> None:
 
 
 def test_a_valid_third_party_audit_clears_the_refiner() -> None:
-    refined = lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100)
+    refined = refinery_lot()
     assert kinds(chain(refined=_with_certificates(refined, audit(date(2027, 1, 1))))) == []
 
 
 def test_a_self_issued_or_suspended_audit_does_not_count() -> None:
-    refined = lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100)
+    refined = refinery_lot()
     own = _with_certificates(refined, audit(date(2027, 1, 1), issuer="ref"))
     suspended = _with_certificates(refined, audit(date(2027, 1, 1), status="SUSPENDED"))
     assert kinds(chain(refined=own)) == [RiskKind.UNAUDITED_PROCESSOR]
@@ -79,7 +100,7 @@ def test_a_self_issued_or_suspended_audit_does_not_count() -> None:
 
 def test_cahra_and_asm_origins_are_flagged_with_their_share() -> None:
     refined = _with_certificates(
-        lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100),
+        refinery_lot(),
         audit(date(2027, 1, 1)),
     )
     graph = chain(refined=refined, ore_site=site(artisanal=True, cahra=True))
@@ -90,7 +111,7 @@ def test_cahra_and_asm_origins_are_flagged_with_their_share() -> None:
 
 def test_a_region_on_the_cahra_list_is_flagged_without_the_owners_flag() -> None:
     refined = _with_certificates(
-        lot(REFINED, contents={"Co": 0.1}, inputs=((ORE, 100),), quantity_kg=100),
+        refinery_lot(),
         audit(date(2027, 1, 1)),
     )
     graph = chain(refined=refined, ore_site=site())
@@ -101,13 +122,7 @@ def test_a_region_on_the_cahra_list_is_flagged_without_the_owners_flag() -> None
 
 def test_custody_weaker_than_required_is_flagged() -> None:
     refined = _with_certificates(
-        lot(
-            REFINED,
-            contents={"Co": 0.1},
-            inputs=((ORE, 100),),
-            quantity_kg=100,
-            custody=Custody.BOOK_AND_CLAIM,
-        ),
+        refinery_lot(custody=Custody.BOOK_AND_CLAIM),
         audit(date(2027, 1, 1)),
     )
     graph = chain(refined=refined)

@@ -40,7 +40,8 @@ __all__ = [
 # What each field group covers, for the docs and for error messages.
 FIELD_GROUPS = {
     "identity": "lot id, owner, material, production date, custody model",
-    "origin": "facility country, region, artisanal and CAHRA flags",
+    "origin": "facility country, region, activities, artisanal and CAHRA flags; "
+    "transit points of the lot's shipments",
     "facility": "facility id, name, kind and coordinates",
     "quantities": "lot quantity and the quantity of each input",
     "contents": "element contents and recycled shares",

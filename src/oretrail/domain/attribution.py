@@ -1,10 +1,22 @@
 """Per-element attribution, coverage, gaps and weakest custody over a lot graph.
 
-For element e, the share of the root's e that came from input X of lot L is
-``q_X * c_X(e) / sum over L's inputs of q * c(e)``. Shares multiply along a
-path and add over paths. Where an input's contents are unknown, that input gets
-a mass share of whatever L's own declared content leaves unexplained (plain mass
-shares if L's content is unknown too), and the figure is marked approximate.
+The rules are DESIGN.md's "Trace semantics":
+
+- For element e, the share of lot L's e that came from input X is
+  ``q_X * c_X(e) / sum over L's inputs of q * c(e)``. Shares multiply along a path
+  and add over paths; two links to the same input add up.
+- Where any input's contents are withheld or missing (an input behind a gap
+  included), L's share of e falls back to mass shares among the inputs that may
+  hold e (equal shares if a mass is withheld too), marked approximate. An input
+  known to hold none of e gets none; an unknown one never reads as zero.
+- When L claims more of e than its inputs supply (``q_L * c_L(e)`` above
+  ``sum q * c(e)`` by more than the tolerance), only the supplied part goes to the
+  inputs; the rest is an UNSUPPORTED_CLAIM gap at L.
+- A lot without inputs is an origin only at a facility that extracts or collects
+  scrap; anywhere else it is an UNDECLARED_INPUTS gap.
+
+Every share of the root ends at an origin or a gap, so for each element
+``coverage + sum of gap shares = 1``.
 """
 
 from __future__ import annotations
@@ -14,9 +26,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from oretrail.domain.lotgraph import GapReason, LotGraph, TracedInput, TracedLot
-from oretrail.domain.model import Custody
+from oretrail.domain.model import ORIGIN_ACTIVITIES, Custody
 
-__all__ = ["Attribution", "Gap", "OriginShare", "Unattributed", "attribute", "elements_of"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "Attribution",
+    "Gap",
+    "OriginShare",
+    "attribute",
+    "elements_of",
+    "is_origin",
+]
+
+# A claim within 2 % above what the inputs supply counts as supplied (assay and
+# weighing error); the same default as the mass-balance risk.
+DEFAULT_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +56,7 @@ class OriginShare:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """A lot the trace could not open, with the share of the root behind it."""
+    """A part of the trace that could not be followed, with the share of the root behind it."""
 
     lot: str
     owner: str
@@ -42,23 +66,20 @@ class Gap:
     via: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Unattributed:
-    """Share of an element lost at a lot none of whose inputs declares that element."""
-
-    lot: str
-    element: str
-    share: float
-
-
 @dataclass(slots=True)
 class Attribution:
+    """Origins and gaps with their shares of the root, per element.
+
+    ``through`` holds, for every lot the shares reached, the share of the root's
+    elements that passed through it (what a flag on that lot concerns).
+    """
+
     elements: tuple[str, ...]
     origins: list[OriginShare] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
-    unattributed: list[Unattributed] = field(default_factory=list)
     coverage: dict[str, float] = field(default_factory=dict)
     approximate: frozenset[str] = frozenset()
+    through: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def elements_of(graph: LotGraph) -> tuple[str, ...]:
@@ -70,7 +91,26 @@ def elements_of(graph: LotGraph) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-def attribute(graph: LotGraph) -> Attribution:
+def is_origin(lot: TracedLot) -> bool | None:
+    """Whether a lot without inputs is an origin; None when its facility's activities
+    are not known to the caller."""
+    facility = lot.facility
+    if facility is None or facility.activities is None or "origin" in lot.withheld:
+        return None
+    return bool(facility.activities & ORIGIN_ACTIVITIES)
+
+
+@dataclass(slots=True)
+class _Split:
+    """How one lot's share of one element divides: fractions per input, the rest unsupported."""
+
+    fractions: dict[str, float]
+    unsupported: float
+    approximate: bool
+    detail: str = ""
+
+
+def attribute(graph: LotGraph, tolerance: float = DEFAULT_TOLERANCE) -> Attribution:
     """Push each element's share from the root down the lot graph to origins and gaps."""
     elements = elements_of(graph)
     result = Attribution(elements=elements)
@@ -81,6 +121,7 @@ def attribute(graph: LotGraph) -> Attribution:
     share[graph.root] = dict.fromkeys(elements, 1.0)
     approx: dict[str, set[str]] = defaultdict(set)
     cycle_gaps: dict[tuple[str, str], dict[str, float]] = {}
+    unsupported: dict[str, tuple[dict[str, float], list[str]]] = {}
 
     for lot_id in order:
         lot = graph.lots.get(lot_id)
@@ -88,52 +129,48 @@ def attribute(graph: LotGraph) -> Attribution:
             continue
         here = share[lot_id]
         for element in elements:
-            weights, fallback = _weights(graph, lot, element)
-            total = sum(weights.values())
-            if total <= 0:
-                if here[element] > 0:
-                    result.unattributed.append(Unattributed(lot_id, element, here[element]))
+            if here[element] <= 0:
                 continue
-            for input_id, weight in weights.items():
-                portion = here[element] * weight / total
+            split = _split(graph, lot, element, tolerance)
+            if split.unsupported > 0:
+                gap, details = unsupported.setdefault(lot_id, (dict.fromkeys(elements, 0.0), []))
+                gap[element] += here[element] * split.unsupported
+                details.append(split.detail)
+            for input_id, fraction in split.fractions.items():
+                portion = here[element] * fraction
                 if (lot_id, input_id) in back_edges:
                     cycle = cycle_gaps.setdefault((lot_id, input_id), dict.fromkeys(elements, 0.0))
                     cycle[element] += portion
                     continue
                 share[input_id][element] += portion
-                if fallback or element in approx[lot_id]:
+                if split.approximate or element in approx[lot_id]:
                     approx[input_id].add(element)
 
     weakest = _weakest_custody(graph, order, back_edges)
 
     for lot_id in order:
+        result.through[lot_id] = dict(share[lot_id])
         lot = graph.lots.get(lot_id)
-        if lot is not None:
-            result.gaps.extend(_withheld_gaps(lot, share[lot_id]))
-        if lot is not None and not lot.inputs and "inputs" in lot.withheld:
-            continue  # not an origin: its inputs exist but are not shown
-        if lot is not None and not lot.inputs:
-            result.origins.append(
-                OriginShare(
-                    lot=lot_id,
-                    owner=lot.owner,
-                    shares=dict(share[lot_id]),
-                    approximate=frozenset(approx[lot_id]),
-                    custody=weakest.get(lot_id),
-                )
+        if lot is None:
+            result.gaps.append(_unopened_gap(graph, lot_id, share[lot_id]))
+            continue
+        if not lot.inputs:
+            end = _end_of(lot, dict(share[lot_id]), frozenset(approx[lot_id]), weakest.get(lot_id))
+            if isinstance(end, OriginShare):
+                result.origins.append(end)
+            else:
+                result.gaps.append(end)
+    for lot_id, (shares, details) in unsupported.items():
+        result.gaps.append(
+            Gap(
+                lot_id,
+                graph.owner_of(lot_id),
+                GapReason.UNSUPPORTED_CLAIM,
+                "; ".join(details),
+                shares,
+                via=None,
             )
-        elif lot is None and lot_id in graph.unopened:
-            unopened = graph.unopened[lot_id]
-            result.gaps.append(
-                Gap(
-                    lot_id,
-                    unopened.owner,
-                    unopened.reason,
-                    unopened.detail,
-                    dict(share[lot_id]),
-                    via=None,
-                )
-            )
+        )
     for (consumer, lot_id), shares in cycle_gaps.items():
         result.gaps.append(
             Gap(
@@ -151,19 +188,91 @@ def attribute(graph: LotGraph) -> Attribution:
     return result
 
 
-def _withheld_gaps(lot: TracedLot, shares: dict[str, float]) -> list[Gap]:
-    """One WITHHELD gap per field group the owner withheld, with the share behind the lot."""
-    return [
-        Gap(
-            lot.id,
-            lot.owner,
-            GapReason.WITHHELD,
-            f"{lot.owner} withholds field group {group!r} of this lot from the caller",
+def _end_of(
+    lot: TracedLot, shares: dict[str, float], approximate: frozenset[str], custody: Custody | None
+) -> OriginShare | Gap:
+    """Where a lot without inputs leaves its share: an origin, or a gap saying why not."""
+    if "inputs" in lot.withheld:
+        detail = f"{lot.owner} withholds field group 'inputs' of this lot from the caller"
+        return Gap(lot.id, lot.owner, GapReason.WITHHELD, detail, shares, via=None)
+    origin = is_origin(lot)
+    if origin:
+        return OriginShare(lot.id, lot.owner, shares, approximate, custody)
+    if origin is None:
+        detail = (
+            f"{lot.owner} withholds field group 'origin' of this lot, which declares no "
+            "inputs: whether it was made at an extraction or scrap-collection site, and "
+            "where, is not known"
+        )
+        return Gap(lot.id, lot.owner, GapReason.WITHHELD, detail, shares, via=None)
+    assert lot.facility is not None
+    assert lot.facility.activities is not None
+    activities = ", ".join(sorted(a.lower() for a in lot.facility.activities))
+    detail = (
+        f"lot declares no inputs, but its facility {lot.facility.name} "
+        f"({activities or 'no activities declared'}) neither extracts nor collects scrap, "
+        "so it is not an origin"
+    )
+    return Gap(lot.id, lot.owner, GapReason.UNDECLARED_INPUTS, detail, shares, via=None)
+
+
+def _unopened_gap(graph: LotGraph, lot_id: str, shares: dict[str, float]) -> Gap:
+    unopened = graph.unopened.get(lot_id)
+    if unopened is None:  # reached by a link, yet the trace holds no answer for it
+        return Gap(
+            lot_id,
+            graph.owner_of(lot_id),
+            GapReason.NOT_FOUND,
+            "the trace holds no answer for this lot",
             dict(shares),
             via=None,
         )
-        for group in sorted(lot.withheld)
+    return Gap(lot_id, unopened.owner, unopened.reason, unopened.detail, dict(shares), via=None)
+
+
+def _split(graph: LotGraph, lot: TracedLot, element: str, tolerance: float) -> _Split:
+    """How ``lot``'s share of ``element`` divides among its inputs (module docstring)."""
+    exact: dict[str, float] = defaultdict(float)
+    for link in lot.inputs:
+        content = _contents_of(graph, link)
+        if content is None or link.kilograms is None:
+            return _fallback(graph, lot, element)
+        exact[link.lot] += link.kilograms * content.get(element, 0.0)
+    supplied = sum(exact.values())
+    claimed = None
+    if lot.contents is not None and lot.quantity_kg is not None:
+        claimed = lot.quantity_kg * lot.contents.get(element, 0.0)
+    if supplied <= 0:
+        return _Split({}, 1.0, False, f"{element}: none of the lot's inputs holds any")
+    if claimed is not None and claimed > supplied * (1 + tolerance):
+        return _Split(
+            {i: w / claimed for i, w in exact.items() if w > 0},
+            1.0 - supplied / claimed,
+            False,
+            f"{element}: claims {claimed:,.2f} kg but its inputs supply {supplied:,.2f} kg",
+        )
+    return _Split({i: w / supplied for i, w in exact.items() if w > 0}, 0.0, False)
+
+
+def _fallback(graph: LotGraph, lot: TracedLot, element: str) -> _Split:
+    """Mass shares among the inputs that may hold ``element``; equal shares if a mass is
+    withheld. An input whose contents are known and hold none of it gets none."""
+    candidates = [
+        link
+        for link in lot.inputs
+        if (content := _contents_of(graph, link)) is None or content.get(element, 0.0) > 0
     ]
+    if not candidates:
+        return _Split({}, 1.0, False, f"{element}: none of the lot's inputs holds any")
+    weights: dict[str, float] = defaultdict(float)
+    if all(link.kilograms is not None for link in candidates):
+        for link in candidates:
+            weights[link.lot] += link.kilograms or 0.0
+    else:
+        for link in candidates:
+            weights[link.lot] = 1.0
+    total = sum(weights.values())
+    return _Split({i: w / total for i, w in weights.items()}, 0.0, True)
 
 
 def _weakest_custody(
@@ -192,47 +301,6 @@ _STRENGTH = {custody: custody.strength for custody in Custody}
 def _custody(graph: LotGraph, lot_id: str) -> Custody | None:
     lot = graph.lots.get(lot_id)
     return lot.custody if lot else None
-
-
-def _weights(graph: LotGraph, lot: TracedLot, element: str) -> tuple[dict[str, float], bool]:
-    """Each input's weight for ``element``, and whether any weight is an approximation.
-
-    Inputs with known contents weigh ``q * c(e)``. Inputs whose contents are unknown
-    (withheld, or behind a gap) share by mass what the lot's own declared content
-    leaves unexplained; if the lot's own content is unknown too, every input
-    weighs by mass alone.
-    """
-    if any(link.kilograms is None for link in lot.inputs):
-        return _mass_weights(lot.inputs), True
-    known: dict[str, float] = defaultdict(float)
-    unknown: dict[str, float] = defaultdict(float)
-    for link in lot.inputs:
-        assert link.kilograms is not None
-        content = _contents_of(graph, link)
-        if content is None:
-            unknown[link.lot] += link.kilograms
-        else:
-            known[link.lot] += link.kilograms * content.get(element, 0.0)
-    if not unknown:
-        return known, False
-    if lot.contents is None or lot.quantity_kg is None:
-        return _mass_weights(lot.inputs), True
-    own = lot.quantity_kg * lot.contents.get(element, 0.0)
-    remainder = max(0.0, own - sum(known.values()))
-    unknown_mass = sum(unknown.values())
-    weights = dict(known)
-    for lot_id, kilograms in unknown.items():
-        weights[lot_id] = weights.get(lot_id, 0.0) + remainder * kilograms / unknown_mass
-    return weights, True
-
-
-def _mass_weights(inputs: tuple[TracedInput, ...]) -> dict[str, float]:
-    """Weights by mass consumed; equal weights when any mass is withheld."""
-    weights: dict[str, float] = defaultdict(float)
-    masses_known = all(link.kilograms is not None for link in inputs)
-    for link in inputs:
-        weights[link.lot] += (link.kilograms or 0.0) if masses_known else 1.0
-    return weights
 
 
 def _contents_of(graph: LotGraph, link: TracedInput) -> Mapping[str, float] | None:

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
-from oretrail.domain.model import Certificate, Custody, Facility
+from oretrail.domain.model import Certificate, Custody, Facility, TransitPoint
 
 __all__ = ["GapReason", "LotGraph", "TracedInput", "TracedLot", "Unopened"]
 
 
 class GapReason(StrEnum):
-    """Why a lot on the trace could not be opened (IRS calls such lots tombstones)."""
+    """Why part of a trace could not be followed (IRS calls such lots tombstones).
+
+    Most reasons say why a lot could not be opened. UNDECLARED_INPUTS: an opened lot
+    declares no inputs but was not made at an extraction or scrap-collection site.
+    UNSUPPORTED_CLAIM: a lot claims more of an element than its inputs supply.
+    """
 
     WITHHELD = "WITHHELD"
     UNREACHABLE = "UNREACHABLE"
@@ -27,6 +33,8 @@ class GapReason(StrEnum):
     DEPTH_LIMIT = "DEPTH_LIMIT"
     LOT_LIMIT = "LOT_LIMIT"
     CYCLE = "CYCLE"
+    UNDECLARED_INPUTS = "UNDECLARED_INPUTS"
+    UNSUPPORTED_CLAIM = "UNSUPPORTED_CLAIM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,9 @@ class TracedLot:
     inputs: tuple[TracedInput, ...] = ()
     # Field groups the owner's policy withheld from this caller.
     withheld: frozenset[str] = frozenset()
+    produced_at: date | None = None
+    # Transit points of the lot's shipments; None when not given to the caller.
+    transit: tuple[TransitPoint, ...] | None = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from oretrail.errors import InvalidLotId
 __all__ = [
     "ELEMENT_SYMBOLS",
     "MASS_UNITS",
+    "Activity",
     "Certificate",
     "Custody",
     "Facility",
@@ -31,6 +32,7 @@ __all__ = [
     "Quantity",
     "Role",
     "Shipment",
+    "TransitPoint",
     "is_element_symbol",
     "is_mass_unit",
     "is_number",
@@ -195,6 +197,26 @@ class Organisation:
     country: str
 
 
+class Activity(StrEnum):
+    """What a facility does with material: a closed list, several allowed per facility.
+
+    Only EXTRACTION (mines, ASM sites included) and SCRAP_COLLECTION (end-of-life or
+    manufacturing scrap, the recycled feed) make a lot without inputs an origin;
+    PROCESSING_REFINING (smelting, refining or other chemical processing, a
+    recycler's refining included) needs a third-party audit (DESIGN, Trace semantics).
+    """
+
+    EXTRACTION = "EXTRACTION"
+    SCRAP_COLLECTION = "SCRAP_COLLECTION"
+    PROCESSING_REFINING = "PROCESSING_REFINING"
+    MANUFACTURING = "MANUFACTURING"
+    TRADING_STORAGE = "TRADING_STORAGE"
+
+
+# Activities at which a lot without inputs is an origin.
+ORIGIN_ACTIVITIES = frozenset({Activity.EXTRACTION, Activity.SCRAP_COLLECTION})
+
+
 @dataclass(frozen=True, slots=True)
 class Facility:
     id: str
@@ -207,6 +229,8 @@ class Facility:
     longitude: float | None = None
     artisanal: bool = False
     cahra: bool = False
+    # None when not known to the reader (withheld by the owner's policy).
+    activities: frozenset[Activity] | None = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +274,17 @@ class Lot:
     recycled_pre_consumer: float = 0.0
     recycled_post_consumer: float = 0.0
     inputs: tuple[InputLink, ...] = field(default_factory=tuple)
+    # Transit points of this lot's shipments, as its owner recorded them (all its
+    # shipments together: the node does not know which customer a caller follows).
+    transit: tuple[TransitPoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TransitPoint:
+    """A place a shipment passed through on its way (ISO 3166-1 alpha-2 country, region)."""
+
+    country: str
+    region: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +294,4 @@ class Shipment:
     to_org: str
     shipped_on: date
     quantity: Quantity
+    transit: tuple[TransitPoint, ...] = ()

@@ -16,7 +16,7 @@ from oretrail.domain.attribution import Attribution
 from oretrail.domain.disclosure import Group
 from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import Role
-from oretrail.domain.risks import audit_problem
+from oretrail.domain.risks import audit_problem, needs_audit
 
 __all__ = ["ProductTrace", "audited_throughput", "origin_groups", "recycled_content"]
 
@@ -90,19 +90,32 @@ def recycled_content(products: Sequence[ProductTrace], element: str) -> list[Gro
 def audited_throughput(
     products: Sequence[ProductTrace], roles: Mapping[str, Collection[Role]], as_of: date
 ) -> list[Group]:
-    """Share of smelter and refiner throughput (processed mass) under a valid audit."""
-    seen: dict[str, tuple[str, float, bool]] = {}
-    for product in products:
-        for lot in product.graph.lots.values():
-            owner_roles = roles.get(lot.owner, ())
-            processor = Role.SMELTER in owner_roles or Role.REFINER in owner_roles
-            if processor and lot.inputs and lot.quantity_kg is not None:
-                seen[lot.id] = (lot.owner, lot.quantity_kg, audit_problem(lot, as_of) is None)
-    total = sum(mass for _, mass, _ in seen.values())
+    """Share of processed element mass under a valid third-party audit.
+
+    Every lot made at a facility that smelts, refines or chemically processes
+    (:func:`oretrail.domain.risks.needs_audit`) weighs by the mass of each element of
+    the product that passed through it (the product's element mass times the share
+    through the lot), summed over elements: what the product line holds, not the
+    processors' gross tonnes. Audits are judged on each lot's production date
+    (``as_of`` when it is not shown).
+    """
     shares: dict[str, float] = defaultdict(float)
     contributors: dict[str, set[str]] = defaultdict(set)
-    for owner, mass, audited in seen.values():
-        name = "AUDITED" if audited else "NOT_AUDITED"
-        shares[name] += mass / total if total else 0.0
-        contributors[name].add(owner)
-    return [Group(n, shares[n], frozenset(contributors[n])) for n in sorted(shares)]
+    for product in products:
+        elements = product.attribution.elements
+        for lot in product.graph.lots.values():
+            if not needs_audit(lot, roles.get(lot.owner, ())):
+                continue
+            through = product.attribution.through.get(lot.id, {})
+            mass = sum(product.element_mass(e) * through.get(e, 0.0) for e in elements)
+            if mass <= 0:
+                continue
+            audited = audit_problem(lot, lot.produced_at or as_of) is None
+            name = "AUDITED" if audited else "NOT_AUDITED"
+            shares[name] += mass
+            contributors[name].add(lot.owner)
+    total = sum(shares.values())
+    return [
+        Group(n, shares[n] / total if total else 0.0, frozenset(contributors[n]))
+        for n in sorted(shares)
+    ]

@@ -25,9 +25,11 @@ from oretrail.config import Participant
 from oretrail.domain.lotgraph import GapReason, TracedInput, TracedLot
 from oretrail.domain.model import (
     MASS_UNITS,
+    Activity,
     Certificate,
     Custody,
     Facility,
+    TransitPoint,
     is_element_symbol,
     is_number,
     unknown_element_problem,
@@ -497,6 +499,8 @@ def _traced_lot(
         recycled_post_consumer=post,
         inputs=() if inputs_raw is None else _inputs(inputs_raw, grants),
         withheld=withheld,
+        produced_at=_opt_date(raw.get("producedAt")),
+        transit=_transit(raw.get("transit"), "origin" in withheld),
     )
 
 
@@ -543,7 +547,37 @@ def _facility(raw: Any) -> Facility | None:
         longitude=_opt_number(raw.get("longitude")),
         artisanal=raw.get("artisanal") is True,
         cahra=raw.get("cahra") is True,
+        activities=_activities(raw.get("activities")),
     )
+
+
+def _activities(raw: Any) -> frozenset[Activity] | None:
+    """The facility's activities; None when withheld (null), refused when not from the list."""
+    if raw is None:
+        return None
+    try:
+        return frozenset(Activity(_str(a, "activities")) for a in _list(raw, "activities"))
+    except ValueError:
+        raise _Shape(f"activities {str(raw)[:100]} are not all from the closed list") from None
+
+
+def _transit(raw: Any, withheld: bool) -> tuple[TransitPoint, ...] | None:
+    """Transit points of the lot's shipments; None when withheld, () when the node gives none."""
+    if raw is None:
+        return None if withheld else ()
+    return tuple(
+        TransitPoint(_str(_get(p, "country"), "transit.country"), _str(_get(p, "region"), "region"))
+        for p in _list(raw, "transit")
+    )
+
+
+def _opt_date(raw: Any) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(_str(raw, "producedAt"))
+    except ValueError:
+        raise _Shape(f"producedAt {raw!r} is not YYYY-MM-DD") from None
 
 
 def _certificates(facility: Any) -> tuple[Certificate, ...]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.attribution import Attribution, attribute
 from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import parse_lot_id
-from oretrail.domain.risks import Risk, RiskPolicy, assess_risks
+from oretrail.domain.risks import Risk, RiskPolicy, Unchecked, assess_risks, unchecked
 from oretrail.errors import Forbidden, InvalidInput, UnknownLot
 from oretrail.gateway.node_client import NodeClient
 from oretrail.gateway.planner import TokenMinter, trace_upstream
@@ -25,6 +25,8 @@ class TraceReport:
     risks: list[Risk]
     max_depth: int
     as_of: date
+    # Checks that could not be made, with the reason (never silently passed).
+    unchecked: list[Unchecked] = field(default_factory=list)
 
 
 def check_depth(max_depth: int | None, settings: GatewaySettings) -> int:
@@ -63,7 +65,7 @@ async def run_trace(
             raise UnknownLot(f"lot {root} is not known to its owner {owner!r}")
         if missing is not None and missing.reason == "WITHHELD":
             raise Forbidden(f"{owner} does not show lot {root} to this caller: {missing.detail}")
-    attribution = attribute(graph)
+    attribution = attribute(graph, settings.risk.mass_balance_tolerance)
     day = as_of or date.today()
     policy = RiskPolicy(
         as_of=day,
@@ -72,5 +74,6 @@ async def run_trace(
         mass_balance_tolerance=settings.risk.mass_balance_tolerance,
         min_coverage=settings.risk.min_coverage,
     )
-    risks = assess_risks(graph, attribution, registry.roles(), policy)
-    return TraceReport(graph, attribution, risks, depth, day)
+    roles = registry.roles()
+    risks = assess_risks(graph, attribution, roles, policy)
+    return TraceReport(graph, attribution, risks, depth, day, unchecked(graph, roles, policy))

@@ -10,7 +10,7 @@ import strawberry
 from oretrail.domain.attribution import Gap
 from oretrail.domain.disclosure import Disclosure
 from oretrail.domain.lotgraph import GapReason
-from oretrail.domain.risks import RiskKind
+from oretrail.domain.risks import Check, RiskKind, allocation_only
 from oretrail.gateway.exposure import Exposure
 from oretrail.gateway.tracing import TraceReport
 from oretrail.graphql_types import CustodyModel
@@ -32,6 +32,13 @@ __all__ = [
 
 GapReasonType = strawberry.enum(GapReason, name="GapReason")
 RiskKindType = strawberry.enum(RiskKind, name="RiskKind")
+CheckType = strawberry.enum(Check, name="Check")
+
+ALLOCATION_NOTE = (
+    "Some origins are reached through a mass-balance or book-and-claim step: behind it, "
+    "origin shares are allocations of the declared volumes, not the physical content "
+    "of the product."
+)
 
 
 @strawberry.type
@@ -52,6 +59,7 @@ class OriginFacility:
     longitude: float | None
     artisanal: bool
     cahra: bool
+    activities: list[str]
 
 
 @strawberry.type
@@ -63,6 +71,7 @@ class Origin:
     shares: list[ElementShare]
     custody: CustodyModel | None  # type: ignore[valid-type]
     recycled_post_consumer: float | None
+    recycled_pre_consumer: float | None
 
 
 @strawberry.type
@@ -88,6 +97,17 @@ class RiskType:
     lot: strawberry.ID | None
     owner: str | None
     evidence: str
+    shares: list[ElementShare] = strawberry.field(
+        description="The share of the product's elements the flag concerns."
+    )
+
+
+@strawberry.type(description="A check that could not be made on a lot, and why.")
+class NotChecked:
+    check: CheckType  # type: ignore[valid-type]
+    lot: strawberry.ID
+    owner: str
+    reason: str
 
 
 @strawberry.type
@@ -117,6 +137,10 @@ class TraceType:
     coverage: list[ElementCoverage]
     gaps: list[GapType]
     risks: list[RiskType]
+    not_checked: list[NotChecked]
+    allocation_note: str | None = strawberry.field(
+        description="Set when origin shares are allocations, not physical content."
+    )
     lots: list[TraceLot]
     edges: list[TraceEdge]
 
@@ -194,10 +218,12 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
                     longitude=f.longitude,
                     artisanal=f.artisanal,
                     cahra=f.cahra,
+                    activities=sorted(a.value for a in f.activities or ()),
                 ),
                 shares=_shares(o.shares, o.approximate),
                 custody=o.custody,
                 recycled_post_consumer=lot.recycled_post_consumer,
+                recycled_pre_consumer=lot.recycled_pre_consumer,
             )
         )
     lots = [
@@ -232,9 +258,15 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
                 lot=None if r.lot is None else strawberry.ID(r.lot),
                 owner=r.owner,
                 evidence=r.evidence,
+                shares=_shares(r.shares, frozenset()),
             )
             for r in report.risks
         ],
+        not_checked=[
+            NotChecked(check=u.check, lot=strawberry.ID(u.lot), owner=u.owner, reason=u.reason)
+            for u in report.unchecked
+        ],
+        allocation_note=ALLOCATION_NOTE if allocation_only(attribution) else None,
         lots=lots,
         edges=[
             TraceEdge(

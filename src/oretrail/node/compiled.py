@@ -153,6 +153,7 @@ class _Lot:
             "owner": lot.owner,
             "material": self.give("identity", [*at, "material"], lot.material),
             "custody": self.give("identity", [*at, "custody"], lot.custody.name),
+            "producedAt": self.give("identity", [*at, "producedAt"], lot.produced_at.isoformat()),
             "quantity": self.give("quantities", [*at, "quantity"], _quantity(lot.quantity)),
             "contents": self.give("contents", [*at, "contents"], contents),
             "recycledPreConsumer": self.give(
@@ -160,6 +161,11 @@ class _Lot:
             ),
             "recycledPostConsumer": self.give(
                 "contents", [*at, "recycledPostConsumer"], _float(lot.recycled_post_consumer)
+            ),
+            "transit": self.give(
+                "origin",
+                [*at, "transit"],
+                [{"country": p.country, "region": p.region} for p in lot.transit],
             ),
             "facility": self.facility(facility, [*at, "facility"]),
             "inputs": self.inputs(lot, [*at, "inputs"]),
@@ -177,6 +183,9 @@ class _Lot:
             "longitude": give("facility", [*at, "longitude"], _float(f.longitude)),
             "artisanal": give("origin", [*at, "artisanal"], f.artisanal),
             "cahra": give("origin", [*at, "cahra"], f.cahra),
+            "activities": give(
+                "origin", [*at, "activities"], [a.value for a in sorted(f.activities or ())]
+            ),
             "certificates": give(
                 "certificates", [*at, "certificates"], _certificates(self.given.certificates)
             ),

@@ -14,7 +14,14 @@ from typing import TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from oretrail.domain.model import Certificate, Facility, Lot, Quantity, parse_lot_id
+from oretrail.domain.model import (
+    Certificate,
+    Facility,
+    Lot,
+    Quantity,
+    TransitPoint,
+    parse_lot_id,
+)
 from oretrail.graphql_types import CustodyModel
 from oretrail.node import lots
 
@@ -65,6 +72,16 @@ class QuantityType:
 class ElementContent:
     element: str
     fraction: float
+
+
+@strawberry.type
+class TransitPointType:
+    country: str
+    region: str
+
+    @classmethod
+    def of(cls, point: TransitPoint) -> TransitPointType:
+        return cls(country=point.country, region=point.region)
 
 
 @strawberry.type
@@ -133,6 +150,12 @@ class FacilityType:
     @strawberry.field
     def cahra(self) -> bool | None:
         return _give(self.granted, "origin", self.facility.cahra)
+
+    @strawberry.field
+    def activities(self) -> list[str] | None:
+        return _give(
+            self.granted, "origin", [a.value for a in sorted(self.facility.activities or ())]
+        )
 
     @strawberry.field
     def certificates(self) -> list[CertificateType] | None:
@@ -206,6 +229,10 @@ class LotType:
     @strawberry.field
     def recycled_post_consumer(self) -> float | None:
         return _give(self.granted, "contents", self.lot.recycled_post_consumer)
+
+    @strawberry.field
+    def transit(self) -> list[TransitPointType] | None:
+        return _give(self.granted, "origin", [TransitPointType.of(p) for p in self.lot.transit])
 
     @strawberry.field
     def carbon_footprint(self) -> float | None:

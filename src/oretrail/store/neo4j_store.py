@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from oretrail.domain.model import (
+    Activity,
     Certificate,
     Custody,
     Facility,
@@ -16,6 +17,7 @@ from oretrail.domain.model import (
     Quantity,
     Role,
     Shipment,
+    TransitPoint,
 )
 from oretrail.errors import StoreError
 from oretrail.store.cypher import CypherRunner, Transaction
@@ -74,6 +76,7 @@ class Neo4jGraphStore:
                     s["to_org"],
                     _date(s["date"]),
                     Quantity(s["value"], s["unit"]),
+                    _transit(s),
                 )
             )
         return result
@@ -130,6 +133,8 @@ def _seed_parameters(seed: SeedData) -> dict[str, Any]:
                 "carbon_footprint": lot.carbon_footprint,
                 "recycled_pre_consumer": lot.recycled_pre_consumer,
                 "recycled_post_consumer": lot.recycled_post_consumer,
+                "transit_countries": [p.country for p in lot.transit],
+                "transit_regions": [p.region for p in lot.transit],
             }
         )
         links.extend(
@@ -164,6 +169,7 @@ def _seed_parameters(seed: SeedData) -> dict[str, Any]:
                 "longitude": f.longitude,
                 "artisanal": f.artisanal,
                 "cahra": f.cahra,
+                "activities": sorted(f.activities or ()),
             }
             for f in seed.facilities
         ],
@@ -178,6 +184,8 @@ def _seed_parameters(seed: SeedData) -> dict[str, Any]:
                 "date": s.shipped_on,
                 "value": s.quantity.value,
                 "unit": s.quantity.unit,
+                "transit_countries": [p.country for p in s.transit],
+                "transit_regions": [p.region for p in s.transit],
             }
             for s in seed.shipments
         ],
@@ -215,7 +223,15 @@ def _facility(f: dict[str, Any]) -> Facility:
         f.get("longitude"),
         f["artisanal"],
         f["cahra"],
+        # Stores loaded before activities existed hold none: reload with `oretrail graph load`.
+        frozenset(Activity(a) for a in f.get("activities") or ()),
     )
+
+
+def _transit(raw: dict[str, Any]) -> tuple[TransitPoint, ...]:
+    countries = raw.get("transit_countries") or []
+    regions = raw.get("transit_regions") or []
+    return tuple(TransitPoint(c, r) for c, r in zip(countries, regions, strict=True))
 
 
 def _certificate(c: dict[str, Any]) -> Certificate:
@@ -250,4 +266,5 @@ def _lot(raw: dict[str, Any], inputs: list[dict[str, Any]]) -> Lot:
         recycled_pre_consumer=raw["recycled_pre_consumer"],
         recycled_post_consumer=raw["recycled_post_consumer"],
         inputs=tuple(InputLink(i["lot"], Quantity(i["value"], i["unit"])) for i in inputs),
+        transit=_transit(raw),
     )

@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from oretrail.domain.model import (
     ORG_SLUG,
+    Activity,
     Certificate,
     Custody,
     Facility,
@@ -29,6 +30,7 @@ from oretrail.domain.model import (
     Quantity,
     Role,
     Shipment,
+    TransitPoint,
     is_element_symbol,
     is_mass_unit,
     is_number,
@@ -49,7 +51,23 @@ __all__ = [
 ]
 
 FACILITY_PREFIX = "urn:oretrail:facility:"
-_E = TypeVar("_E", Role, Custody)
+_E = TypeVar("_E", Role, Custody, Activity)
+
+# A facility whose file leaves out ``activities`` does what its organisation's roles
+# say (documented in docs/decisions.md); a file that lists them is taken at its word.
+ROLE_ACTIVITIES = {
+    Role.MINE: (Activity.EXTRACTION,),
+    Role.TRADER: (Activity.TRADING_STORAGE,),
+    Role.SMELTER: (Activity.PROCESSING_REFINING,),
+    Role.REFINER: (Activity.PROCESSING_REFINING,),
+    Role.PRECURSOR: (Activity.MANUFACTURING,),
+    Role.CATHODE: (Activity.MANUFACTURING,),
+    Role.ANODE: (Activity.MANUFACTURING,),
+    Role.CELL: (Activity.MANUFACTURING,),
+    Role.PACK: (Activity.MANUFACTURING,),
+    Role.OEM: (Activity.MANUFACTURING,),
+    Role.RECYCLER: (Activity.SCRAP_COLLECTION, Activity.PROCESSING_REFINING),
+}
 _R = TypeVar("_R")
 
 
@@ -191,7 +209,7 @@ class _Reader:
         org = self.note(lambda: self.organisation(_table(raw, "organisation", self, "file")))
         if org is None:  # without the organisation's id no record can be named
             raise SeedError(*self.problems)
-        facilities = self.records(raw, "facilities", lambda r, i: self.facility(org.id, r, i))
+        facilities = self.records(raw, "facilities", lambda r, i: self.facility(org, r, i))
         self.unique((f.id for f in facilities), "facility")
         declared = _declared(raw, "facilities")
         facility_ids = {facility_id(org.id, f) for f in declared} | {f.id for f in facilities}
@@ -199,6 +217,7 @@ class _Reader:
         lots = self.records(raw, "lots", lambda r, i: self.lot(org.id, facility_ids, own, r, i))
         self.unique((lot.id for lot in lots), "lot")
         shipments = self.records(raw, "shipments", lambda r, i: self.shipment(org.id, own, r, i))
+        lots = _with_transit(lots, shipments)
         subjects = facility_ids | {org.id}
         certificates = self.records(
             raw, "certificates", lambda r, i: self.certificate(org.id, subjects, r, i)
@@ -231,8 +250,9 @@ class _Reader:
             country=_country(raw, self, where),
         )
 
-    def facility(self, org: str, raw: Mapping[str, Any], index: int) -> Facility:
+    def facility(self, organisation: Organisation, raw: Mapping[str, Any], index: int) -> Facility:
         where = f"facilities[{index}]"
+        org = organisation.id
         local = _text(raw, "id", self, where)
         lat, lon = raw.get("latitude"), raw.get("longitude")
         if lat is not None and not (is_number(lat) and -90 <= lat <= 90):
@@ -250,7 +270,20 @@ class _Reader:
             longitude=None if lon is None else float(lon),
             artisanal=_flag(raw, "artisanal", self, where),
             cahra=_flag(raw, "cahra", self, where),
+            activities=self.activities(raw, organisation, where),
         )
+
+    def activities(
+        self, raw: Mapping[str, Any], organisation: Organisation, where: str
+    ) -> frozenset[Activity]:
+        """The facility's activities from the closed list; from its organisation's roles
+        when the file leaves them out."""
+        if "activities" not in raw:
+            return frozenset(a for r in organisation.roles for a in ROLE_ACTIVITIES.get(r, ()))
+        listed = raw["activities"]
+        if not isinstance(listed, list):
+            raise self.fail(where, "activities must be a list")
+        return frozenset(_enum(Activity, a, self, where, "activity") for a in listed)
 
     def lot(
         self, org: str, facilities: set[str], own: set[str], raw: Mapping[str, Any], index: int
@@ -374,7 +407,16 @@ class _Reader:
             to_org=to_org,
             shipped_on=_date(raw, "date", self, where),
             quantity=_quantity(raw.get("quantity"), self, where, "quantity"),
+            transit=tuple(
+                self.transit_point(item, f"{where} transit[{i}]")
+                for i, item in enumerate(_list(raw, "transit", self, where))
+            ),
         )
+
+    def transit_point(self, raw: object, where: str) -> TransitPoint:
+        if not isinstance(raw, dict):
+            raise self.fail(where, "must be a table with country and region")
+        return TransitPoint(_country(raw, self, where), _text(raw, "region", self, where))
 
     def certificate(
         self, org: str, subjects: set[str], raw: Mapping[str, Any], index: int
@@ -489,3 +531,14 @@ def _enum(kind: type[_E], value: object, r: _Reader, where: str, name: str) -> _
     except ValueError:
         allowed = ", ".join(kind)
         raise r.fail(where, f"{name} {value!r} is not one of {allowed}") from None
+
+
+def _with_transit(lots: list[Lot], shipments: list[Shipment]) -> list[Lot]:
+    """Each lot with the transit points of its shipments (all of them, in order, once)."""
+    transit: dict[str, list[TransitPoint]] = {}
+    for shipment in shipments:
+        points = transit.setdefault(shipment.lot, [])
+        points.extend(p for p in shipment.transit if p not in points)
+    return [
+        replace(lot, transit=tuple(transit[lot.id])) if transit.get(lot.id) else lot for lot in lots
+    ]
