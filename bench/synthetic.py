@@ -87,11 +87,14 @@ def write_federation(topology: Topology, directory: Path) -> Path:
             counts = shipped.setdefault(lot, {})
             counts[buyer] = counts.get(buyer, 0) + 1
     registry = []
+    last_tier = {topology.org(topology.tiers, i) for i in range(topology.orgs_per_tier)}
     for org in topology.orgs():
+        # The last tier's lots have no inputs: they are mined there (origins).
+        activity = "EXTRACTION" if org in last_tier else "PROCESSING_REFINING"
         lines = [
             f'[organisation]\nid = "{org}"\nname = "{org}"\nroles = ["REFINER"]\n'
             f'country = "FI"\n\n[[facilities]]\nid = "site"\nname = "site"\n'
-            f'kind = "plant"\ncountry = "FI"\nregion = "R"\n\n'
+            f'kind = "plant"\nactivities = ["{activity}"]\ncountry = "FI"\nregion = "R"\n\n'
             # A current third-party audit, as a refiner on a clean chain would hold.
             f'[[certificates]]\nid = "RMAP-{org}"\nsubject = "site"\nissuer = "auditor"\n'
             f'standard = "RMAP"\nscope = "refiner assessment"\nvalid_from = 2025-01-01\n'

@@ -8,6 +8,7 @@ executor (``node/compiled.py``). Any other document is answered the general way.
 from __future__ import annotations
 
 __all__ = [
+    "GRANT_BYTES_PER_REQUEST",
     "LOTS_AT_QUERY",
     "LOTS_QUERY",
     "MAX_GRANTS_PER_REQUEST",
@@ -18,6 +19,10 @@ __all__ = [
 # What one request may carry: a node refuses more; the gateway splits its batches.
 MAX_IDS_PER_REQUEST = 1000
 MAX_GRANTS_PER_REQUEST = 1000
+# The bytes of grants one request carries at most: the gateway splits a batch whose
+# grants (with the chains they rest on) would pass it, so that a request stays
+# within what a node reads (body_guard.NODE_MAX_BODY_BYTES, 4 MiB) with its ids.
+GRANT_BYTES_PER_REQUEST = 3 * 1024 * 1024
 
 LOTS_QUERY = """
 query Lots($ids: [ID!]!, $grants: [String!]) {

@@ -254,3 +254,22 @@ async def test_two_deliveries_of_one_input_add_up_in_the_grant() -> None:
         ],
     )
     assert payload(g0.grant)["links"][0]["in"] == [["C1", 5_000.0]]
+
+
+async def test_an_entry_whose_chain_is_missing_does_not_sink_the_others_in_its_grant() -> None:
+    """One grant, two consuming lots: the chain of one is presented, the other's is not.
+    The lot of the verified entry opens; the other entry opens nothing."""
+    request = await signed()
+    g0, _, _ = await chain(request)
+    missing = "x" * 43  # a grant hash the request does not carry
+    [both] = issuer("helios-cathode").issue(
+        request,
+        [
+            InputLink(CATHODE, PRODUCED, 1, token_hash(g0), SULFATE, 1_000.0),
+            InputLink(f"{CATHODE}-B", PRODUCED, 1, missing, f"{SULFATE}-B", 1_000.0),
+        ],
+    )
+    opened, refusal = await claims_at("boreal-cobalt", request, [both.grant, g0])
+    assert list(opened) == [SULFATE]
+    assert refusal is not None
+    assert "does not carry" in refusal

@@ -321,3 +321,45 @@ async def test_every_grant_for_a_lot_is_forwarded_not_only_the_first() -> None:
     assert credential is not None
     assert sorted(credential.grants) == ["bad", "good"]
     assert credential.headers == {"Authorization": "for-shared"}
+
+
+async def test_a_batch_whose_grants_would_not_fit_one_request_is_split() -> None:
+    """Four lots, each opened by its own 1 MiB grant: 4 MiB of grants do not fit the
+    3 MiB a request carries (node_api.GRANT_BYTES_PER_REQUEST), two of them do."""
+    refs = [lid("ref", f"R{i}") for i in range(4)]
+    big = [f"grant-{i}-" + "x" * (1024 * 1024) for i in range(4)]
+    root = replace(
+        lot(ROOT, contents=None),
+        inputs=tuple(TracedInput(r, "ref", 1.0, g) for r, g in zip(refs, big, strict=True)),
+    )
+    client = FakeNodeClient([root, *(lot(r, contents=None) for r in refs)])
+    graph = await trace_upstream(
+        ROOT, 5, registry_of("oem", "ref"), client, mint_token=lambda org: {}
+    )
+    assert set(graph.lots) == {ROOT, *refs}
+    asked = [ids for node, ids in client.calls if node == "ref"]
+    assert sorted(len(ids) for ids in asked) == [2, 2]
+    sent = [c.grants for c in client.credentials if c is not None and c.grants]
+    assert all(sum(map(len, grants)) <= 3 * 1024 * 1024 for grants in sent)
+
+
+async def test_a_grant_for_an_input_carries_the_chain_of_its_consuming_lot_only() -> None:
+    """x's grant rests on the grant that opened a, not on b's."""
+    client, x, y = siblings_feeding_one_node()
+    a, b = lid("na", "A"), lid("nb", "B")
+    client.lots[ROOT] = replace(
+        client.lots[ROOT], inputs=(TracedInput(a, "na", 1, "g-a"), TracedInput(b, "nb", 1, "g-b"))
+    )
+    client.lots[a] = replace(client.lots[a], inputs=(TracedInput(x, "shared", 1, "g-x"),))
+    client.lots[b] = replace(client.lots[b], inputs=(TracedInput(y, "shared", 1, "g-y"),))
+    await trace_upstream(
+        ROOT, 5, registry_of("oem", "na", "nb", "shared"), client, mint_token=lambda org: {}
+    )
+    by_ids = {
+        ids: c.grants
+        for (node, ids), c in zip(client.calls, client.credentials, strict=True)
+        if node == "shared" and c is not None
+    }
+    for ids, grants in by_ids.items():
+        expected = {x: {"g-x", "g-a"}, y: {"g-y", "g-b"}}
+        assert set(grants) == set().union(*(expected[i] for i in ids))

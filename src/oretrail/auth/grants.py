@@ -230,11 +230,16 @@ class GrantVerifier:
         self._verified: dict[str, tuple[_Grant, int]] = {}
 
     async def claims(
-        self, request: SignedRequest, roots: frozenset[str], presented: Sequence[object]
+        self,
+        request: SignedRequest,
+        roots: frozenset[str],
+        presented: Sequence[object],
+        wanted: frozenset[str] | None = None,
     ) -> tuple[dict[str, list[Claim]], str | None]:
         """Our lots that verified chains name, each with its claims, and a refusal if any.
 
-        A refused grant opens nothing but never hides a good one beside it.
+        Only entries naming a ``wanted`` lot (all, if None) are checked. A refused grant
+        or entry opens nothing but never hides a good one beside it.
         """
         by_hash: dict[str, object] = {}
         for grant in presented:
@@ -250,11 +255,26 @@ class GrantVerifier:
                 grant = await chain.grant(digest)
                 if grant.audience != mine:
                     continue  # an ancestor of a grant addressed to us
-                for index in range(len(grant.entries)):
-                    await chain.check_entry(grant, index)
-                # Opened only once its whole chain verified.
+                # Each entry is its own claim with its own chain: one that names no lot
+                # asked for is not checked, and one that fails opens nothing of its own
+                # but never sinks the others.
+                verified = []
+                for index, entry in enumerate(grant.entries):
+                    if wanted is not None and not any(
+                        prefix + local in wanted for local, _ in entry.inputs
+                    ):
+                        continue
+                    try:
+                        await chain.check_entry(grant, index)
+                    except TokenRejected as exc:
+                        refusal = refusal or str(exc)
+                        continue
+                    verified.append(entry)
+                if not verified:
+                    continue
+                # Opened only once an entry's whole chain verified.
                 sealed = self._open(grant)
-                for entry in grant.entries:
+                for entry in verified:
                     consumer = f"{LOT_PREFIX}{grant.granter}:{entry.via}"
                     for local, given in entry.inputs:
                         kilograms = sealed.get(f"{entry.via}/{local}", given)

@@ -22,7 +22,11 @@ from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
 from oretrail.gateway.node_client import GrantPass, LotReply, NodeClient, NodeCredential
 from oretrail.gateway.resilience import NodeGuards, TraceGuard
-from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
+from oretrail.node_api import (
+    GRANT_BYTES_PER_REQUEST,
+    MAX_GRANTS_PER_REQUEST,
+    MAX_IDS_PER_REQUEST,
+)
 
 __all__ = ["TokenMinter", "trace_upstream"]
 
@@ -73,6 +77,8 @@ class _Planner:
         self.mint_token = mint_token
         # Every grant seen for a lot: a hostile node's bogus grant must not hide a good one.
         self.grants: dict[str, list[GrantPass]] = defaultdict(list)
+        # Chains by the grants that opened a lot (auth.grants: each rests on its parents).
+        self.chains: dict[tuple[tuple[str, int], ...], tuple[str, ...]] = {}
         self.max_depth = max_depth
         self.registry = registry
         self.client = client
@@ -185,10 +191,10 @@ class _Planner:
                 del self.queue_depth[owner], self.send_by[owner]
                 # A node refuses more ids than MAX_IDS_PER_REQUEST in one request.
                 for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
-                    self.in_flight[depth] += 1
-                    assert self.tasks is not None
-                    batch = ids[start : start + MAX_IDS_PER_REQUEST]
-                    self.tasks.create_task(self.fetch(owner, batch, depth))
+                    for batch in self.fitting(ids[start : start + MAX_IDS_PER_REQUEST]):
+                        self.in_flight[depth] += 1
+                        assert self.tasks is not None
+                        self.tasks.create_task(self.fetch(owner, batch, depth))
             else:
                 later = send_by if later is None else min(later, send_by)
         if later != self.wake_at:
@@ -254,10 +260,31 @@ class _Planner:
                 self.gap(lot_id, owner, reason, reply.detail or f"{owner} did not give it")
                 continue
             self.graph.lots[lot_id] = reply.lot
+            chain = self.chain_of(lot_id)
             for link in reply.lot.inputs:
                 if link.grant is not None:
-                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, presented))
+                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, chain))
                 self.reach(link.lot, self.depth[lot_id] + 1)
+
+    def chain_of(self, lot_id: str) -> tuple[str, ...]:
+        """The grants that opened ``lot_id`` and every grant their chains rest on: what a
+        grant for one of its inputs rests on. Lots opened by the same grants share one."""
+        passes = self.grants.get(lot_id, ())
+        # One grant may open lots of several consuming lots, each with its own chain;
+        # chains are kept in self.chains, so their identity is stable.
+        key = tuple((passed.grant, id(passed.chain)) for passed in passes)
+        chain = self.chains.get(key)
+        if chain is None:
+            chain = tuple(dict.fromkeys(g for p in passes for g in (p.grant, *p.chain)))
+            self.chains[key] = chain
+        return chain
+
+    def fitting(self, ids: list[str]) -> list[list[str]]:
+        """``ids`` in batches whose grants fit what a node reads in one request."""
+        if len(ids) > 1 and sum(map(len, self.grants_for(ids))) > GRANT_BYTES_PER_REQUEST:
+            half = len(ids) // 2
+            return [*self.fitting(ids[:half]), *self.fitting(ids[half:])]
+        return [ids]
 
     def grants_for(self, ids: list[str]) -> tuple[str, ...]:
         """The distinct grants that open ``ids`` and the chains they rest on, at most as

@@ -137,7 +137,7 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
         else:
             wanted.append(lot_id)
     claims, grant_refusal = await ctx.authority.verifier.claims(
-        principal.request, principal.roots, grants
+        principal.request, principal.roots, grants, frozenset(wanted)
     )
     for grant in grants:  # every grant received is kept as evidence (Trust 4)
         if grant.isascii():
