@@ -273,3 +273,30 @@ async def test_an_entry_whose_chain_is_missing_does_not_sink_the_others_in_its_g
     assert list(opened) == [SULFATE]
     assert refusal is not None
     assert "does not carry" in refusal
+
+
+async def test_a_grant_verified_before_may_be_named_by_its_hash() -> None:
+    """A deep trace need not send a node the same ancestors twice: a reference works
+    for a grant this node verified, for this request only; an unknown one opens nothing."""
+    request = await signed()
+    g0, g1, _ = await chain(request)
+    at_boreal = verifier("boreal-cobalt")
+    roots = frozenset(request.context.roots)
+    first, _ = await at_boreal.claims(request, roots, [g1, g0])
+    again, refusal = await at_boreal.claims(request, roots, [g1, f"#{token_hash(g0)}"])
+    assert list(first) == list(again) == [SULFATE]
+    assert refusal is None
+    # Another request cannot use the grant through its reference.
+    other = await signed()
+    stolen, refusal = await at_boreal.claims(
+        other, roots, [f"#{token_hash(g1)}", f"#{token_hash(g0)}"]
+    )
+    assert stolen == {}
+    assert refusal is not None
+    # A node that never verified the grant refuses the reference.
+    fresh, refusal = await verifier("boreal-cobalt").claims(
+        request, roots, [g1, f"#{token_hash(g0)}"]
+    )
+    assert fresh == {}
+    assert refusal is not None
+    assert "holds no valid copy" in refusal

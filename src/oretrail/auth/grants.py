@@ -51,6 +51,7 @@ from oretrail.errors import TokenRejected
 __all__ = [
     "GRANT_MAX_BYTES",
     "GRANT_MAX_LINKS",
+    "GRANT_REFERENCE",
     "GRANT_TYP",
     "Claim",
     "ContinuationGrant",
@@ -66,6 +67,12 @@ GRANT_MAX_LIFETIME = 3600
 GRANT_MAX_LINKS = 1000
 GRANT_MAX_BYTES = 96 * 1024
 GRANT_MAX_ID_BYTES = 40 * 1024
+# A request may name a grant the node has already verified by "#" and its hash
+# instead of carrying it again: the ancestors of a deep trace's lots would otherwise
+# travel with every request, megabytes of them. A node that holds no valid copy
+# refuses the reference like a missing grant.
+GRANT_REFERENCE = "#"
+MAX_VERIFIED_GRANTS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +250,12 @@ class GrantVerifier:
         """
         by_hash: dict[str, object] = {}
         for grant in presented:
-            if isinstance(grant, str) and grant.isascii():
+            if not isinstance(grant, str) or not grant.isascii():
+                continue
+            if grant.startswith(GRANT_REFERENCE) and len(grant) == len(GRANT_REFERENCE) + 43:
+                # A grant this node verified before, named by its hash (see GRANT_REFERENCE).
+                by_hash.setdefault(grant.removeprefix(GRANT_REFERENCE), None)
+            else:
                 by_hash.setdefault(token_hash(grant), grant)
         chain = _Chain(self, request, roots, by_hash)
         opened: dict[str, list[Claim]] = defaultdict(list)
@@ -302,9 +314,15 @@ class GrantVerifier:
         return open_sealed(grant.sealed, self._encryption_key)
 
     async def verified(self, digest: str, token: object) -> _Grant:
+        """The grant with this hash, verified: from its token, or (``token`` None, a
+        reference) from the grants this node verified before and that are still valid."""
         cached = self._verified.get(digest)
         if cached is not None and self._clock() < cached[1] + 5:
             return cached[0]
+        if token is None:
+            raise TokenRejected(
+                "the request names a grant by its hash that this node holds no valid copy of"
+            )
         policy = VerifyPolicy(
             GRANT_TYP, None, GRANT_MAX_LIFETIME, single_use=False, max_bytes=GRANT_MAX_BYTES
         )
@@ -313,8 +331,11 @@ class GrantVerifier:
         except TokenRejected as exc:
             raise TokenRejected(f"continuation grant refused: {exc}") from None
         grant = _parse(digest, claims)
-        if len(self._verified) > 10_000:
-            self._verified.clear()
+        if len(self._verified) > MAX_VERIFIED_GRANTS:
+            now = self._clock()
+            self._verified = {d: v for d, v in self._verified.items() if v[1] + 5 > now}
+            if len(self._verified) > MAX_VERIFIED_GRANTS:
+                self._verified.clear()
         self._verified[digest] = (grant, claims["exp"])
         return grant
 
@@ -336,10 +357,9 @@ class _Chain:
         self._entries: dict[tuple[str, int], bool] = {}
 
     async def grant(self, digest: str) -> _Grant:
-        token = self._by_hash.get(digest)
-        if token is None:
+        if digest not in self._by_hash:
             raise TokenRejected("a grant's chain names a grant the request does not carry")
-        grant = await self._verifier.verified(digest, token)
+        grant = await self._verifier.verified(digest, self._by_hash[digest])
         if grant.req != self._request.hash:
             raise TokenRejected("grant belongs to another signed request")
         if grant.sub != self._request.sub:

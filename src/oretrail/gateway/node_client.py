@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -101,10 +101,15 @@ class LotReply:
     lot: TracedLot | None
     reason: GapReason | None = None
     detail: str | None = None
+    # Every grant of the answer naming each input (a lot consumed by several of the
+    # node's lots may be named by several): the chains the next hop may need.
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def opened(cls, lot: TracedLot) -> LotReply:
-        return cls(lot.id, lot)
+    def opened(
+        cls, lot: TracedLot, grants: Mapping[str, tuple[str, ...]] | None = None
+    ) -> LotReply:
+        return cls(lot.id, lot, grants=grants or {})
 
     @classmethod
     def gap(cls, lot_id: str, reason: GapReason, detail: str) -> LotReply:
@@ -383,7 +388,7 @@ def _reply(
     *,
     item: dict[str, Any],
     withheld: frozenset[str],
-    grants: Mapping[str, str],
+    grants: Mapping[str, tuple[str, ...]],
     places: _Places,
 ) -> LotReply:
     """One answer item as a reply; raises _Shape naming what is malformed in it."""
@@ -403,7 +408,7 @@ def _reply(
         raise _Shape(f"the lot given is another one, {lot.id[:100]!r}")
     if lot.owner != node:
         raise _Shape(f"answered as owned by {lot.owner[:64]!r}, not by {node}")
-    return LotReply.opened(lot)
+    return LotReply.opened(lot, grants)
 
 
 def parse_outputs(
@@ -430,17 +435,18 @@ def parse_outputs(
         raise InvalidNodeAnswer(f"node {node}: {exc}") from None
 
 
-def _grants(raw: Any) -> dict[str, str]:
+def _grants(raw: Any) -> dict[str, tuple[str, ...]]:
     """Which forwarded grant opens which lot, as the answering node says.
 
     Only routing: the gateway forwards a grant to the owner of the lots it names, and
     that node verifies what the grant really opens.
     """
-    grants: dict[str, str] = {}
+    grants: dict[str, tuple[str, ...]] = {}
     for continuation in _list(raw, "continuations"):
         grant = _str(_get(continuation, "grant"), "continuations.grant")
         for lot in _list(_get(continuation, "lots"), "continuations.lots"):
-            grants.setdefault(_str(lot, "continuations.lots"), grant)
+            lot_id = _str(lot, "continuations.lots")
+            grants[lot_id] = (*grants.get(lot_id, ()), grant)
     return grants
 
 
@@ -468,7 +474,7 @@ def _place(raw: Any, places: _Places) -> tuple[Facility | None, tuple[Certificat
 
 
 def _traced_lot(
-    raw: Any, withheld: frozenset[str], grants: Mapping[str, str], places: _Places
+    raw: Any, withheld: frozenset[str], grants: Mapping[str, tuple[str, ...]], places: _Places
 ) -> TracedLot:
     """A lot as the node gave it; fields of withheld groups arrive as null."""
     lot_id = _str(_get(raw, "id"), "lot.id")
@@ -519,7 +525,7 @@ def _contents(raw: Any) -> dict[str, float]:
     return contents
 
 
-def _inputs(raw: Any, grants: Mapping[str, str]) -> tuple[TracedInput, ...]:
+def _inputs(raw: Any, grants: Mapping[str, tuple[str, ...]]) -> tuple[TracedInput, ...]:
     # The hottest loop of a trace (every input link): one flat loop, exact type checks.
     inputs = []
     for link in _list(raw, "inputs"):
@@ -528,7 +534,7 @@ def _inputs(raw: Any, grants: Mapping[str, str]) -> tuple[TracedInput, ...]:
         kilograms = None if quantity is None else _kilograms(quantity, f"input {lot[:100]}")
         owner = link.get("owner")
         inputs.append(
-            TracedInput(lot, owner if type(owner) is str else "", kilograms, grants.get(lot))
+            TracedInput(lot, owner if type(owner) is str else "", kilograms, _first(grants, lot))
         )
     return tuple(inputs)
 
@@ -654,3 +660,8 @@ def _opt_fraction(raw: Any) -> float | None:
 
 def _opt_number(raw: Any) -> float | None:
     return float(raw) if is_number(raw) else None
+
+
+def _first(grants: Mapping[str, tuple[str, ...]], lot: str) -> str | None:
+    named = grants.get(lot)
+    return named[0] if named else None

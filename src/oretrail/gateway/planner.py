@@ -16,6 +16,8 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 
+from oretrail.auth.grants import GRANT_REFERENCE
+from oretrail.auth.tokens import token_hash
 from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
 from oretrail.domain.model import parse_lot_id
@@ -29,6 +31,10 @@ from oretrail.node_api import (
 )
 
 __all__ = ["TokenMinter", "trace_upstream"]
+
+# What a grant named by reference costs in a request ("#" and a 43-character hash,
+# quoted, with a comma).
+REFERENCE_BYTES = 47
 
 # The headers of one request to one organisation's node: the caller's signed request
 # and certificate, and a fresh gateway token for that node.
@@ -79,6 +85,9 @@ class _Planner:
         self.grants: dict[str, list[GrantPass]] = defaultdict(list)
         # Chains by the grants that opened a lot (auth.grants: each rests on its parents).
         self.chains: dict[tuple[tuple[str, int], ...], tuple[str, ...]] = {}
+        # Per node, the grants it has verified in this trace; and their references.
+        self.sent: dict[str, set[str]] = defaultdict(set)
+        self.references: dict[str, str] = {}
         self.max_depth = max_depth
         self.registry = registry
         self.client = client
@@ -191,7 +200,7 @@ class _Planner:
                 del self.queue_depth[owner], self.send_by[owner]
                 # A node refuses more ids than MAX_IDS_PER_REQUEST in one request.
                 for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
-                    for batch in self.fitting(ids[start : start + MAX_IDS_PER_REQUEST]):
+                    for batch in self.fitting(owner, ids[start : start + MAX_IDS_PER_REQUEST]):
                         self.in_flight[depth] += 1
                         assert self.tasks is not None
                         self.tasks.create_task(self.fetch(owner, batch, depth))
@@ -227,11 +236,14 @@ class _Planner:
     async def ask(self, owner: str, ids: list[str]) -> None:
         credential: NodeCredential | None = None
         presented = self.grants_for(ids)
+        # Grants this node already verified in an earlier request travel as references.
+        known = self.sent[owner]
+        wire = tuple(self.reference(g) if g in known else g for g in presented)
 
         async def attempt(timeout: float) -> dict[str, LotReply]:
             nonlocal credential
             if self.mint_token is not None:  # a fresh single-use gateway token every attempt
-                credential = NodeCredential(self.mint_token(owner), presented)
+                credential = NodeCredential(self.mint_token(owner), wire)
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
         loop = asyncio.get_running_loop()
@@ -239,6 +251,7 @@ class _Planner:
         try:
             node = self.registry.get(owner)
             replies = await self.guard.call(owner, attempt)
+            known.update(presented)
         except NodeCallError as exc:  # the call failed as a whole: each lot of it is a gap
             for lot_id in ids:
                 self.gap(lot_id, owner, GapReason(exc.reason), exc.detail)
@@ -262,8 +275,11 @@ class _Planner:
             self.graph.lots[lot_id] = reply.lot
             chain = self.chain_of(lot_id)
             for link in reply.lot.inputs:
-                if link.grant is not None:
-                    self.grants[link.lot].append(GrantPass(link.lot, link.grant, chain))
+                # Every grant of the answer naming the input: the node may open it with
+                # any of them, and the chain must then include the one it used.
+                named = reply.grants.get(link.lot) or ((link.grant,) if link.grant else ())
+                for grant in named:
+                    self.grants[link.lot].append(GrantPass(link.lot, grant, chain))
                 self.reach(link.lot, self.depth[lot_id] + 1)
 
     def chain_of(self, lot_id: str) -> tuple[str, ...]:
@@ -279,12 +295,23 @@ class _Planner:
             self.chains[key] = chain
         return chain
 
-    def fitting(self, ids: list[str]) -> list[list[str]]:
+    def fitting(self, owner: str, ids: list[str]) -> list[list[str]]:
         """``ids`` in batches whose grants fit what a node reads in one request."""
-        if len(ids) > 1 and sum(map(len, self.grants_for(ids))) > GRANT_BYTES_PER_REQUEST:
+        known = self.sent[owner]
+        size = sum(
+            REFERENCE_BYTES if grant in known else len(grant) for grant in self.grants_for(ids)
+        )
+        if len(ids) > 1 and size > GRANT_BYTES_PER_REQUEST:
             half = len(ids) // 2
-            return [*self.fitting(ids[:half]), *self.fitting(ids[half:])]
+            return [*self.fitting(owner, ids[:half]), *self.fitting(owner, ids[half:])]
         return [ids]
+
+    def reference(self, grant: str) -> str:
+        """A grant by its hash, for a node that verified it before (auth.grants)."""
+        reference = self.references.get(grant)
+        if reference is None:
+            reference = self.references[grant] = GRANT_REFERENCE + token_hash(grant)
+        return reference
 
     def grants_for(self, ids: list[str]) -> tuple[str, ...]:
         """The distinct grants that open ``ids`` and the chains they rest on, at most as
