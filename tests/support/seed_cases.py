@@ -20,6 +20,7 @@ __all__ = ["case_federation", "cases_dir", "copy_seeds"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
+WORKSPACE_CASES = Path("/work/shared/cases")
 
 PERMISSIVE_POLICY = """\
 # Generated for a test: every relation sees every field group.
@@ -46,6 +47,8 @@ def cases_dir() -> Path:
         candidates = [Path(given)]
     else:
         candidates = [parent / "shared" / "cases" for parent in ROOT.resolve().parents]
+        # The workspace's own shared folder, for a clone made outside the workspace.
+        candidates.append(WORKSPACE_CASES)
     for path in candidates:
         if path.is_dir():
             return path.resolve()
