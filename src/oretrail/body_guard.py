@@ -23,15 +23,18 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "NODE_MAX_BODY_BYTES",
     "BodyGuard",
+    "BodyTooLarge",
     "drain_body",
+    "read_body",
+    "replay_body",
 ]
 
 # The largest request body the gateway reads: its callers' documents and variables
 # take a few KiB.
 MAX_BODY_BYTES = 1024 * 1024
-# A node's lots request may carry 1,000 ids (< 100 B each) and 1,000 grant passes (a
-# one-link grant and the token its node received: ~2 KiB): ~2.1 MB at worst, so a
-# node reads up to about twice that.
+# A node's lots request carries up to 1,000 ids (< 100 B each) and the grants they
+# rest on, at most 3 MiB of them (the gateway splits a batch past that:
+# node_api.GRANT_BYTES_PER_REQUEST), with room to spare.
 NODE_MAX_BODY_BYTES = 4 * 1024 * 1024
 # Nesting of a request body or of a token's JSON; our own requests nest 5 deep.
 MAX_JSON_DEPTH = 32
@@ -113,7 +116,7 @@ class BodyGuard:
             # An oversized body is not read on: the server discards what follows.
             await refusal.response()(scope, receive, send)
             return
-        await self._app(scope, _replay(body, receive), send)
+        await self._app(scope, replay_body(body, receive), send)
 
 
 def _check_length(declared: str | None, limit: int) -> None:
@@ -179,7 +182,19 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+class BodyTooLarge(InvalidInput):
+    """A request body longer than its reader's limit."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
+    try:
+        return await read_body(receive, limit)
+    except BodyTooLarge as exc:
+        raise _Refused(413, exc) from None
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; BodyTooLarge as soon as it passes ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -189,7 +204,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise _Refused(413, InvalidInput(f"request body is larger than {limit} bytes"))
+            raise BodyTooLarge(f"request body is larger than {limit} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -273,7 +288,7 @@ def _json_problem(text: str, document: object) -> str | None:
     return None
 
 
-def _replay(body: bytes, upstream: Receive) -> Receive:
+def replay_body(body: bytes, upstream: Receive) -> Receive:
     """The body once, then whatever the client sends next (its disconnect)."""
     sent = False
 

@@ -17,20 +17,15 @@ import json
 from typing import Any
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oretrail.auth.requests import document_hash, variables_hash
+from oretrail.body_guard import MAX_BODY_BYTES, BodyTooLarge, read_body, replay_body
 from oretrail.errors import Forbidden, InvalidInput, OretrailError, TokenRejected
 from oretrail.gateway.approved import Transparency
 from oretrail.gateway.context import RESTRICTED_ROLES, Caller
 
-__all__ = ["MAX_BODY_BYTES", "TrustedDocuments"]
-
-MAX_BODY_BYTES = 1024 * 1024
-
-
-class _TooLarge(Exception):
-    pass
+__all__ = ["TrustedDocuments"]
 
 
 class TrustedDocuments:
@@ -47,16 +42,10 @@ class TrustedDocuments:
         caller: Caller = scope["state"]["principal"]
         restricted = bool(caller.roles) and caller.roles <= RESTRICTED_ROLES
         try:
-            body = await _read(receive)
-        except _TooLarge:
-            await _refuse(
-                scope,
-                receive,
-                send,
-                413,
-                code="BAD_INPUT",
-                message=f"request body is larger than {MAX_BODY_BYTES} bytes",
-            )
+            # The edge's BodyGuard already refused longer bodies; read within the same.
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except BodyTooLarge as exc:
+            await _refuse(scope, receive, send, 413, code=exc.code, message=str(exc))
             return
         try:
             request = json.loads(body)
@@ -71,7 +60,7 @@ class TrustedDocuments:
                         "NGO and auditor callers may run approved queries only, "
                         "by documentId with variables"
                     )
-                await self._app(scope, _replay(body, receive), send)
+                await self._app(scope, replay_body(body, receive), send)
                 return
             assert isinstance(request, dict)
             if "query" in request:
@@ -89,7 +78,7 @@ class TrustedDocuments:
             return
         scope["state"]["approved"] = approved
         substituted = json.dumps({"query": approved.document, "variables": variables}).encode()
-        await self._app(scope, _replay(substituted, receive), send)
+        await self._app(scope, replay_body(substituted, receive), send)
 
 
 def _check_signed(caller: Caller, request: object) -> None:
@@ -109,37 +98,6 @@ def _check_signed(caller: Caller, request: object) -> None:
         raise InvalidInput("variables must be a JSON object")
     if variables_hash(variables) != context.vars:
         raise TokenRejected("the signed request was made for other variables")
-
-
-async def _read(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, upstream: Receive) -> Receive:
-    """The body once, then whatever the client sends next (its disconnect)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return await upstream()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _refuse(
