@@ -6,8 +6,9 @@ Every problem is a :class:`ConfigError` that names the file and the entry.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ class Participant:
     endpoint: str  # "" for a member that runs no node (an NGO, a caller-only OEM)
     seed: Path | None = None
     jwks_url: str | None = None
+    # GS1 identifiers (EPCIS import and export): the party's PGLN, and the SGLN of
+    # each of its facilities by the facility's local id. Registry entry ``gs1``.
+    pgln: str | None = None
+    sglns: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,7 @@ def load_registry(path: Path) -> Registry:
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         seed = entry.get("seed")
+        pgln, sglns = _gs1_identifiers(entry.get("gs1"), where)
         participants[org] = Participant(
             id=org,
             name=str(entry.get("name", org)),
@@ -195,8 +201,61 @@ def load_registry(path: Path) -> Registry:
             endpoint=endpoint,
             seed=(path.parent / seed).resolve() if isinstance(seed, str) else None,
             jwks_url=jwks_url,
+            pgln=pgln,
+            sglns=sglns,
         )
+    _refuse_shared_gs1_identifiers(path, participants.values())
     return Registry(participants)
+
+
+# GS1 EPC URIs (EPC Tag Data Standard): a company prefix and a reference that
+# together have 12 digits, then (SGLN only) an extension.
+_PGLN = re.compile(r"urn:epc:id:pgln:(\d{6,12})\.(\d{0,6})")
+_SGLN = re.compile(r"urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.([0-9A-Za-z]{1,20})")
+
+
+def _gs1_identifiers(raw: object, where: str) -> tuple[str | None, dict[str, str]]:
+    """The ``gs1 = { pgln = ..., locations = { facility = sgln } }`` of an entry, checked:
+    unknown keys and malformed identifiers are refused, never ignored."""
+    if raw is None:
+        return None, {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: gs1 must be a table with pgln and locations")
+    unknown = sorted(set(raw) - {"pgln", "locations"})
+    if unknown:
+        raise ConfigError(f"{where}: gs1 has unknown key(s) {', '.join(unknown)}")
+    pgln = raw.get("pgln")
+    if pgln is not None and not _is_gln(_PGLN, pgln):
+        raise ConfigError(f"{where}: gs1 pgln {pgln!r} is not a PGLN (urn:epc:id:pgln:...)")
+    locations = raw.get("locations", {})
+    if not isinstance(locations, dict):
+        raise ConfigError(f"{where}: gs1 locations must be a table of facility = SGLN")
+    for facility, sgln in locations.items():
+        if not _is_gln(_SGLN, sgln):
+            raise ConfigError(
+                f"{where}: gs1 location of {facility!r}: {sgln!r} is not an SGLN "
+                "(urn:epc:id:sgln:...)"
+            )
+    return pgln, dict(locations)
+
+
+def _is_gln(pattern: re.Pattern[str], value: object) -> bool:
+    match = pattern.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and len(match[1]) + len(match[2]) == 12
+
+
+def _refuse_shared_gs1_identifiers(path: Path, participants: Iterable[Participant]) -> None:
+    """One GS1 identifier names one party or one facility, never two."""
+    owners: dict[str, str] = {}
+    for p in participants:
+        named = ([p.pgln] if p.pgln else []) + list(p.sglns.values())
+        for identifier in named:
+            if identifier in owners:
+                raise ConfigError(
+                    f"{path}: GS1 identifier {identifier} is given to both "
+                    f"{owners[identifier]} and {p.id}"
+                )
+            owners[identifier] = p.id
 
 
 def load_gateway_settings(path: Path) -> GatewaySettings:
