@@ -32,6 +32,7 @@ from oretrail.bootstrap import (
     serve,
 )
 from oretrail.cli_auth import add_auth_commands, run_auth_command
+from oretrail.cli_epcis import add_epcis_commands, run_epcis_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
@@ -216,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_graph_commands(commands)
     add_auth_commands(commands)
+    add_epcis_commands(commands)
     return parser
 
 
@@ -266,6 +268,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command in {"import", "export"}:
+        return run_epcis_command(args, config_dir)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
