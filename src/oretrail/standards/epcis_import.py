@@ -310,6 +310,11 @@ class _Document:
             except _Problem as exc:
                 reasons.append(f"inputQuantityList[{i}]: {exc}")
         outputs = event.get("outputQuantityList") or []
+        for i, entry in enumerate(outputs):
+            try:
+                self.lot_quantity(entry, f"outputQuantityList[{i}]")
+            except _Problem as exc:
+                reasons.append(str(exc))
         if len(outputs) != 1:
             reasons.append(
                 f"has {len(outputs)} outputs in outputQuantityList; oretrail records which "
