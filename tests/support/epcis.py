@@ -22,14 +22,18 @@ id = "gs1-4012345"
 name = "Example company 4012345"
 roles = ["REFINER"]
 country = "DE"
-gs1 = { pgln = "urn:epc:id:pgln:4012345.00000", locations = { plant = "urn:epc:id:sgln:4012345.00001.0" } }
+[participants.gs1]
+pgln = "urn:epc:id:pgln:4012345.00000"
+locations = { plant = "urn:epc:id:sgln:4012345.00001.0" }
 
 [[participants]]
 id = "gs1-0614141"
 name = "Example company 0614141"
 roles = ["CATHODE"]
 country = "US"
-gs1 = { pgln = "urn:epc:id:pgln:0614141.00000", locations = { dc = "urn:epc:id:sgln:0614141.00001.0" } }
+[participants.gs1]
+pgln = "urn:epc:id:pgln:0614141.00000"
+locations = { dc = "urn:epc:id:sgln:0614141.00001.0" }
 
 [[participants]]
 id = "gs1-9520001"

@@ -143,7 +143,7 @@ def test_the_lists_cover_every_example_with_object_or_transformation_events() ->
 
 
 @pytest.mark.parametrize(("name", "org", "lots", "links", "shipments", "ignored"), IMPORTED)
-def test_an_official_example_is_imported_with_the_counts_read_from_it(
+def test_an_official_example_is_imported_with_the_counts_read_from_it(  # noqa: PLR0917 - parametrized
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     name: str,

@@ -81,7 +81,8 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], int, str]] = [
     (
         undefined_input,
         2,
-        "input urn:oretrail:lot:boreal-cobalt:NEVER-MADE is a lot of boreal-cobalt that is defined nowhere",
+        "input urn:oretrail:lot:boreal-cobalt:NEVER-MADE is a lot of boreal-cobalt "
+        "that is defined nowhere",
     ),
     (no_unit, 0, "a quantity without a mass unit (KGM or TNE) counts items and is refused"),
 ]
@@ -96,7 +97,7 @@ def store(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("breaking", "index", "reason"), BROKEN)
-def test_a_broken_event_refuses_every_document_of_the_import_and_changes_nothing(
+def test_a_broken_event_refuses_every_document_of_the_import_and_changes_nothing(  # noqa: PLR0917 - parametrized
     tmp_path: Path,
     store: Path,
     capsys: pytest.CaptureFixture[str],
