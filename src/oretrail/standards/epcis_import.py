@@ -35,31 +35,33 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from oretrail.domain.model import (
-    Activity,
     Certificate,
-    Custody,
     Facility,
     InputLink,
     Lot,
     Quantity,
     Shipment,
     TransitPoint,
-    is_element_symbol,
     is_number,
     parse_lot_id,
 )
 from oretrail.errors import InvalidInput, InvalidLotId
-from oretrail.standards.epcis_terms import CBVMDA, MASS_UOM, NAMESPACE, Gs1Directory
+from oretrail.standards.epcis_masterdata import read_master_data
+from oretrail.standards.epcis_terms import MASS_UOM, Gs1Directory
+from oretrail.standards.epcis_values import (
+    EpcisProblem,
+    Terms,
+    contents,
+    country,
+    custody,
+    entries,
+    fraction,
+    text,
+)
 
 __all__ = ["EpcisImport", "EpcisRefused", "read_epcis"]
 
 _PARTY_TYPES = ("owning_party", "possessing_party")
-_LOCATION_TYPES = {
-    "urn:epcglobal:epcis:vtype:BusinessLocation",
-    "urn:epcglobal:epcis:vtype:ReadPoint",
-}
-_PARTY_VOCABULARY = "urn:epcglobal:epcis:vtype:Party"
-_DEFAULT_PREFIXES = {"cbvmda": CBVMDA, "oretrail": NAMESPACE}
 
 
 class EpcisRefused(InvalidInput):
@@ -102,9 +104,9 @@ def read_epcis(
     """
     parsed: list[tuple[str, _Document]] = []
     problems: list[str] = []
-    for name, text in documents:
+    for name, content in documents:
         try:
-            parsed.append((name, _Document(text, org, directory)))
+            parsed.append((name, _Document(content, org, directory)))
         except EpcisRefused as exc:
             problems.extend(f"{name}: {p}" for p in exc.problems)
     result = EpcisImport()
@@ -137,10 +139,6 @@ def _defined_twice(result: EpcisImport) -> list[str]:
     return problems
 
 
-class _Problem(Exception):
-    """One reason an event (or a master data element) cannot be read."""
-
-
 class _Document:
     """One parsed document: its terms, master data and events, read for one organisation."""
 
@@ -153,103 +151,21 @@ class _Document:
             raise EpcisRefused(
                 f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
-        if not isinstance(raw, dict) or raw.get("type") not in {
+        # Tuples, not sets, for membership: an untrusted value may be unhashable.
+        if not isinstance(raw, dict) or raw.get("type") not in (
             "EPCISDocument",
             "EPCISQueryDocument",
-        }:
+        ):
             raise EpcisRefused("not an EPCISDocument or EPCISQueryDocument")
-        self.prefixes = dict(_DEFAULT_PREFIXES)
-        contexts = raw.get("@context", [])
-        for context in contexts if isinstance(contexts, list) else [contexts]:
-            if isinstance(context, dict):
-                self.prefixes.update({k: v for k, v in context.items() if isinstance(v, str)})
+        self.terms = Terms(raw.get("@context"))
         self.events = _event_list(raw)
-        self.problems: list[str] = []
+        master = read_master_data(raw, org, directory, self.terms)
+        self.problems: list[str] = master.problems
+        self.facilities: list[Facility] = master.facilities
+        self.certificates: list[Certificate] = master.certificates
         self.ignored: list[str] = []
         self.lots: list[Lot] = []
         self.shipments: list[Shipment] = []
-        self.facilities: list[Facility] = []
-        self.certificates: list[Certificate] = []
-        self.read_master_data(raw)
-
-    def term(self, key: str) -> str:
-        """A key or attribute id as a full IRI, its compact prefix expanded (JSON-LD)."""
-        prefix, sep, rest = key.partition(":")
-        if sep and prefix in self.prefixes and not rest.startswith("//"):
-            return self.prefixes[prefix] + rest
-        return key
-
-    def ours(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """The entries of an ILMD or extension object that are oretrail's terms."""
-        expanded = {self.term(k): v for k, v in raw.items()}
-        return {k[len(NAMESPACE) :]: v for k, v in expanded.items() if k.startswith(NAMESPACE)}
-
-    # -- master data ------------------------------------------------------------------
-
-    def read_master_data(self, raw: Mapping[str, Any]) -> None:
-        header = raw.get("epcisHeader") or {}
-        master = header.get("epcisMasterData") if isinstance(header, dict) else None
-        vocabularies = master.get("vocabularyList", []) if isinstance(master, dict) else []
-        for v_index, vocabulary in enumerate(
-            vocabularies if isinstance(vocabularies, list) else []
-        ):
-            if not isinstance(vocabulary, dict):
-                continue
-            kind = vocabulary.get("type")
-            for e_index, element in enumerate(vocabulary.get("vocabularyElementList") or []):
-                where = f"master data vocabularyList[{v_index}] element {e_index}"
-                try:
-                    if kind in _LOCATION_TYPES:
-                        self.location(element)
-                    elif kind == _PARTY_VOCABULARY:
-                        self.party(element)
-                except _Problem as exc:
-                    self.problems.append(f"{where}: {exc}")
-
-    def attributes(self, element: Mapping[str, Any]) -> list[tuple[str, Any]]:
-        listed = element.get("attributes") or []
-        return [
-            (self.term(str(a.get("id"))), a.get("attribute")) for a in listed if isinstance(a, dict)
-        ]
-
-    def location(self, element: Mapping[str, Any]) -> None:
-        uri = str(element.get("id"))
-        facility = self.directory.facility(uri)
-        if facility is None or not facility.startswith(f"urn:oretrail:facility:{self.org}:"):
-            return  # another party's place: not ours to record
-        found: dict[str, Any] = {}
-        certificates = []
-        for key, value in self.attributes(element):
-            if key == NAMESPACE + "certificate":
-                certificates.append(value)
-            else:
-                found[key] = value
-        self.facilities.append(
-            Facility(
-                id=facility,
-                org=self.org,
-                name=_text(found, CBVMDA + "name", uri),
-                kind=_text(found, NAMESPACE + "facilityKind", uri),
-                country=_country(found.get(CBVMDA + "countryCode"), uri),
-                region=_text(found, CBVMDA + "state", uri),
-                latitude=_coordinate(found.get(CBVMDA + "latitude"), 90, uri),
-                longitude=_coordinate(found.get(CBVMDA + "longitude"), 180, uri),
-                artisanal=_flag(found.get(NAMESPACE + "artisanal"), uri),
-                cahra=_flag(found.get(NAMESPACE + "cahra"), uri),
-                activities=_activities(found.get(NAMESPACE + "activities"), uri),
-            )
-        )
-        self.certificates.extend(_certificate(c, facility, uri) for c in certificates)
-
-    def party(self, element: Mapping[str, Any]) -> None:
-        uri = str(element.get("id"))
-        if self.directory.party(uri) != self.org:
-            return
-        for key, value in self.attributes(element):
-            if key == NAMESPACE + "certificate":
-                self.certificates.append(_certificate(value, self.org, uri))
-
-    # -- events -----------------------------------------------------------------------
 
     def defined_lots(self) -> set[str]:
         """Lots this document's events produce, as far as they can be read (so that
@@ -258,12 +174,12 @@ class _Document:
         for event in self.events:
             if not isinstance(event, dict):
                 continue
-            entries: list[Any] = []
+            listed: object = None
             if event.get("type") == "TransformationEvent":
-                entries = event.get("outputQuantityList") or []
+                listed = event.get("outputQuantityList")
             elif event.get("type") == "ObjectEvent" and event.get("action") == "ADD":
-                entries = event.get("quantityList") or []
-            for entry in entries:
+                listed = event.get("quantityList")
+            for entry in listed if isinstance(listed, list) else []:
                 try:
                     defined.add(self.directory.lot(str(entry.get("epcClass"))))
                 except (ValueError, AttributeError):
@@ -274,17 +190,17 @@ class _Document:
         for index, event in enumerate(self.events):
             try:
                 self.read_event(event, lots, facilities)
-            except _Problem as exc:
+            except EpcisProblem as exc:
                 self.problems.append(f"event {index}: {exc}")
 
     def read_event(self, event: object, lots: set[str], facilities: set[str]) -> None:
         if not isinstance(event, dict):
-            raise _Problem("is not a JSON object")
+            raise EpcisProblem("is not a JSON object")
         kind = event.get("type")
         if not isinstance(kind, str) or not kind:
-            raise _Problem("has no event type")
+            raise EpcisProblem("has no event type")
         if "errorDeclaration" in event:
-            raise _Problem(
+            raise EpcisProblem(
                 "retracts an earlier event (errorDeclaration); oretrail keeps no event "
                 "history to undo: import the corrected records instead (a lot imported "
                 "again replaces the earlier one)"
@@ -304,16 +220,16 @@ class _Document:
             if event.get(key):
                 reasons.append(_instances_problem(key))
         inputs: list[InputLink] = []
-        for i, entry in enumerate(event.get("inputQuantityList") or []):
+        for i, entry in enumerate(entries(event, "inputQuantityList")):
             try:
                 inputs.append(self.input_link(entry, lots))
-            except _Problem as exc:
+            except EpcisProblem as exc:
                 reasons.append(f"inputQuantityList[{i}]: {exc}")
-        outputs = event.get("outputQuantityList") or []
+        outputs = entries(event, "outputQuantityList")
         for i, entry in enumerate(outputs):
             try:
                 self.lot_quantity(entry, f"outputQuantityList[{i}]")
-            except _Problem as exc:
+            except EpcisProblem as exc:
                 reasons.append(str(exc))
         if len(outputs) != 1:
             reasons.append(
@@ -322,7 +238,7 @@ class _Document:
                 "output lot (split co-products into one event each)"
             )
         if reasons:
-            raise _Problem("; ".join(reasons))
+            raise EpcisProblem("; ".join(reasons))
         self.lots.append(self.produced_lot(event, outputs[0], tuple(inputs), facilities))
 
     def object_event(self, event: Mapping[str, Any], lots: set[str], facilities: set[str]) -> None:
@@ -333,10 +249,10 @@ class _Document:
             self.ignored.append("ObjectEvent without source and destination parties or ILMD")
             return
         if event.get("epcList"):
-            raise _Problem(_instances_problem("epcList"))
-        entries = event.get("quantityList") or []
+            raise EpcisProblem(_instances_problem("epcList"))
+        listed = entries(event, "quantityList")
         if commissioning:
-            for entry in entries:
+            for entry in listed:
                 self.lots.append(self.produced_lot(event, entry, (), facilities))
         if source is None or destination is None:
             return
@@ -347,15 +263,15 @@ class _Document:
                     "the sender's node keeps the shipment record"
                 )
                 return
-            raise _Problem(
+            raise EpcisProblem(
                 f"records a shipment from {source} to {destination}; "
                 f"neither is {self.org}, the organisation importing"
             )
         transit = self.transit(event)
-        for i, entry in enumerate(entries):
+        for i, entry in enumerate(listed):
             lot, quantity = self.lot_quantity(entry, f"quantityList[{i}]")
             if parse_lot_id(lot).org != self.org or lot not in lots:
-                raise _Problem(
+                raise EpcisProblem(
                     f"ships lot {lot}, which is not a lot of {self.org} defined in the "
                     "documents or the store"
                 )
@@ -367,27 +283,31 @@ class _Document:
         """The participant named as owning (else possessing) party, or None if none is."""
         if not isinstance(listed, list):
             return None
-        by_type = {item.get("type"): item.get(side) for item in listed if isinstance(item, dict)}
+        by_type = {
+            item["type"]: item.get(side)
+            for item in listed
+            if isinstance(item, dict) and isinstance(item.get("type"), str)
+        }
         uri = next((by_type[t] for t in _PARTY_TYPES if t in by_type), None)
         if uri is None:
             return None
         org = self.directory.party(str(uri))
         if org is None:
-            raise _Problem(f"{side} party {uri} is not in the registry (no participant has it)")
+            raise EpcisProblem(f"{side} party {uri} is not in the registry (no participant has it)")
         return org
 
     def transit(self, event: Mapping[str, Any]) -> tuple[TransitPoint, ...]:
-        points = self.ours(event).get("transit", [])
+        points = self.terms.ours(event).get("transit", [])
         if not isinstance(points, list):
-            raise _Problem("oretrail:transit must be a list of {country, region}")
+            raise EpcisProblem("oretrail:transit must be a list of {country, region}")
         result = []
         for point in points:
             if not isinstance(point, dict):
-                raise _Problem("oretrail:transit must be a list of {country, region}")
+                raise EpcisProblem("oretrail:transit must be a list of {country, region}")
             result.append(
                 TransitPoint(
-                    _country(point.get("country"), "transit point"),
-                    _text(point, "region", "transit point"),
+                    country(point.get("country"), "transit point"),
+                    text(point, "region", "transit point"),
                 )
             )
         return tuple(result)
@@ -395,7 +315,7 @@ class _Document:
     def input_link(self, entry: object, lots: set[str]) -> InputLink:
         lot, quantity = self.lot_quantity(entry, "")
         if parse_lot_id(lot).org == self.org and lot not in lots:
-            raise _Problem(
+            raise EpcisProblem(
                 f"input {lot} is a lot of {self.org} that is defined nowhere "
                 "(not in the documents, not in the store)"
             )
@@ -404,27 +324,27 @@ class _Document:
     def lot_quantity(self, entry: object, where: str) -> tuple[str, Quantity]:
         at = f"{where}: " if where else ""
         if not isinstance(entry, dict):
-            raise _Problem(f"{at}must be an object with epcClass, quantity and uom")
+            raise EpcisProblem(f"{at}must be an object with epcClass, quantity and uom")
         try:
             lot = self.directory.lot(str(entry.get("epcClass")))
             parse_lot_id(lot)
         except (ValueError, InvalidLotId) as exc:
-            raise _Problem(f"{at}{exc}") from None
+            raise EpcisProblem(f"{at}{exc}") from None
         value, uom = entry.get("quantity"), entry.get("uom")
         if not is_number(value):
-            raise _Problem(f"{at}quantity {value!r} of {lot} is not a number")
+            raise EpcisProblem(f"{at}quantity {value!r} of {lot} is not a number")
         if uom is None:
-            raise _Problem(
+            raise EpcisProblem(
                 f"{at}quantity of {lot} has no unit: a quantity without a mass unit "
                 "(KGM or TNE) counts items and is refused"
             )
-        if uom not in MASS_UOM:
-            raise _Problem(
+        if not isinstance(uom, str) or uom not in MASS_UOM:
+            raise EpcisProblem(
                 f"{at}unit {uom!r} of {lot} is not a mass unit oretrail accepts "
                 "(KGM for kg, TNE for t)"
             )
         if value <= 0:
-            raise _Problem(f"{at}quantity {value} of {lot} must be positive")
+            raise EpcisProblem(f"{at}quantity {value} of {lot} must be positive")
         return lot, Quantity(float(value), MASS_UOM[uom])
 
     def produced_lot(
@@ -436,30 +356,30 @@ class _Document:
     ) -> Lot:
         lot_id, quantity = self.lot_quantity(entry, "output")
         if parse_lot_id(lot_id).org != self.org:
-            raise _Problem(f"produces lot {lot_id}, which is not a lot of {self.org}")
-        ilmd = self.ours(event.get("ilmd") or {})
+            raise EpcisProblem(f"produces lot {lot_id}, which is not a lot of {self.org}")
+        ilmd = self.terms.ours(event.get("ilmd") or {})
         place = event.get("bizLocation") or event.get("readPoint")
         uri = place.get("id") if isinstance(place, dict) else None
         facility = self.directory.facility(str(uri)) if uri else None
         if facility is None or facility not in facilities:
-            raise _Problem(
+            raise EpcisProblem(
                 f"lot {lot_id}: its place {uri!r} (bizLocation, else readPoint) is no "
                 f"facility of {self.org} known to the registry, the master data or the store"
             )
-        pre = _fraction(ilmd.get("recycledPreConsumer", 0.0), "recycledPreConsumer")
-        post = _fraction(ilmd.get("recycledPostConsumer", 0.0), "recycledPostConsumer")
+        pre = fraction(ilmd.get("recycledPreConsumer", 0.0), "recycledPreConsumer")
+        post = fraction(ilmd.get("recycledPostConsumer", 0.0), "recycledPostConsumer")
         carbon = ilmd.get("carbonFootprint")
         if carbon is not None and not (is_number(carbon) and carbon >= 0):
-            raise _Problem(f"ILMD oretrail:carbonFootprint {carbon!r} must be a number >= 0")
+            raise EpcisProblem(f"ILMD oretrail:carbonFootprint {carbon!r} must be a number >= 0")
         return Lot(
             id=lot_id,
             owner=self.org,
-            material=_text(ilmd, "material", f"ILMD of {lot_id} (oretrail:material)"),
+            material=text(ilmd, "material", f"ILMD of {lot_id} (oretrail:material)"),
             quantity=quantity,
             produced_at=self.event_date(event),
             facility=facility,
-            custody=_custody(ilmd.get("custody"), lot_id),
-            contents=_contents(ilmd.get("contents"), lot_id),
+            custody=custody(ilmd.get("custody"), lot_id),
+            contents=contents(ilmd.get("contents"), lot_id),
             carbon_footprint=None if carbon is None else float(carbon),
             recycled_pre_consumer=pre,
             recycled_post_consumer=post,
@@ -475,11 +395,11 @@ class _Document:
             hours, minutes = offset[1:].split(":")
             zone = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
         except ValueError:
-            raise _Problem(
+            raise EpcisProblem(
                 "eventTime and eventTimeZoneOffset must be a time and an offset"
             ) from None
         if moment.tzinfo is None:
-            raise _Problem("eventTime has no time zone")
+            raise EpcisProblem("eventTime has no time zone")
         return moment.astimezone(zone).date()
 
 
@@ -502,102 +422,4 @@ def _instances_problem(key: str) -> str:
     return (
         f"{key} names instances (single items), which carry no mass; oretrail records "
         "lots by mass (quantity lists with KGM or TNE)"
-    )
-
-
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        name = key.rsplit("#", 1)[-1].rsplit(":", 1)[-1]
-        raise _Problem(f"{where}: {name} must be a non-empty string")
-    return value
-
-
-def _country(value: object, where: str) -> str:
-    if not (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper()):
-        raise _Problem(f"{where}: country {value!r} is not an ISO 3166-1 alpha-2 code")
-    return value
-
-
-def _coordinate(value: object, limit: float, where: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value) if isinstance(value, str | int | float) else None
-    except ValueError:
-        number = None
-    if number is None or not -limit <= number <= limit or isinstance(value, bool):
-        raise _Problem(f"{where}: coordinate {value!r} is not between -{limit} and {limit}")
-    return number
-
-
-def _flag(value: object, where: str) -> bool:
-    if value is None:
-        return False
-    if value in {"true", "false"}:
-        return value == "true"
-    raise _Problem(f'{where}: flag {value!r} must be "true" or "false"')
-
-
-def _activities(value: object, where: str) -> frozenset[Activity]:
-    if not isinstance(value, str):
-        raise _Problem(f"{where}: oretrail:activities must list the facility's activities")
-    try:
-        return frozenset(Activity(a) for a in value.split())
-    except ValueError:
-        allowed = ", ".join(Activity)
-        raise _Problem(f"{where}: activities {value!r} are not all of {allowed}") from None
-
-
-def _custody(value: object, lot: str) -> Custody:
-    try:
-        return Custody(str(value))
-    except ValueError:
-        allowed = ", ".join(Custody)
-        raise _Problem(
-            f"ILMD of {lot}: oretrail:custody {value!r} is not one of {allowed} (ISO 22095)"
-        ) from None
-
-
-def _fraction(value: object, name: str) -> float:
-    if not is_number(value) or not 0 <= value <= 1:
-        raise _Problem(f"ILMD oretrail:{name} {value!r} is not a fraction between 0 and 1")
-    return float(value)
-
-
-def _contents(value: object, lot: str) -> dict[str, float] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _Problem(f"ILMD of {lot}: oretrail:contents must map element symbols to fractions")
-    contents = {}
-    for element, fraction in value.items():
-        if not is_element_symbol(element):
-            raise _Problem(f"ILMD of {lot}: contents: {element!r} is not an element symbol")
-        contents[element] = _fraction(fraction, f"contents {element}")
-    return contents
-
-
-def _certificate(raw: object, subject: str, where: str) -> Certificate:
-    if not isinstance(raw, dict):
-        raise _Problem(f"{where}: oretrail:certificate must be an object")
-    try:
-        valid_from = date.fromisoformat(str(raw.get("validFrom")))
-        valid_to = date.fromisoformat(str(raw.get("validTo")))
-    except ValueError:
-        raise _Problem(f"{where}: certificate validFrom and validTo must be dates") from None
-    status = raw.get("status", "ACTIVE")
-    if status not in {"ACTIVE", "SUSPENDED", "WITHDRAWN"}:
-        raise _Problem(
-            f"{where}: certificate status {status!r} is not ACTIVE, SUSPENDED or WITHDRAWN"
-        )
-    return Certificate(
-        id=_text(raw, "id", f"{where} certificate"),
-        subject=subject,
-        issuer=_text(raw, "issuer", f"{where} certificate"),
-        standard=_text(raw, "standard", f"{where} certificate"),
-        scope=_text(raw, "scope", f"{where} certificate"),
-        valid_from=valid_from,
-        valid_to=valid_to,
-        status=status,
     )
