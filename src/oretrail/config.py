@@ -70,10 +70,10 @@ class Participant:
     endpoint: str  # "" for a member that runs no node (an NGO, a caller-only OEM)
     seed: Path | None = None
     jwks_url: str | None = None
-    # GS1 identifiers (EPCIS import and export): the party's PGLN, and the SGLN of
-    # each of its facilities by the facility's local id. Registry entry ``gs1``.
+    # GS1 identifiers (EPCIS import and export): the party's PGLN, and (facility's
+    # local id, SGLN) for each of its facilities; pairs keep the record hashable.
     pgln: str | None = None
-    sglns: Mapping[str, str] = field(default_factory=dict)
+    sglns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +214,11 @@ _PGLN = re.compile(r"urn:epc:id:pgln:(\d{6,12})\.(\d{0,6})")
 _SGLN = re.compile(r"urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.([0-9A-Za-z]{1,20})")
 
 
-def _gs1_identifiers(raw: object, where: str) -> tuple[str | None, dict[str, str]]:
+def _gs1_identifiers(raw: object, where: str) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     """The ``gs1 = { pgln = ..., locations = { facility = sgln } }`` of an entry, checked:
     unknown keys and malformed identifiers are refused, never ignored."""
     if raw is None:
-        return None, {}
+        return None, ()
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: gs1 must be a table with pgln and locations")
     unknown = sorted(set(raw) - {"pgln", "locations"})
@@ -236,7 +236,7 @@ def _gs1_identifiers(raw: object, where: str) -> tuple[str | None, dict[str, str
                 f"{where}: gs1 location of {facility!r}: {sgln!r} is not an SGLN "
                 "(urn:epc:id:sgln:...)"
             )
-    return pgln, dict(locations)
+    return pgln, tuple(sorted(locations.items()))
 
 
 def _is_gln(pattern: re.Pattern[str], value: object) -> bool:
@@ -248,7 +248,7 @@ def _refuse_shared_gs1_identifiers(path: Path, participants: Iterable[Participan
     """One GS1 identifier names one party or one facility, never two."""
     owners: dict[str, str] = {}
     for p in participants:
-        named = ([p.pgln] if p.pgln else []) + list(p.sglns.values())
+        named = ([p.pgln] if p.pgln else []) + [sgln for _, sgln in p.sglns]
         for identifier in named:
             if identifier in owners:
                 raise ConfigError(

@@ -85,7 +85,7 @@ class Gs1Directory:
                 match = _PGLN.fullmatch(p.pgln)
                 if match:
                     prefix_of[match[1]] = p.id
-            for local, sgln in p.sglns.items():
+            for local, sgln in p.sglns:
                 facility_of[sgln] = facility_id(p.id, local)
                 party_of.setdefault(sgln, p.id)
         return cls(
