@@ -194,3 +194,27 @@ def test_the_fields_we_fill_say_what_the_seed_says(
         "validTo": "2028-04-30",
         "status": "ACTIVE",
     }
+
+
+def test_each_lot_is_written_with_the_business_step_of_what_made_it(
+    sample_config: FederationConfig, tmp_path: Path
+) -> None:
+    """docs/standards.md, Business steps: Sulawesi HPAL (MINE, SMELTER) mines limonite at
+    its Bahodopi mine and smelts it into MHP at Morowali; Nordic Battery Collection
+    collects scrap; Nordvolt makes packs; every shipment is CBV shipping."""
+    files = export_all(sample_config, tmp_path)
+
+    def steps(org: str) -> list[tuple[str, str]]:
+        document = json.loads(files[org].read_text(encoding="utf-8"))
+        return [(e["type"], e["bizStep"]) for e in document["epcisBody"]["eventList"]]
+
+    assert steps("sulawesi-hpal") == [
+        ("ObjectEvent", "urn:oretrail:bizstep:mining"),
+        ("TransformationEvent", "urn:oretrail:bizstep:smelting"),
+        ("ObjectEvent", "shipping"),
+    ]
+    assert steps("nordic-battery-collection") == [
+        ("ObjectEvent", "collecting"),
+        ("ObjectEvent", "shipping"),
+    ]
+    assert steps("nordvolt") == [("TransformationEvent", "commissioning")]
