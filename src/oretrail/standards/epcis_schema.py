@@ -15,13 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft7Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from oretrail.config import checkout_root
 from oretrail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["SCHEMA_FILE", "EpcisSchema", "find_schema"]
 
@@ -53,6 +54,10 @@ class EpcisSchema:
     @classmethod
     def load(cls, path: Path) -> EpcisSchema:
         """Raises ConfigError when the file cannot be read as a JSON Schema."""
+        # Imported here: jsonschema and its format checkers take about a second to
+        # import, which every `oretrail` process (each node, the gateway) would pay.
+        from jsonschema import Draft7Validator, FormatChecker  # noqa: PLC0415
+
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -63,6 +68,8 @@ class EpcisSchema:
     def problems(self, document: Any) -> list[str]:
         """Every way ``document`` breaks the schema, one sentence each; an error inside
         an event names the event by its index in the event list."""
+        from jsonschema.exceptions import best_match  # noqa: PLC0415 - see load
+
         by_event: dict[int | None, list[ValidationError]] = defaultdict(list)
         for error in self.validator.iter_errors(document):
             by_event[_event_index(error.absolute_path)].append(error)
