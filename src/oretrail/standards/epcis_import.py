@@ -188,10 +188,12 @@ class _Document:
 
     def read_events(self, lots: set[str], facilities: set[str]) -> None:
         for index, event in enumerate(self.events):
+            noted = len(self.ignored)
             try:
                 self.read_event(event, lots, facilities)
             except EpcisProblem as exc:
                 self.problems.append(f"event {index}: {exc}")
+            self.ignored[noted:] = [f"event {index}: {note}" for note in self.ignored[noted:]]
 
     def read_event(self, event: object, lots: set[str], facilities: set[str]) -> None:
         if not isinstance(event, dict):
