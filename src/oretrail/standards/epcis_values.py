@@ -69,6 +69,7 @@ def entries(raw: Mapping[str, Any], key: str) -> list[Any]:
 
 
 def text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    """A non-empty string under ``key``."""
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         name = key.rsplit("#", 1)[-1].rsplit(":", 1)[-1]
@@ -77,24 +78,30 @@ def text(raw: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def country(value: object, where: str) -> str:
+    """An ISO 3166-1 alpha-2 code, as the seed format takes it."""
     if not (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper()):
         raise EpcisProblem(f"{where}: country {value!r} is not an ISO 3166-1 alpha-2 code")
     return value
 
 
 def coordinate(value: object, limit: float, where: str) -> float | None:
+    """A latitude (limit 90) or longitude (180) in degrees, a number or its text (CBV
+    master data writes numbers as text); None when absent."""
     if value is None:
         return None
-    try:
-        number = float(value) if isinstance(value, str | int | float) else None
-    except ValueError:
-        number = None
-    if number is None or not -limit <= number <= limit or isinstance(value, bool):
+    number = float(value) if is_number(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not -limit <= number <= limit:
         raise EpcisProblem(f"{where}: coordinate {value!r} is not between -{limit} and {limit}")
     return number
 
 
 def flag(value: object, where: str) -> bool:
+    """A master data flag: the text "true" or "false" (attributes hold no booleans)."""
     if value is None:
         return False
     if value in ("true", "false"):  # a tuple: the value may be unhashable
@@ -103,6 +110,7 @@ def flag(value: object, where: str) -> bool:
 
 
 def activities(value: object, where: str) -> frozenset[Activity]:
+    """A facility's activities: names of the closed list, separated by spaces."""
     if not isinstance(value, str):
         raise EpcisProblem(f"{where}: oretrail:activities must list the facility's activities")
     try:
@@ -113,6 +121,7 @@ def activities(value: object, where: str) -> frozenset[Activity]:
 
 
 def custody(value: object, lot: str) -> Custody:
+    """An ISO 22095 chain-of-custody model by its name; never defaulted."""
     try:
         return Custody(str(value))
     except ValueError:
@@ -123,12 +132,14 @@ def custody(value: object, lot: str) -> Custody:
 
 
 def fraction(value: object, name: str) -> float:
+    """A number between 0 and 1 (a mass fraction or share)."""
     if not is_number(value) or not 0 <= value <= 1:
         raise EpcisProblem(f"ILMD oretrail:{name} {value!r} is not a fraction between 0 and 1")
     return float(value)
 
 
 def contents(value: object, lot: str) -> dict[str, float] | None:
+    """Element contents as mass fractions by element symbol; None when not declared."""
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -144,6 +155,8 @@ def contents(value: object, lot: str) -> dict[str, float] | None:
 
 
 def certificate(raw: object, subject: str, where: str) -> Certificate:
+    """An ``oretrail:certificate`` attribute about ``subject`` (a facility id or the
+    organisation's id): {id, issuer, standard, scope, validFrom, validTo, status}."""
     if not isinstance(raw, dict):
         raise EpcisProblem(f"{where}: oretrail:certificate must be an object")
     try:
