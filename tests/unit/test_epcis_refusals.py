@@ -16,6 +16,7 @@ import pytest
 from oretrail.config import load_registry
 from oretrail.standards.epcis_export import export_epcis
 from oretrail.standards.epcis_import import EpcisRefused, read_epcis
+from oretrail.standards.epcis_schema import EpcisSchema
 from oretrail.standards.epcis_terms import Gs1Directory
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, SEED_DIR
@@ -152,6 +153,20 @@ def test_the_schema_names_the_event_it_refuses(
     assert any(
         "event 1: " in line and "(EPCIS JSON Schema)" in line for line in err.splitlines()
     ), err
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "format_name"),
+    [("eventTime", "4 March 2026", "date-time"), ("eventID", "not a uri", "uri")],
+)
+def test_the_schemas_formats_are_checked(field: str, value: str, format_name: str) -> None:
+    """Without its format validators jsonschema would pass these silently."""
+    document = good_document()
+    events(document)[0][field] = value
+    problems = EpcisSchema.load(epcis_schema_path()).problems(document)
+    assert any(
+        p.startswith(f"event 0: {field}: ") and f"is not a '{format_name}'" in p for p in problems
+    ), problems
 
 
 @pytest.mark.parametrize(("breaking", "index", "reason"), BROKEN)

@@ -2,9 +2,9 @@
 
 The schema is GS1's, not the project's: it is read from where the operator keeps it
 (``--schema``, ``$ORETRAIL_EPCIS_SCHEMA``, ``$ORETRAIL_STANDARDS/epcis/``, or a
-``shared/standards/epcis/`` beside the checkout or a parent folder of it). Formats
-(``date-time``, ``uri``) are really checked: ``jsonschema``'s format checker with the
-``format-nongpl`` extras.
+``shared/standards/epcis/`` beside the checkout or a parent folder of it). The
+schema's two formats, ``date-time`` and ``uri``, are really checked: ``jsonschema``'s
+format checker with ``rfc3339-validator`` and ``rfc3986-validator`` installed.
 """
 
 from __future__ import annotations
