@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from oretrail.auth.access_log import AccessLog
 from oretrail.auth.callers import UserIdentity
+from oretrail.auth.checkpoint import log_origin
 from oretrail.auth.claims import ClaimLedger
 from oretrail.auth.keys import KeyRing, SigningKey, jwks_document
 from oretrail.auth.party_keys import FederationKeys
@@ -116,8 +117,12 @@ def node_security(  # noqa: PLR0917 - what a node is built from, each by its nam
     ledger = ClaimLedger(None if log_dir is None else log_dir / f"{participant.id}.claims.jsonl")
     authority = NodeAuthority(participant.id, node_key, pinned, ledger, encryption_key)
     policy = load_policy(config.policy_dir / f"{participant.id}.toml")
-    log = AccessLog(None if log_dir is None else log_dir / f"{participant.id}.log")
-    return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]))
+    log = AccessLog(
+        None if log_dir is None else log_dir / f"{participant.id}.log",
+        node_key,
+        log_origin(participant.id),
+    )
+    return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]), node_key)
 
 
 @contextlib.asynccontextmanager
