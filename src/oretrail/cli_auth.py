@@ -223,11 +223,11 @@ def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
             print(json.dumps(entry, ensure_ascii=False))
             continue
         print(
-            f"#{entry['seq']} {entry['at']} {entry['caller']} ({entry['org']}) "
-            f"{entry['query']} purpose={entry['purpose']} txn={entry['txn']}"
+            f"#{entry.get('seq')} {entry.get('at')} {entry.get('caller')} ({entry.get('org')}) "
+            f"{entry.get('query')} purpose={entry.get('purpose')} txn={entry.get('txn')}"
         )
         for lot in entry["lots"]:
-            given = ", ".join(lot["given"]) or "nothing"
+            given = ", ".join(lot.get("given") or []) or "nothing"
             reason = f" - {lot['reason']}" if lot.get("reason") else ""
             print(f"    {lot['status']:<9} {lot['lot']}: gave {given}{reason}")
     return 0

@@ -178,7 +178,7 @@ def _no_split_view(checkpoints: Sequence[tuple[str, Checkpoint]]) -> None:
 
 
 def _check_entries(
-    path: Path, hashes: FileHashes, wanted: set[int]
+    path: Path, hashes: FileHashes, signed: int, wanted: set[int]
 ) -> tuple[int, dict[int, bytes]]:
     """Stream the entries: contiguous, JSON, matching the hashes file. Their count, and
     the leaf hashes at the ``wanted`` indexes."""
@@ -197,6 +197,11 @@ def _check_entries(
                     f"{path}: line {n + 1} has sequence {seq!r}, expected {n}: "
                     "entries were removed, inserted or reordered"
                 )
+            if n >= signed:
+                raise LogTampered(
+                    f"{path}: entry {n} follows the last checkpoint (size {signed}): "
+                    "it was added without being signed"
+                )
             leaf = leaf_hash(line)
             if n in wanted:
                 leaves[n] = leaf
@@ -212,8 +217,6 @@ def _check_entries(
                     "hashes were changed"
                 )
             count = n + 1
-    if hashes.count() != stored_hash_count(count):
-        raise LogTampered(f"{hashes_path(path)}: holds hashes beyond the log's {count} entries")
     return count, leaves
 
 
@@ -247,19 +250,16 @@ def audit_log(
     except OSError:
         raise LogTampered(f"{hashes_path(path)}: missing: the log's node hashes") from None
     try:
-        count, leaves = _check_entries(path, hashes, {r.index for r in receipts})
+        last = stored[-1]
+        count, leaves = _check_entries(path, hashes, last.size, {r.index for r in receipts})
         if count == 0 and held and max(held) > 0:
             raise LogTampered(
                 f"{path}: empty, but a receipt or checkpoint of size {max(held)} for it exists"
             )
         for i, checkpoint in enumerate(stored):
             _covered(path, hashes, count, checkpoint, f"stored checkpoint #{i + 1}")
-        last = stored[-1]
-        if last.size != count:
-            raise LogTampered(
-                f"{path}: holds {count} entries but its last checkpoint covers {last.size}: "
-                "entries follow the last checkpoint"
-            )
+        if hashes.count() != stored_hash_count(count):
+            raise LogTampered(f"{hashes_path(path)}: holds hashes beyond the log's {count} entries")
         for checkpoint in witnessed:
             _consistent(path, hashes, checkpoint, last, "a supplied checkpoint")
         for receipt in receipts:
