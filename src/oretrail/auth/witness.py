@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -66,11 +67,60 @@ def canonical_json(value: Any) -> bytes:
 
     A lone surrogate (``"\\ud800"`` from a JSON escape) cannot be encoded as UTF-8;
     it is written as the six characters ``\\ud800`` so the value still hashes.
+
+    The rfc8785 library is pure Python (about 120 ms for a 1,000-lot answer); most
+    values we hash are written identically by the standard library's C encoder with
+    sorted keys, so those take that path (about 25 ms), and a test holds the two
+    equal on generated values. It is taken only when every key is ASCII (so code
+    point and UTF-16 order agree) and every number is an integer within 2**53 or a
+    float that both Python and ECMAScript write in plain decimal notation.
     """
     try:
+        plain = _plain(value)
+    except _NotPlain:
+        plain = None
+    try:
+        if plain is not None:
+            text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return text.encode("utf-8")
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError):
         return rfc8785.dumps(_escaped(value))
+
+
+class _NotPlain(Exception):
+    """A value the standard encoder would not write as RFC 8785 does."""
+
+
+_SAFE_INTEGER = 2**53
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with integral floats as ints, or _NotPlain."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if -_SAFE_INTEGER < value < _SAFE_INTEGER:
+            return value
+        raise _NotPlain
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _SAFE_INTEGER:
+            return int(value)
+        # Python's repr is plain decimal from 1e-4 up to 1e16 (ECMAScript's from 1e-6 to
+        # 1e21); both give the shortest digits that round-trip.
+        if 1e-4 <= abs(value) < 1e16:
+            return value
+        raise _NotPlain
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise _NotPlain
+            out[key] = _plain(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    raise _NotPlain
 
 
 def _escaped(value: Any) -> Any:
