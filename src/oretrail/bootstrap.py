@@ -48,6 +48,7 @@ from oretrail.gateway.approved import (
     load_signed_roots,
 )
 from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
+from oretrail.node.shipment_log import ShipmentLog
 from oretrail.store.cypher import (
     CypherRunner,
     NamedQueries,
@@ -113,7 +114,9 @@ def node_security(  # noqa: PLR0917 - what a node is built from, each by its nam
     encryption_key: EncryptionKey | None = None,
 ) -> NodeSecurity:
     """A node's authority (its node key, its pinned registry copy, its claim ledger), its
-    policy and its access log. Nothing here holds another party's private key."""
+    policy, its access log and its shipments log (``<org>.log``, ``<org>.shipments.log``
+    under ``log_dir``, in memory without one). Nothing here holds another party's
+    private key."""
     ledger = ClaimLedger(None if log_dir is None else log_dir / f"{participant.id}.claims.jsonl")
     authority = NodeAuthority(participant.id, node_key, pinned, ledger, encryption_key)
     policy = load_policy(config.policy_dir / f"{participant.id}.toml")
@@ -122,7 +125,19 @@ def node_security(  # noqa: PLR0917 - what a node is built from, each by its nam
         node_key,
         log_origin(participant.id),
     )
-    return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]), node_key)
+    shipments = AccessLog(
+        None if log_dir is None else log_dir / f"{participant.id}.shipments.log",
+        node_key,
+        log_origin(participant.id, "shipments"),
+    )
+    return NodeSecurity(
+        authority,
+        policy,
+        log,
+        jwks_document([node_key.trusted()]),
+        node_key,
+        ShipmentLog(shipments),
+    )
 
 
 @contextlib.asynccontextmanager

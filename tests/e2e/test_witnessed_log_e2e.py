@@ -3,18 +3,30 @@ every answer carries a receipt and the node's signed answer that verify (Trust 6
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from oretrail.auth.access_log import (
+    AccessLog,
+    LogTampered,
+    checkpoints_path,
+    hashes_path,
+    read_entries,
+)
 from oretrail.auth.checkpoint import log_origin, verify_checkpoint
+from oretrail.auth.log_audit import audit_log
 from oretrail.auth.merkle import verify_consistency
 from oretrail.auth.requests import RequestContext, sign_request
 from oretrail.auth.witness import evidence_matches, verify_answer, verify_receipt
-from oretrail.bootstrap import Federation
+from oretrail.bootstrap import Federation, FederationConfig
+from oretrail.report import TRACE_QUERY
+from tests.conftest import graphql, oem_token, served_federation
 from tests.support.trust import ask_node
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +161,42 @@ async def test_checkpoints_and_consistency_proofs_are_served(federation: Federat
             f"{base}/log/consistency", params={"from": 5, "to": new.size + 10}
         ) as response:
             assert response.status == 400
+
+
+def test_shipment_records_that_authorised_grants_are_witnessed(
+    sample_config: FederationConfig, tmp_path: Path
+) -> None:
+    """A trace's grants rest on shipment records: those are in the shipments log, the
+    access entries pin its root, and a rewrite of the records is caught by the audit."""
+    with served_federation(sample_config, log_dir=tmp_path) as federation:
+        body = asyncio.run(
+            graphql(federation.gateway_url, TRACE_QUERY, {"lot": PACK}, token=oem_token(federation))
+        )
+        assert "errors" not in body
+        key = federation.keys.member("kasulo-coop").node_key
+    public = key.private.public_key()
+    access = tmp_path / "kasulo-coop.log"
+    shipments = tmp_path / "kasulo-coop.shipments.log"
+    [entry] = read_entries(access)
+    records = [e["shipment"] for e in read_entries(shipments)]
+    # The cooperative's concentrate went to the trader: the record the trader's grant
+    # was checked against, logged before the answer left, and pinned by the entry.
+    assert {(r["lot"], r["to"]) for r in records} == {
+        (f"{L}kasulo-coop:HG-2026-007", "copperbelt-trading")
+    }
+    assert entry["shipments"]["size"] == len(records)
+    audit_log(access, [public])
+    # The operator rewrites the record (a larger quantity) and re-signs the shipments log.
+    for file in (shipments, hashes_path(shipments), checkpoints_path(shipments)):
+        file.unlink()
+    forged = AccessLog(shipments, key, log_origin("kasulo-coop", "shipments"))
+    changed = {**records[0], "quantity": {"value": 999999.0, "unit": "kg"}}
+    asyncio.run(forged.append({"shipment": changed}))
+    forged.close()
+    audit_log(shipments, [public])  # alone, the rewritten shipments log passes
+    with pytest.raises(LogTampered, match="the shipment records were changed"):
+        audit_log(access, [public])
+    for file in (shipments, hashes_path(shipments), checkpoints_path(shipments)):
+        file.unlink()
+    with pytest.raises(LogTampered, match=r"missing, but entries of kasulo-coop\.log rest on"):
+        audit_log(access, [public])

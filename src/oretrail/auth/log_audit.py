@@ -16,7 +16,10 @@ checkpoints that callers, gateways and witnesses already hold. So the audit
   the log (its tree is a prefix of the log's: an RFC 9162 consistency proof),
   and a receipt's leaf is the log's entry at its index;
 - no two checkpoints, stored or supplied, of one size differ;
-- the log exists and is not empty while a receipt or checkpoint for it exists.
+- the log exists and is not empty while a receipt or checkpoint for it exists;
+- for an access log whose entries name states of the shipments log (the shipment
+  records their decisions rested on), ``<org>.shipments.log`` passes these same
+  checks and its tree at each such size has the root the entry names.
 
 The entries are read once, in order, and nothing grows with the log's length
 but the checkpoints' sizes and roots.
@@ -24,6 +27,7 @@ but the checkpoints' sizes and roots.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +51,7 @@ from oretrail.auth.merkle import (
 from oretrail.auth.witness import EvidenceRejected, Receipt, verify_receipt
 from oretrail.errors import OretrailError
 
-__all__ = ["AuditReport", "audit_log", "origin_of"]
+__all__ = ["AuditReport", "audit_log", "origin_of", "shipments_log_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +182,11 @@ def _no_split_view(checkpoints: Sequence[tuple[str, Checkpoint]]) -> None:
 
 
 def _check_entries(
-    path: Path, hashes: FileHashes, signed: int, wanted: set[int]
+    path: Path, hashes: FileHashes, signed: int, wanted: set[int], shipments: dict[int, str]
 ) -> tuple[int, dict[int, bytes]]:
     """Stream the entries: contiguous, JSON, matching the hashes file. Their count, and
-    the leaf hashes at the ``wanted`` indexes."""
+    the leaf hashes at the ``wanted`` indexes; the shipments log states they name are
+    added to ``shipments`` (size to base64 root)."""
     leaves: dict[int, bytes] = {}
     count = 0
     with path.open("rb") as lines:
@@ -202,6 +207,16 @@ def _check_entries(
                     f"{path}: entry {n} follows the last checkpoint (size {signed}): "
                     "it was added without being signed"
                 )
+            state = entry.get("shipments")
+            if isinstance(state, dict):
+                size, root = state.get("size"), state.get("root")
+                if not isinstance(size, int) or not isinstance(root, str):
+                    raise LogTampered(f"{path}: entry {n} names a malformed shipments state")
+                if shipments.setdefault(size, root) != root:
+                    raise LogTampered(
+                        f"{path}: entry {n} names a shipments log of size {size} with another "
+                        "root than an earlier entry: the shipment records were rewritten"
+                    )
             leaf = leaf_hash(line)
             if n in wanted:
                 leaves[n] = leaf
@@ -251,7 +266,9 @@ def audit_log(
         raise LogTampered(f"{hashes_path(path)}: missing: the log's node hashes") from None
     try:
         last = stored[-1]
-        count, leaves = _check_entries(path, hashes, last.size, {r.index for r in receipts})
+        shipments: dict[int, str] = {}
+        wanted = {r.index for r in receipts}
+        count, leaves = _check_entries(path, hashes, last.size, wanted, shipments)
         if count == 0 and held and max(held) > 0:
             raise LogTampered(
                 f"{path}: empty, but a receipt or checkpoint of size {max(held)} for it exists"
@@ -269,7 +286,46 @@ def audit_log(
                 raise LogTampered(f"{path}: entry {receipt.index} is not the one {where} names")
     finally:
         hashes.close()
+    if shipments:
+        _check_shipments(path, keys, shipments)
     return AuditReport(origin, count, len(stored), len(receipts), len(witnessed))
+
+
+def shipments_log_path(path: Path) -> Path:
+    """The shipments log beside the access log ``<org>.log``: ``<org>.shipments.log``."""
+    return path.with_name(path.name.removesuffix(".log") + ".shipments.log")
+
+
+def _check_shipments(path: Path, keys: Sequence[Ed25519PublicKey], states: dict[int, str]) -> None:
+    """The shipments log verifies, and holds every state the access log's entries name."""
+    shipments = shipments_log_path(path)
+    if not shipments.exists():
+        raise LogTampered(
+            f"{shipments}: missing, but entries of {path.name} rest on shipment records in it"
+        )
+    audit_log(shipments, keys)
+    held = FileHashes(hashes_path(shipments), readonly=True)
+    try:
+        for size, root in sorted(states.items()):
+            if size > _size(held) or tree_hash(size, held) != base64.b64decode(root):
+                raise LogTampered(
+                    f"{shipments}: its first {size} records are not those the access log's "
+                    "answers rested on: the shipment records were changed"
+                )
+    finally:
+        held.close()
+
+
+def _size(hashes: FileHashes) -> int:
+    """How many leaves a hashes file holds (the inverse of stored_hash_count)."""
+    lo, hi = 0, hashes.count()
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if stored_hash_count(mid) <= hashes.count():
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _as_checkpoint(receipt: Receipt, origin: str) -> Checkpoint:

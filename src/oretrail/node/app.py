@@ -42,6 +42,7 @@ from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.evidence import Witness, WitnessedEdge, request_entry
 from oretrail.node.lots import NodeContext
 from oretrail.node.schema import build_node_schema
+from oretrail.node.shipment_log import ShipmentLog
 from oretrail.store.port import GraphStore
 
 __all__ = ["NodeSecurity", "StoreOpener", "build_node_app"]
@@ -60,10 +61,11 @@ class NodeSecurity:
     log: AccessLog
     jwks: dict[str, Any]
     node_key: SigningKey
+    shipments: ShipmentLog
 
     @property
     def witness(self) -> Witness:
-        return Witness(self.log, self.node_key)
+        return Witness(self.log, self.node_key, self.shipments)
 
 
 class _NodeGraphQL(GraphQL[NodeContext, None]):

@@ -15,7 +15,7 @@ JSON body as a top-level ``evidence`` member. The wire shapes are in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ from oretrail.auth.access_log import AccessLog
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.principal import Principal
 from oretrail.auth.witness import request_hash, response_digest, sign_answer
+from oretrail.domain.model import Shipment
+from oretrail.node.shipment_log import ShipmentLog
 
 __all__ = ["RequestEntry", "Witness", "WitnessedEdge", "request_entry"]
 
@@ -38,12 +40,18 @@ class RequestEntry:
 
     queries: list[str] = field(default_factory=list)
     lots: list[dict[str, Any]] = field(default_factory=list)
+    # Shipment records the decisions consulted (witnessed before the answer leaves).
+    shipments: list[Shipment] = field(default_factory=list)
     sealed: bool = False
 
     def add(self, query: str, lots: list[dict[str, Any]]) -> None:
         """Record one answered field (``lots``, ``outputs``...) and its per-lot decisions."""
         self.queries.append(query)
         self.lots.extend(lots)
+
+    def consulted(self, shipments: Iterable[Shipment]) -> None:
+        """Note shipment records a decision rested on (node.shipment_log)."""
+        self.shipments.extend(shipments)
 
 
 def request_entry(state: Mapping[str, Any]) -> RequestEntry:
@@ -58,6 +66,7 @@ class Witness:
 
     log: AccessLog
     key: SigningKey
+    shipments: ShipmentLog | None = None
 
     async def seal(
         self,
@@ -79,12 +88,16 @@ class Witness:
             }
             req = request_hash(principal.request.hash)
         digest = response_digest(body)
+        witnessed: dict[str, Any] = {}
+        if self.shipments is not None:
+            witnessed["shipments"] = await self.shipments.witness(entry.shipments)
         record = {
             **caller,
             "on_behalf_of_via": "gateway",
             "query": ",".join(entry.queries) or ("refused" if reason else "graphql"),
             **({"reason": reason[:500]} if reason else {}),
             "lots": entry.lots,
+            **witnessed,
             "req": req,
             "digest": digest,
         }

@@ -150,6 +150,7 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
         sorted({c.consumer for cs in claims.values() for c in cs if c.granter == org})
     )
     shipments = await ctx.store.shipments(list(found))
+    ctx.entry.consulted(s for sent in shipments.values() for s in sent)
     facilities = {f.id: f for f in await ctx.store.facilities()}
     certificates = await ctx.store.certificates(
         [*sorted({lot.facility for lot in found.values()}), org]
