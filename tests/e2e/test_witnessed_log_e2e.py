@@ -161,6 +161,10 @@ async def test_checkpoints_and_consistency_proofs_are_served(federation: Federat
             f"{base}/log/consistency", params={"from": 5, "to": new.size + 10}
         ) as response:
             assert response.status == 400
+        # The shipments log is served alike, under its own origin.
+        async with session.get(f"{base}/log/shipments/checkpoint") as response:
+            note = await response.text()
+        verify_checkpoint(note, public, log_origin(org, "shipments"))
 
 
 def test_shipment_records_that_authorised_grants_are_witnessed(

@@ -1,6 +1,7 @@
 """The node's ASGI app: GraphQL at /graphql (a caller's signed request required), /health,
-its public keys, member statements for its pinned registry copy, and its witnessed log's
-latest checkpoint and consistency proofs (/log/checkpoint, /log/consistency).
+its public keys, member statements for its pinned registry copy, and the latest checkpoint
+and consistency proofs of its witnessed logs (/log/checkpoint, /log/consistency; the
+shipments log's under /log/shipments/).
 
 Every request at /graphql, answered or refused, is one leaf of the access log and
 carries its receipt and the node's signed answer (node.evidence)."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ from oretrail.store.port import GraphStore
 
 __all__ = ["NodeSecurity", "StoreOpener", "build_node_app"]
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 # Opens the node's store for the app's lifetime (a driver for Neo4j, nothing for memory).
 StoreOpener = Callable[[], AbstractAsyncContextManager[GraphStore]]
 
@@ -155,20 +157,26 @@ def build_node_app(
             return JSONResponse({"error": str(exc)}, status_code=403)
         return JSONResponse({"applied": record.org, "member": record.to_json()})
 
-    async def checkpoint(request: Request) -> Response:
-        """GET /log/checkpoint: the access log's latest signed checkpoint (a C2SP note)."""
-        return PlainTextResponse(security.log.checkpoint)
+    def log_endpoints(log: AccessLog) -> tuple[Endpoint, Endpoint]:
+        async def checkpoint(request: Request) -> Response:
+            """GET: the log's latest signed checkpoint (a C2SP note, text/plain)."""
+            return PlainTextResponse(log.checkpoint)
 
-    async def consistency(request: Request) -> Response:
-        """GET /log/consistency?from=M&to=N: RFC 9162 proof, a JSON list of base64 hashes."""
-        try:
-            old, new = int(request.query_params["from"]), int(request.query_params["to"])
-            proof = security.log.consistency(old, new)
-        except (KeyError, ValueError):
-            return JSONResponse({"error": "from and to must be tree sizes"}, status_code=400)
-        except LogTampered as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse([base64.b64encode(h).decode("ascii") for h in proof])
+        async def consistency(request: Request) -> Response:
+            """GET ?from=M&to=N: RFC 9162 consistency proof, a JSON list of base64 hashes."""
+            try:
+                old, new = int(request.query_params["from"]), int(request.query_params["to"])
+                proof = log.consistency(old, new)
+            except (KeyError, ValueError):
+                return JSONResponse({"error": "from and to must be tree sizes"}, status_code=400)
+            except LogTampered as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse([base64.b64encode(h).decode("ascii") for h in proof])
+
+        return checkpoint, consistency
+
+    access_checkpoint, access_consistency = log_endpoints(security.log)
+    shipments_checkpoint, shipments_consistency = log_endpoints(security.shipments.log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -199,8 +207,11 @@ def build_node_app(
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
             Route("/trust/statements", statement, methods=["POST"]),
-            Route("/log/checkpoint", checkpoint, methods=["GET"]),
-            Route("/log/consistency", consistency, methods=["GET"]),
+            # No caller auth: checkpoints and proofs are for anyone to witness.
+            Route("/log/checkpoint", access_checkpoint, methods=["GET"]),
+            Route("/log/consistency", access_consistency, methods=["GET"]),
+            Route("/log/shipments/checkpoint", shipments_checkpoint, methods=["GET"]),
+            Route("/log/shipments/consistency", shipments_consistency, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
