@@ -22,6 +22,8 @@ slow) are listed as such. The Python client and ``oretrail verify`` call this.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
@@ -31,6 +33,7 @@ from typing import Any
 
 from oretrail.auth.checkpoint import log_origin
 from oretrail.auth.pinned import PinnedRegistry, pinned_from_json
+from oretrail.auth.requests import RequestContext
 from oretrail.auth.tokens import node_issuer, token_hash
 from oretrail.auth.witness import (
     EvidenceRejected,
@@ -108,9 +111,19 @@ def verify_evidence(
     found = Verification()
     if bundle.get("format") != EVIDENCE_FORMAT:
         raise EvidenceInvalid(f"not an evidence bundle: format is not {EVIDENCE_FORMAT!r}")
-    _, _, _, request = _header(bundle)
+    root, max_depth, as_of, request = _header(bundle)
     if request_token is not None and request_token != request:
         found.problems.append("the bundle answers another request than the one you signed")
+    asked = _request_context(request)
+    if asked is None or (asked.op, asked.roots, asked.depth, asked.as_of_date) != (
+        "trace",
+        (root,),
+        max_depth,
+        as_of,
+    ):
+        found.problems.append(
+            "the bundle's root, depth or as-of date is not what its signed request asks"
+        )
     request_hash = token_hash(request)
     if bundle.get("requestHash") != request_hash:
         found.problems.append("the bundle's requestHash is not the hash of its request")
@@ -189,6 +202,17 @@ def check_signed_answer(
         return
     assert problem is not None
     raise problem
+
+
+def _request_context(token: str) -> RequestContext | None:
+    """The context of the bundle's signed request, read without checking its signature:
+    the nodes checked it when they answered, and each answer is signed over its hash."""
+    try:
+        segment = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        return RequestContext.from_claims(claims.get("ctx") if isinstance(claims, dict) else None)
+    except (IndexError, ValueError, RecursionError, OretrailError):
+        return None
 
 
 def _evidence_of(response: Mapping[str, Any]) -> object:

@@ -263,3 +263,14 @@ def test_oretrail_verify_checks_a_bundle_file(
     assert failed.returncode == 1
     assert "coverage" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_bundle_restated_for_a_shallower_trace_is_caught(
+    federation: Federation, sample_config: FederationConfig, honest: dict[str, Any]
+) -> None:
+    registry = own_registry(federation, sample_config)
+    # Claiming the caller asked for 2 hops hides everything past them as DEPTH_LIMIT.
+    bundle = copy.deepcopy(honest)
+    bundle["maxDepth"] = 2
+    found = problems(restated(bundle, registry), registry)
+    assert any("not what its signed request asks" in p for p in found), found
