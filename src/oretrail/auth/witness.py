@@ -104,7 +104,9 @@ def _plain(value: Any) -> Any:
             return value
         raise _NotPlain
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < _SAFE_INTEGER:
+        # An integral float below 1e16 is written as its integer by ECMAScript; its exact
+        # integer has the same digits (2**53 = 9007199254740992.0 is "9007199254740992").
+        if value.is_integer() and abs(value) < 1e16:
             return int(value)
         # Python's repr is plain decimal from 1e-4 up to 1e16 (ECMAScript's from 1e-6 to
         # 1e21); both give the shortest digits that round-trip.
