@@ -314,7 +314,7 @@ def lot_type(
     return LotType(lot=lot, granted=granted, place=place)
 
 
-@strawberry.type
+@strawberry.type(description="One asked-for id: the lot, or a typed reason it is not given.")
 class LotAnswer:
     """One asked-for id: the lot, or a typed reason it is not given."""
 
@@ -345,7 +345,9 @@ class ContinuationType:
     grant: str = strawberry.field(description="The signed grant, a compact JWS (DESIGN Trust 4).")
 
 
-@strawberry.type
+@strawberry.type(
+    description="The answers in the order of the ids asked, and the grants for the inputs revealed."
+)
 class LotsResult:
     """The answers in the order of the ids asked, and the grants for the inputs revealed."""
 
@@ -370,7 +372,9 @@ class ShipmentType:
     quantity: QuantityType = strawberry.field(description="How much was shipped.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="Where one lot went: our lots that consumed it, and whom we shipped it to."
+)
 class OutputsAnswer:
     """Where one lot went: our lots that consumed it, and whom we shipped it to."""
 
