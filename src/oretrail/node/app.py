@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
@@ -32,6 +31,7 @@ from oretrail.auth.principal import (
 )
 from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import ConfigError, TokenRejected
+from oretrail.graphql_http import GraphQLMediaType, GraphQLOverHTTP
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.lots import NodeContext
 from oretrail.node.schema import build_node_schema
@@ -53,7 +53,7 @@ class NodeSecurity:
     jwks: dict[str, Any]
 
 
-class _NodeGraphQL(GraphQL[NodeContext, None]):
+class _NodeGraphQL(GraphQLOverHTTP[NodeContext]):
     def __init__(self, security: NodeSecurity, *, dev: bool) -> None:
         super().__init__(
             build_node_schema(dev=dev),
@@ -154,9 +154,11 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                BodyGuard(
-                    BearerProtected(graphql, authenticate, refused),
-                    max_bytes=NODE_MAX_BODY_BYTES,
+                GraphQLMediaType(
+                    BodyGuard(
+                        BearerProtected(graphql, authenticate, refused),
+                        max_bytes=NODE_MAX_BODY_BYTES,
+                    )
                 ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
