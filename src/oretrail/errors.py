@@ -13,6 +13,7 @@ escapes is a bug and is masked at the service edge.
     │   └── UnknownLot          a well-formed id its owner does not know
     ├── UnknownParticipant      an organisation not in the registry
     ├── ConfigError             a registry or settings file that cannot be used
+    ├── RequestAbandoned        the caller went away before the answer (code ABANDONED)
     ├── SeedError               a seed file that breaks the domain's rules
     ├── TokenRejected           a token or grant failed verification (code UNAUTHENTICATED)
     ├── Forbidden               a verified caller asked for what it may not (code FORBIDDEN)
@@ -46,6 +47,7 @@ __all__ = [
     "NodeUnreachable",
     "NodeWithheld",
     "OretrailError",
+    "RequestAbandoned",
     "SeedError",
     "StoreError",
     "StoreUnavailable",
@@ -87,6 +89,15 @@ class ConfigError(OretrailError):
     """A configuration file is missing, unreadable or inconsistent."""
 
     code = "CONFIG_ERROR"
+
+
+class RequestAbandoned(OretrailError):
+    """The caller closed the connection (interrupted, timed out) before its answer was ready.
+
+    Nothing it asked for is recorded: a trace nobody received is not in the history.
+    """
+
+    code = "ABANDONED"
 
 
 class SeedError(OretrailError):

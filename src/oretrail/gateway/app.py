@@ -93,7 +93,12 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
             model=self.model,
             caller=caller,
             signing_key=self.security.signing_key,
+            caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
         )
+
+
+async def _open() -> bool:
+    return False
 
 
 def build_gateway_app(

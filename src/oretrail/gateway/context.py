@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from oretrail.auth.gateway_auth import gateway_token
@@ -20,6 +20,10 @@ __all__ = ["RESTRICTED_ROLES", "Caller", "GatewayContext"]
 
 # Callers holding only these roles may run approved transparency queries, by id, only.
 RESTRICTED_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+async def _never_gone() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
+    # Whether the caller has closed its connection (the HTTP request's disconnect).
+    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

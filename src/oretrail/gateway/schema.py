@@ -17,6 +17,7 @@ from oretrail.errors import (
     InvalidInput,
     NodeCallError,
     OretrailError,
+    RequestAbandoned,
     StoreError,
     StoreUnavailable,
 )
@@ -115,6 +116,12 @@ class Query:
                 guards=ctx.guards,
             )
             record = trace_record(report, ctx.caller.org)
+            # A trace whose caller went away (interrupted, timed out) reached no one: it
+            # is not recorded, so the history holds only traces that were answered.
+            if await ctx.caller_gone():
+                raise RequestAbandoned(
+                    "the caller closed the connection; the trace is not recorded"
+                )
             # A trace is answered only once it is committed to the model, so an
             # answered trace is never missing from the history.
             await ctx.model.record_trace(record)
