@@ -44,18 +44,13 @@ from oretrail.bootstrap import (
 from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number, seconds
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.cli_http import (
-    DEFAULT_TIMEOUT,
-    CommandFailed,
-    check_gateway_url,
-    load_user,
-    post_to_gateway,
-)
+from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
-from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.report import format_trace
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
 
 __all__ = ["main", "schema_sdl"]
@@ -422,24 +417,6 @@ async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
     return task.result()
 
 
-async def _post(
-    url: str,
-    user: UserIdentity,
-    query: str,
-    variables: dict[str, Any],
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> dict[str, Any]:
-    """The data of a query's answer; its errors become CommandFailed."""
-    document = await post_to_gateway(
-        url, user, {"query": query, "variables": variables}, timeout=timeout
-    )
-    if document.get("errors"):
-        raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
-    data: dict[str, Any] = document["data"]
-    return data
-
-
 async def _query_trace(
     url: str,
     user: UserIdentity,
@@ -449,10 +426,10 @@ async def _query_trace(
     *,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
-    data = await _post(url, user, TRACE_QUERY, variables, timeout=timeout)
-    trace: dict[str, Any] = data["trace"]
-    return trace
+    """The gateway's trace of ``lot`` as its JSON answer (what the report formats)."""
+    async with GatewayClient(url, user, timeout=timeout) as gateway:
+        trace = await gateway.trace(lot, max_depth=depth, as_of=as_of)
+    return dict(trace.raw)
 
 
 async def _demo(
@@ -483,9 +460,8 @@ async def _demo(
             )
             oem = fed.user(DEMO_OEM)
             trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
-            exposed = await _post(
-                fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
-            )
+            async with GatewayClient(fed.gateway_url, oem) as gateway:
+                exposed = await gateway.execute(EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY})
             ngo = fed.user(DEMO_NGO)
             published = {}
             for query_id, variables in DEMO_APPROVED:
@@ -497,7 +473,7 @@ async def _demo(
                 try:
                     await _query_trace(fed.gateway_url, fed.user(org), lot, None, as_of)
                     refusals.append((org, "NOT REFUSED: the trace was answered"))
-                except CommandFailed as exc:
+                except GatewayError as exc:
                     refusals.append((org, f"refused: {exc}"))
     if as_json:
         print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))

@@ -22,8 +22,8 @@ from oretrail.auth.party_keys import (
 from oretrail.auth.roots import sign_root_list
 from oretrail.bootstrap import load_federation_config
 from oretrail.cli_args import seconds
-from oretrail.cli_http import DEFAULT_TIMEOUT, load_user, post_to_gateway
-from oretrail.client import signed_headers
+from oretrail.cli_http import load_user, post_to_gateway
+from oretrail.client import DEFAULT_TIMEOUT, signed_headers
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import ConfigError
 from oretrail.gateway.approved import save_signed_roots

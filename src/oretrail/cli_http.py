@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from oretrail.auth.callers import UserIdentity
-from oretrail.client import signed_headers
+from oretrail.client import DEFAULT_TIMEOUT, GatewayClient
 
-__all__ = ["DEFAULT_TIMEOUT", "CommandFailed", "check_gateway_url", "load_user", "post_to_gateway"]
-
-# Seconds the command waits for the gateway's whole answer. A trace is bounded by
-# the gateway's own trace_deadline (20 s by default); this leaves it room to answer.
-DEFAULT_TIMEOUT = 60.0
+__all__ = ["CommandFailed", "check_gateway_url", "load_user", "post_to_gateway"]
 
 
 class CommandFailed(Exception):
@@ -45,34 +38,14 @@ async def post_to_gateway(
     *,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    """The gateway's JSON answer, errors included; CommandFailed if there is none.
+    """The gateway's JSON answer, errors included (oretrail.client.GatewayClient.post).
 
-    The request is signed by ``user`` for exactly this payload (oretrail.client).
-    ``timeout`` (seconds) bounds everything: connecting, sending and the whole answer,
-    so a gateway that is down or stuck is reported within it.
+    ``timeout`` (seconds) bounds everything, so a gateway that is down or stuck is
+    reported within it (GatewayUnreachable, one line).
     """
     check_gateway_url(url)
-    headers = signed_headers(user, payload)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.post(url, json=payload, headers=headers) as response,
-        ):
-            text = await response.text()
-    except TimeoutError:
-        raise CommandFailed(
-            f"the gateway at {url} did not answer within {timeout:g} s (--timeout)"
-        ) from None
-    except aiohttp.ClientError as exc:
-        raise CommandFailed(
-            f"cannot reach the gateway at {url}: {exc or type(exc).__name__}"
-        ) from None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise CommandFailed(f"the gateway answered HTTP {response.status} without JSON") from None
-    if not isinstance(document, dict):
-        raise CommandFailed(f"the gateway answered HTTP {response.status} with no JSON object")
+    async with GatewayClient(url, user, timeout=timeout) as gateway:
+        _, document = await gateway.post(payload)
     return document
 
 

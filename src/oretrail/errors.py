@@ -14,6 +14,8 @@ escapes is a bug and is masked at the service edge.
     ├── UnknownParticipant      an organisation not in the registry
     ├── ConfigError             a registry or settings file that cannot be used
     ├── RequestAbandoned        the caller went away before the answer (code ABANDONED)
+    ├── GatewayError            the gateway answered a client with errors; ``code`` is theirs
+    │   └── GatewayUnreachable  no usable answer: down, stuck past the timeout, not JSON
     ├── SeedError               a seed file that breaks the domain's rules
     ├── TokenRejected           a token or grant failed verification (code UNAUTHENTICATED)
     ├── Forbidden               a verified caller asked for what it may not (code FORBIDDEN)
@@ -38,6 +40,8 @@ from typing import ClassVar
 __all__ = [
     "ConfigError",
     "Forbidden",
+    "GatewayError",
+    "GatewayUnreachable",
     "InvalidInput",
     "InvalidLotId",
     "InvalidNodeAnswer",
@@ -98,6 +102,36 @@ class RequestAbandoned(OretrailError):
     """
 
     code = "ABANDONED"
+
+
+class GatewayError(OretrailError):
+    """The gateway answered a client's request with errors (oretrail.client).
+
+    ``code`` is the first error's ``extensions.code`` (BAD_INPUT, UNAUTHENTICATED...),
+    ``status`` the HTTP status, ``errors`` every error as the gateway sent it.
+    """
+
+    code = "GATEWAY_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int = 200,
+        errors: tuple[dict[str, object], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.status = status
+        self.errors = errors
+
+
+class GatewayUnreachable(GatewayError):
+    """No usable answer from the gateway: not reachable, not within the timeout, not JSON."""
+
+    code = "UNREACHABLE"
 
 
 class SeedError(OretrailError):
