@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from oretrail.bootstrap import neo4j_runner
+from oretrail.cli_args import EXIT_FAILED, neo4j_uri
 from oretrail.cli_http import CommandFailed
 from oretrail.config import Participant, Registry, default_graph_dir, load_registry
 from oretrail.domain.model import Organisation
@@ -70,7 +71,11 @@ def add_epcis_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
             help="the embedded store's seed file (default: the registry's seed for --org)",
         )
         command.add_argument(
-            "--neo4j", metavar="URI", default=None, help="the participant's store on this Neo4j"
+            "--neo4j",
+            metavar="URI",
+            type=neo4j_uri,
+            default=None,
+            help="the participant's store on this Neo4j",
         )
         command.add_argument(
             "--schema",
@@ -204,7 +209,7 @@ async def _import(
             f"oretrail: {len(exc.problems)} problem(s): nothing was imported into {where}",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_FAILED
     if args.neo4j:
         graphs = default_graph_dir()
         async with neo4j_runner(args.neo4j, graphs) as runner:

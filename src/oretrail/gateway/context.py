@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import GatewaySettings, Registry
@@ -20,6 +21,10 @@ __all__ = ["RESTRICTED_ROLES", "Caller", "GatewayContext"]
 
 # Callers holding only these roles may run approved transparency queries, by id, only.
 RESTRICTED_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+async def _never_gone() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,10 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
+    # The gateway's pinned registry copy: the snapshot an evidence bundle names.
+    pinned: PinnedRegistry | None = None
+    # Whether the caller has closed its connection (the HTTP request's disconnect).
+    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""
