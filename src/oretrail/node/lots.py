@@ -114,7 +114,11 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     check_batch(ids, grants)
     principal = ctx.principal
     if principal.op not in ("trace", "transparency"):
-        raise Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        refusal = Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        await log_decisions(
+            ctx, "lots", [Decision(i, "WITHHELD", [], [], str(refusal)) for i in ids]
+        )
+        raise refusal
     if principal.op == "transparency":
         refusal = _transparency_refusal(ctx)
         if refusal is not None:
