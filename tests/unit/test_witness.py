@@ -52,7 +52,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(JSON)
 def test_canonical_json_equals_the_rfc_8785_library(value: Any) -> None:
     """The fast path writes byte for byte what rfc8785 writes (surrogates aside)."""
