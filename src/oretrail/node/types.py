@@ -239,6 +239,14 @@ class LotType:
         return _give(self.granted, "emissions", self.lot.carbon_footprint)
 
     @strawberry.field
+    def carbon_footprint_unit(self) -> str | None:
+        return _give(self.granted, "emissions", self.lot.carbon_footprint_unit)
+
+    @strawberry.field
+    def rated_capacity_kwh(self) -> float | None:
+        return _give(self.granted, "identity", self.lot.rated_capacity_kwh)
+
+    @strawberry.field
     def inputs(self) -> list[InputLinkType] | None:
         links = _give(self.granted, "inputs", self.lot.inputs)
         return [
