@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from oretrail.domain.attribution import Gap
 from oretrail.domain.disclosure import Disclosure
@@ -14,6 +16,9 @@ from oretrail.domain.risks import Check, RiskKind, allocation_only
 from oretrail.gateway.exposure import Exposure
 from oretrail.gateway.tracing import TraceReport
 from oretrail.graphql_types import CustodyModel
+from oretrail.standards.battery_pass import battery_passport
+from oretrail.standards.dpp import product_passport
+from oretrail.standards.dpp_sources import Party, TracedProduct
 from oretrail.store.model_port import TraceSummary
 
 __all__ = [
@@ -143,6 +148,20 @@ class TraceType:
     )
     lots: list[TraceLot]
     edges: list[TraceEdge]
+    # The trace for its passports, built only when a passport field is asked for.
+    product: strawberry.Private[TracedProduct | None] = None
+
+    @strawberry.field
+    def product_passport(self) -> JSON | None:
+        """The UNTP Digital Product Passport (0.6.1) of the traced lot: a VC 2.0, unsigned;
+        the caller's organisation signs it with its own key (`oretrail export dpp`)."""
+        return None if self.product is None else _json(product_passport(self.product, _now()))
+
+    @strawberry.field
+    def battery_passport(self) -> JSON | None:
+        """EU battery passport data (Battery Pass data model 1.2.0) as a VC 2.0, unsigned
+        (`oretrail export battery-passport` signs it)."""
+        return None if self.product is None else _json(battery_passport(self.product, _now()))
 
 
 @strawberry.type
@@ -194,8 +213,25 @@ def _gap(gap: Gap) -> GapType:
     )
 
 
-def trace_type(report: TraceReport, record_id: str) -> TraceType:
-    """The GraphQL view of a finished trace, built once so nothing is resolved twice."""
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(document: dict[str, Any]) -> JSON:
+    return JSON(document)
+
+
+def trace_type(
+    report: TraceReport,
+    record_id: str,
+    traced_by: Party | None = None,
+    parties: Mapping[str, str] | None = None,
+) -> TraceType:
+    """The GraphQL view of a finished trace, built once so nothing is resolved twice.
+
+    With ``traced_by`` (the caller's organisation) the trace also answers its
+    passports, unsigned, naming organisations by ``parties`` (registry id -> name).
+    """
     graph, attribution = report.graph, report.attribution
     origins = []
     for o in attribution.origins:
@@ -267,6 +303,9 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
             for u in report.unchecked
         ],
         allocation_note=ALLOCATION_NOTE if allocation_only(attribution) else None,
+        product=None
+        if traced_by is None
+        else TracedProduct(graph, attribution, record_id, traced_by, dict(parties or {})),
         lots=lots,
         edges=[
             TraceEdge(
