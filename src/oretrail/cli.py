@@ -34,9 +34,16 @@ from oretrail.bootstrap import (
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_passports import (
+    add_export_commands,
+    passport_summary,
+    query_passports,
+    run_export_command,
+)
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
 from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.standards.vc import sign_credential
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
 
 __all__ = ["main"]
@@ -216,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_graph_commands(commands)
     add_auth_commands(commands)
+    add_export_commands(commands)
     return parser
 
 
@@ -266,6 +274,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command == "export":
+        return run_export_command(args)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
@@ -340,6 +350,11 @@ async def _demo(
             print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
             oem = fed.user(DEMO_OEM)
             trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
+            passports = await query_passports(fed.gateway_url, oem, lot, None, as_of)
+            # Signed on the OEM's side with its organisation key, as `oretrail export` does.
+            signed = sign_credential(
+                passports["productPassport"], fed.keys.member(DEMO_OEM).org_key
+            )
             exposed = await _post(
                 fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
             )
@@ -361,6 +376,8 @@ async def _demo(
         return 0
     print()
     print(format_trace(trace))
+    print()
+    print(passport_summary(passports, signed))
     print()
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:
