@@ -3,8 +3,9 @@
 Four aspects of the Battery Pass model, each shaped as its official JSON schema,
 carried in an unsigned VC 2.0 the tracing organisation signs (``standards.vc``):
 
-- ``supplyChainDueDiligence``: the trace record as the due-diligence report a
-  passport links to, and the third-party assurances shown on the path.
+- ``supplyChainDueDiligence``: links to the trace record (the supply-chain report a
+  passport links to) and to the product passport, whose conformity claims are the
+  third-party assurances shown on the path.
 - ``materialComposition``: the product's mass (grams, as the model says) of each
   traced element, the component it sits in, its CAS number, and whether it is a
   critical raw material (Regulation (EU) 2024/1252, Annex II).
@@ -29,12 +30,8 @@ from typing import Any
 
 from oretrail.domain.lotgraph import TracedLot
 from oretrail.standards.battery_pass_footprint import FootprintRollup, roll_up
-from oretrail.standards.dpp_sources import (
-    ELEMENT_NAMES,
-    TracedProduct,
-    certificates_on_path,
-    timestamp,
-)
+from oretrail.standards.dpp import PASSPORT_URN as DPP_URN
+from oretrail.standards.dpp_sources import ELEMENT_NAMES, TracedProduct, timestamp
 from oretrail.standards.vc import VC_CONTEXT
 
 __all__ = ["ARTICLE_8_MATERIALS", "CAS_NUMBERS", "NOT_COVERED", "battery_passport"]
@@ -119,19 +116,11 @@ def battery_passport(product: TracedProduct, issued_at: datetime) -> dict[str, A
 
 
 def _due_diligence(product: TracedProduct) -> dict[str, Any]:
-    assurances = []
-    for certificate, lots in certificates_on_path(product):
-        dates = [lot.produced_at for lot in lots if lot.produced_at is not None]
-        valid = bool(dates) and all(certificate.valid_on(day) for day in dates)
-        assurances.append(
-            f"{certificate.standard} {certificate.id} by {product.party(certificate.issuer).name}"
-            f" for {', '.join(sorted({product.party(lot.owner).name for lot in lots}))}: "
-            f"{'valid' if valid else 'NOT valid'} on the production dates "
-            f"(unverified record)"
-        )
+    """Links, as the model asks (format uri): the trace record behind the passport, and
+    the product passport whose conformity claims list the third-party assurances."""
     return {
         "supplyChainDueDiligenceReport": product.trace_uri,
-        "thirdPartyAussurances": "; ".join(assurances) or "none shown on the traced path",
+        "thirdPartyAussurances": f"{DPP_URN}{product.record_id}",
     }
 
 
