@@ -301,3 +301,13 @@ def test_export_without_the_organisation_key_says_where_it_looked(
     assert run.returncode == 2
     assert "nordvolt/org.pem: no such key" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["dpp", "battery-passport"])
+def test_each_export_has_help(command: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "oretrail", "export", command, "--help"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0
+    assert "--unsigned" in run.stdout
