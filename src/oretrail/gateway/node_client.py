@@ -518,11 +518,11 @@ def _footprint(raw: dict[str, Any]) -> dict[str, Any]:
     carbon, unit = raw.get("carbonFootprint"), raw.get("carbonFootprintUnit")
     capacity = raw.get("ratedCapacityKwh")
     if carbon is not None and not (is_number(carbon) and carbon >= 0):
-        raise _Shape(f"carbonFootprint {str(carbon)[:40]!r} is not a number >= 0")
+        raise _Shape(f"carbonFootprint {carbon!r:.40} is not a number >= 0")
     if carbon is not None and unit not in CARBON_FOOTPRINT_UNITS:
-        raise _Shape(f"carbonFootprintUnit {str(unit)[:40]!r} is not a footprint unit")
+        raise _Shape(f"carbonFootprintUnit {unit!r:.40} is not a footprint unit")
     if capacity is not None and not (is_number(capacity) and capacity > 0):
-        raise _Shape(f"ratedCapacityKwh {str(capacity)[:40]!r} is not a number > 0")
+        raise _Shape(f"ratedCapacityKwh {capacity!r:.40} is not a number > 0")
     return {
         "carbon_footprint": None if carbon is None else float(carbon),
         "carbon_footprint_unit": None if carbon is None else unit,
