@@ -127,3 +127,17 @@ def test_a_footprint_per_kg_of_a_battery_converts_to_per_kwh() -> None:
     assert rollup.per_kwh == pytest.approx(72.0)
     # A battery declared per kg is not split into stages: its boundary is not battery production.
     assert rollup.contributions == []
+
+
+def test_a_lot_without_a_rated_capacity_has_no_footprint_per_kwh() -> None:
+    graph = sample_graph()
+    graph.lots[PACK] = replace(
+        graph.lots[PACK], carbon_footprint=12.0, carbon_footprint_unit="kgCO2e/kg",
+        rated_capacity_kwh=None,
+    )  # fmt: skip
+    subject = battery_passport(product(graph), datetime(2026, 11, 26, tzinfo=UTC))[
+        "credentialSubject"
+    ]
+    assert subject["notCovered"]["carbonFootprint"] == [
+        "the whole aspect: the lot states no rated capacity in kWh (the functional unit)"
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -131,6 +131,23 @@ class TraceEdge:
     kilograms: float | None
 
 
+def _passport(
+    root: TraceType, build: Callable[[TracedProduct, datetime], dict[str, Any]]
+) -> JSON | None:
+    """A passport of the trace, built when asked for; None for a trace without its caller."""
+    if root.product is None:
+        return None
+    return JSON(build(root.product, datetime.now(UTC)))
+
+
+def _product_passport(root: TraceType) -> JSON | None:
+    return _passport(root, product_passport)
+
+
+def _battery_passport(root: TraceType) -> JSON | None:
+    return _passport(root, battery_passport)
+
+
 @strawberry.type
 class TraceType:
     record_id: strawberry.ID
@@ -150,18 +167,17 @@ class TraceType:
     edges: list[TraceEdge]
     # The trace for its passports, built only when a passport field is asked for.
     product: strawberry.Private[TracedProduct | None] = None
-
-    @strawberry.field
-    def product_passport(self) -> JSON | None:
-        """The UNTP Digital Product Passport (0.6.1) of the traced lot: a VC 2.0, unsigned;
-        the caller's organisation signs it with its own key (`oretrail export dpp`)."""
-        return None if self.product is None else _json(product_passport(self.product, _now()))
-
-    @strawberry.field
-    def battery_passport(self) -> JSON | None:
-        """EU battery passport data (Battery Pass data model 1.2.0) as a VC 2.0, unsigned
-        (`oretrail export battery-passport` signs it)."""
-        return None if self.product is None else _json(battery_passport(self.product, _now()))
+    product_passport: JSON | None = strawberry.field(
+        resolver=_product_passport,
+        description="The UNTP Digital Product Passport (0.6.1) of the traced lot, a W3C "
+        "VC 2.0, unsigned: the caller's organisation signs it with its own key "
+        "(`oretrail export dpp`). docs/standards.md maps its fields.",
+    )
+    battery_passport: JSON | None = strawberry.field(
+        resolver=_battery_passport,
+        description="EU battery passport data (Battery Pass data model 1.2.0) of the traced "
+        "lot as a VC 2.0, unsigned (`oretrail export battery-passport` signs it).",
+    )
 
 
 @strawberry.type
@@ -211,14 +227,6 @@ def _gap(gap: Gap) -> GapType:
         shares=_shares(gap.shares, frozenset()),
         via=None if gap.via is None else strawberry.ID(gap.via),
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _json(document: dict[str, Any]) -> JSON:
-    return JSON(document)
 
 
 def trace_type(

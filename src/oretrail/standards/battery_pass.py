@@ -100,7 +100,13 @@ def battery_passport(product: TracedProduct, issued_at: datetime) -> dict[str, A
     not_covered = {aspect: list(names) for aspect, names in NOT_COVERED.items()}
     footprint = _carbon_footprint(rollup)
     if footprint is None:
-        not_covered["carbonFootprint"] = ["the whole aspect: the battery declares no footprint"]
+        root = product.root
+        why = (
+            "the battery declares no footprint"
+            if root.carbon_footprint is None
+            else "the lot states no rated capacity in kWh (the functional unit)"
+        )
+        not_covered["carbonFootprint"] = [f"the whole aspect: {why}"]
     else:
         subject["carbonFootprint"] = footprint
         subject["carbonFootprintRollup"] = _rollup_detail(rollup)
