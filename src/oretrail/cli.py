@@ -37,8 +37,8 @@ from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
 from oretrail.cli_passports import (
     add_export_commands,
     passport_summary,
-    query_passports,
     run_export_command,
+    trace_with_passports,
 )
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
@@ -349,8 +349,9 @@ async def _demo(
         async with run_federation(config, neo4j_uri=neo4j, neo4j_nodes=nodes_on_neo4j) as fed:
             print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
             oem = fed.user(DEMO_OEM)
-            trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
-            passports = await query_passports(fed.gateway_url, oem, lot, None, as_of)
+            trace, passports = await trace_with_passports(
+                fed.gateway_url, oem, TRACE_QUERY, lot, as_of
+            )
             # Signed on the OEM's side with its organisation key, as `oretrail export` does.
             signed = sign_credential(
                 passports["productPassport"], fed.keys.member(DEMO_OEM).org_key

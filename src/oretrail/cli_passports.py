@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from graphql import FieldNode, NameNode, OperationDefinitionNode, parse, print_ast
 
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import load_org_key
@@ -26,6 +29,8 @@ __all__ = [
     "passport_summary",
     "query_passports",
     "run_export_command",
+    "trace_with_passports",
+    "with_passports",
 ]
 
 DEFAULT_KEYS = Path("var/keys")
@@ -111,6 +116,46 @@ def run_export_command(args: argparse.Namespace) -> int:
         args.out.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+def with_passports(query: str) -> str:
+    """``query`` with both passport fields added to its ``trace`` selection, so that one
+    trace answers the report and the passports (the demo)."""
+    document = parse(query)
+    definitions = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            definitions.append(definition)
+            continue
+        selections = tuple(
+            _with_passport_fields(s) if isinstance(s, FieldNode) and s.name.value == "trace" else s
+            for s in definition.selection_set.selections
+        )
+        selection_set = replace(definition.selection_set, selections=selections)
+        definitions.append(replace(definition, selection_set=selection_set))
+    return print_ast(replace(document, definitions=tuple(definitions)))
+
+
+def _with_passport_fields(trace: FieldNode) -> FieldNode:
+    assert trace.selection_set is not None
+    added = tuple(FieldNode(name=NameNode(value=name)) for name in _FIELDS.values())
+    selections = (*trace.selection_set.selections, *added)
+    return replace(trace, selection_set=replace(trace.selection_set, selections=selections))
+
+
+async def trace_with_passports(
+    url: str, user: UserIdentity, query: str, lot: str, as_of: date | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One trace of ``lot`` answering ``query``'s trace fields and both passports: the
+    trace without them, and the passports."""
+    variables = {"lot": lot, "maxDepth": None, "asOf": as_of.isoformat() if as_of else None}
+    payload = {"query": with_passports(query), "variables": variables}
+    document = await post_to_gateway(url, user, payload)
+    if document.get("errors"):
+        raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
+    trace: dict[str, Any] = document["data"]["trace"]
+    passports = {field: trace.pop(field) for field in _FIELDS.values()}
+    return trace, passports
 
 
 async def query_passports(
