@@ -45,13 +45,20 @@ from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.cli_passports import (
+    add_export_commands,
+    passport_summary,
+    run_export_command,
+    trace_with_passports,
+)
 from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
 from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
-from oretrail.report import format_trace
+from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.standards.vc import sign_credential
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
 from oretrail.verify import verify_evidence
 
@@ -274,6 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     add_graph_commands(commands)
     add_auth_commands(commands)
     add_verify_command(commands)
+    add_export_commands(commands)
     return parser
 
 
@@ -388,6 +396,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command == "export":
+        return run_export_command(args)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
@@ -508,7 +518,13 @@ async def _demo(
                 flush=True,
             )
             oem = fed.user(DEMO_OEM)
-            trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
+            trace, passports = await trace_with_passports(
+                fed.gateway_url, oem, TRACE_QUERY, lot, as_of
+            )
+            # Signed on the OEM's side with its organisation key, as `oretrail export` does.
+            signed = sign_credential(
+                passports["productPassport"], fed.keys.member(DEMO_OEM).org_key
+            )
             async with GatewayClient(fed.gateway_url, oem) as gateway:
                 exposed = await gateway.execute(EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY})
             ngo = fed.user(DEMO_NGO)
@@ -529,6 +545,8 @@ async def _demo(
         return 0
     print()
     print(format_trace(trace))
+    print()
+    print(passport_summary(passports, signed))
     print()
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:
