@@ -45,13 +45,15 @@ from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
 from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
-from oretrail.report import format_trace
+from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY, format_trace
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
+from oretrail.verify import verify_evidence
 
 __all__ = ["main", "schema_sdl"]
 
@@ -226,6 +228,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
     )
     trace.add_argument(
+        "--evidence",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the trace's evidence bundle (the nodes' signed answers) to FILE "
+        "and check it, as `oretrail verify FILE` does",
+    )
+    trace.add_argument(
         "--user",
         type=Path,
         default=None,
@@ -263,6 +273,7 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("service", choices=("gateway", "node"), help="gateway or node")
     add_graph_commands(commands)
     add_auth_commands(commands)
+    add_verify_command(commands)
     return parser
 
 
@@ -355,13 +366,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
         user = load_user(args.user)
-        call = _query_trace(url, user, args.lot, args.max_depth, args.as_of, timeout=args.timeout)
+        query = TRACE_QUERY if args.evidence is None else TRACE_EVIDENCE_QUERY
+        call = _query_trace(
+            url, user, args.lot, args.max_depth, args.as_of, query=query, timeout=args.timeout
+        )
         trace = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
+        bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
+        if args.evidence is not None:
+            return _write_evidence(args.evidence, bundle)
         return 0
     if args.command == "schema":
         sys.stdout.write(schema_sdl(args.service))
         return 0
+    if args.command == "verify":
+        return run_verify(args)
     if args.command == "graph":
         return run_graph_command(args, config_dir)
     if args.command in {"keys", "request", "node", "approved"}:
@@ -417,6 +436,29 @@ async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
     return task.result()
 
 
+def _write_evidence(path: Path, bundle: object) -> int:
+    """Write the evidence bundle (kept whole: a failed check still leaves the file to study)
+    and check it; 1 when it does not verify."""
+    if not isinstance(bundle, dict):
+        raise CommandFailed("the gateway returned no evidence bundle with the trace")
+    try:
+        path.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot write the evidence: {exc.strerror}") from None
+    print(f"oretrail: evidence written to {path}", file=sys.stderr)
+    found = verify_evidence(bundle)
+    if found.ok:
+        print(
+            f"oretrail: evidence verifies ({found.answers_checked} signed answers); "
+            f"check it against your own registry with `oretrail verify {path} --pinned FILE`",
+            file=sys.stderr,
+        )
+        return 0
+    for problem in found.problems:
+        print(f"oretrail: evidence: {problem}", file=sys.stderr)
+    return NOT_VERIFIED
+
+
 async def _query_trace(
     url: str,
     user: UserIdentity,
@@ -424,12 +466,15 @@ async def _query_trace(
     depth: int | None,
     as_of: date | None,
     *,
+    query: str = TRACE_QUERY,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
     """The gateway's trace of ``lot`` as its JSON answer (what the report formats)."""
+    variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
     async with GatewayClient(url, user, timeout=timeout) as gateway:
-        trace = await gateway.trace(lot, max_depth=depth, as_of=as_of)
-    return dict(trace.raw)
+        data = await gateway.execute(query, variables)
+    trace: dict[str, Any] = data["trace"]
+    return trace
 
 
 async def _demo(

@@ -94,6 +94,7 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
             caller=caller,
             signing_key=self.security.signing_key,
             caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
+            pinned=self.security.pinned,
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import GatewaySettings, Registry
@@ -60,6 +61,8 @@ class GatewayContext:
     guards: NodeGuards = field(default_factory=NodeGuards)
     # Whether the caller has closed its connection (the HTTP request's disconnect).
     caller_gone: Callable[[], Awaitable[bool]] = _never_gone
+    # The gateway's pinned registry copy: the snapshot an evidence bundle names.
+    pinned: PinnedRegistry | None = None
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from oretrail.domain.attribution import Gap
 from oretrail.domain.disclosure import Disclosure
@@ -215,6 +217,11 @@ class TraceEdge:
     )
 
 
+def _evidence(root: TraceType) -> JSON | None:
+    """Built only when asked for: a large trace's bundle holds every node answer."""
+    return None if root.bundle is None else JSON(root.bundle())
+
+
 @strawberry.type(
     name="Trace",
     description="A finished upstream trace: origins, coverage, gaps and risks of one product lot.",
@@ -246,6 +253,16 @@ class TraceType:
     lots: list[TraceLot] = strawberry.field(description="Every lot reached (the graph's nodes).")
     edges: list[TraceEdge] = strawberry.field(
         description="Every input link followed (the graph's edges)."
+    )
+    bundle: strawberry.Private[Callable[[], dict[str, Any]] | None] = None
+
+    evidence: JSON | None = strawberry.field(
+        resolver=_evidence,
+        description=(
+            "The trace's evidence bundle (JSON; DESIGN.md Trust 7): every node answer "
+            "the figures rest on, as the node signed it, with the caller's request, the "
+            "gaps, the public inputs and the figures; check it with `oretrail verify`."
+        ),
     )
 
 
@@ -307,8 +324,15 @@ def _gap(gap: Gap) -> GapType:
     )
 
 
-def trace_type(report: TraceReport, record_id: str) -> TraceType:
-    """The GraphQL view of a finished trace, built once so nothing is resolved twice."""
+def trace_type(
+    report: TraceReport,
+    record_id: str,
+    bundle: Callable[[], dict[str, Any]] | None = None,
+) -> TraceType:
+    """The GraphQL view of a finished trace, built once so nothing is resolved twice.
+
+    ``bundle`` builds the evidence bundle, only when the ``evidence`` field is asked.
+    """
     graph, attribution = report.graph, report.attribution
     origins = []
     for o in attribution.origins:
@@ -387,6 +411,7 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
             )
             for c, link in graph.edges()
         ],
+        bundle=bundle,
     )
 
 
@@ -403,6 +428,13 @@ class TraceRecordType:
     )
     origins: list[strawberry.ID] = strawberry.field(description="The origin lots found.")
     gaps: int = strawberry.field(description="How many gaps the trace had (>= 0).")
+    receipts: list[str] = strawberry.field(
+        description=(
+            "The log receipts of the node answers this trace rests on, one per answer: "
+            "'<node> <leaf index> <tree size> <root, base64> <leaf hash, hex>'; ask a node "
+            "for a consistency proof from that tree size to check the leaf is still logged."
+        )
+    )
 
 
 @strawberry.type(name="SupplyLink", description="One organisation supplied a material to another.")
@@ -485,6 +517,7 @@ def trace_record_type(s: TraceSummary) -> TraceRecordType:
         ],
         origins=[strawberry.ID(o) for o in s.origins],
         gaps=s.gaps,
+        receipts=list(s.receipts),
     )
 
 
