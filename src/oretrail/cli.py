@@ -51,7 +51,7 @@ from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
-from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY, format_trace
+from oretrail.report import format_trace
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
 from oretrail.verify import verify_evidence
 
@@ -366,9 +366,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
         user = load_user(args.user)
-        query = TRACE_QUERY if args.evidence is None else TRACE_EVIDENCE_QUERY
         call = _query_trace(
-            url, user, args.lot, args.max_depth, args.as_of, query=query, timeout=args.timeout
+            url,
+            user,
+            args.lot,
+            args.max_depth,
+            args.as_of,
+            timeout=args.timeout,
+            evidence=args.evidence is not None,
         )
         trace = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
         bundle = trace.pop("evidence", None)
@@ -376,11 +381,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.evidence is not None:
             return _write_evidence(args.evidence, bundle)
         return 0
+    if args.command == "verify":
+        return run_verify(args)
     if args.command == "schema":
         sys.stdout.write(schema_sdl(args.service))
         return 0
-    if args.command == "verify":
-        return run_verify(args)
     if args.command == "graph":
         return run_graph_command(args, config_dir)
     if args.command in {"keys", "request", "node", "approved"}:
@@ -466,15 +471,14 @@ async def _query_trace(
     depth: int | None,
     as_of: date | None,
     *,
-    query: str = TRACE_QUERY,
     timeout: float = DEFAULT_TIMEOUT,
+    evidence: bool = False,
 ) -> dict[str, Any]:
-    """The gateway's trace of ``lot`` as its JSON answer (what the report formats)."""
-    variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
+    """The gateway's trace of ``lot`` as its JSON answer (what the report formats); with
+    ``evidence``, its evidence bundle under ``"evidence"``."""
     async with GatewayClient(url, user, timeout=timeout) as gateway:
-        data = await gateway.execute(query, variables)
-    trace: dict[str, Any] = data["trace"]
-    return trace
+        trace = await gateway.trace(lot, max_depth=depth, as_of=as_of, evidence=evidence)
+    return dict(trace.raw)
 
 
 async def _demo(

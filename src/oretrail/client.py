@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -34,11 +35,13 @@ from graphql import (
 )
 
 from oretrail.auth.callers import UserIdentity
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE
 from oretrail.auth.requests import RequestContext, document_hash, sign_request, variables_hash
 from oretrail.client_results import Aggregate, Exposure, Participant, Trace, TraceRecord
 from oretrail.errors import GatewayError, GatewayUnreachable, InvalidInput
-from oretrail.report import TRACE_QUERY
+from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
+from oretrail.verify import verify_evidence
 
 __all__ = [
     "DEFAULT_DEPTH",
@@ -94,9 +97,12 @@ class GatewayClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
+        pinned: PinnedRegistry | None = None,
     ) -> None:
         self.url = url
         self.user = user
+        # The caller's own copy of the members' public keys, for checking evidence.
+        self.pinned = pinned
         self.timeout = timeout
         self._session = session
         self._own_session = False
@@ -117,13 +123,16 @@ class GatewayClient:
             await self._session.close()
             self._session, self._own_session = None, False
 
-    async def post(self, payload: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def post(
+        self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """The HTTP status and the JSON document the gateway answers ``payload`` with,
-        errors included. Raises GatewayUnreachable when there is none."""
+        errors included. Raises GatewayUnreachable when there is none. ``headers``: a
+        request already signed for ``payload`` (by default one is signed here)."""
         if self._session is None:
             async with self:
-                return await self.post(payload)
-        headers = signed_headers(self.user, payload)
+                return await self.post(payload, headers)
+        headers = headers or signed_headers(self.user, payload)
         try:
             async with self._session.post(
                 self.url,
@@ -159,12 +168,33 @@ class GatewayClient:
         return await self._data({"query": query, "variables": dict(variables or {})})
 
     async def trace(
-        self, lot: str, *, max_depth: int | None = None, as_of: date | None = None
+        self,
+        lot: str,
+        *,
+        max_depth: int | None = None,
+        as_of: date | None = None,
+        evidence: bool = False,
     ) -> Trace:
         """Trace ``lot`` upstream to its origins (``max_depth`` hops, certificates judged
-        on ``as_of``; the gateway's defaults when None)."""
+        on ``as_of``; the gateway's defaults when None).
+
+        With ``evidence`` the gateway also returns the nodes' signed answers; they are
+        checked here, against this client's ``pinned`` registry copy when it has one
+        (oretrail.verify), and the result is in ``Trace.verification``, the bundle in
+        ``Trace.raw["evidence"]``.
+        """
         variables = {"lot": lot, "maxDepth": max_depth, "asOf": as_of and as_of.isoformat()}
-        return Trace.of((await self.execute(TRACE_QUERY, variables))["trace"])
+        if not evidence:
+            return Trace.of((await self.execute(TRACE_QUERY, variables))["trace"])
+        payload = {"query": TRACE_EVIDENCE_QUERY, "variables": variables}
+        headers = signed_headers(self.user, payload)
+        data = await self._data(payload, headers)
+        bundle = data["trace"].get("evidence")
+        if not isinstance(bundle, dict):
+            raise GatewayError("the gateway returned no evidence bundle with the trace")
+        request = headers["Authorization"].removeprefix("Bearer ")
+        found = verify_evidence(bundle, pinned=self.pinned, request_token=request)
+        return replace(Trace.of(data["trace"]), verification=found)
 
     async def exposure(
         self,
@@ -195,8 +225,10 @@ class GatewayClient:
         data = await self._data({"documentId": document_id, "variables": dict(variables)})
         return Aggregate.of(next(iter(data["transparency"].values())))
 
-    async def _data(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        status, document = await self.post(payload)
+    async def _data(
+        self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        status, document = await self.post(payload, headers)
         errors = document.get("errors")
         if errors or not isinstance(document.get("data"), dict):
             errors = errors if isinstance(errors, list) else []

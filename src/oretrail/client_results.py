@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from oretrail.verify import Verification
 
 __all__ = [
     "Aggregate",
@@ -78,6 +81,8 @@ class Trace:
     gaps: tuple[Gap, ...]
     risks: tuple[Risk, ...]
     raw: Mapping[str, Any] = field(repr=False)
+    # When the trace was asked with its evidence: what checking it found (oretrail.verify).
+    verification: Verification | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, answer: Mapping[str, Any]) -> Trace:

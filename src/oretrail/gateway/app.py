@@ -93,8 +93,8 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
             model=self.model,
             caller=caller,
             signing_key=self.security.signing_key,
-            caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
             pinned=self.security.pinned,
+            caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
         )
 
 

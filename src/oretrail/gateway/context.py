@@ -59,10 +59,10 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
-    # Whether the caller has closed its connection (the HTTP request's disconnect).
-    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
     # The gateway's pinned registry copy: the snapshot an evidence bundle names.
     pinned: PinnedRegistry | None = None
+    # Whether the caller has closed its connection (the HTTP request's disconnect).
+    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

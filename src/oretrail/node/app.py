@@ -193,10 +193,10 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                # Outermost: the answer's media type, as the client asked (graphql_http).
+                # Refusals are logged by the edge: who a refused caller claimed to
+                # be is not believed, so only the reason is recorded. The media type
+                # layer is outermost: it only names the answer's content type.
                 GraphQLMediaType(
-                    # Refusals are logged by the edge: who a refused caller claimed to
-                    # be is not believed, so only the reason is recorded.
                     WitnessedEdge(
                         BodyGuard(
                             BearerProtected(graphql, authenticate),
