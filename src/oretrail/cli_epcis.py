@@ -30,7 +30,11 @@ from oretrail.store.seed import SeedData, load_seed
 __all__ = ["add_epcis_commands", "run_epcis_command"]
 
 
-def add_epcis_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_epcis_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    export_formats: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``import epcis``, and ``epcis`` among the formats of the ``export`` command."""
     importing = commands.add_parser(
         "import",
         help="import standard documents into a participant's node store",
@@ -47,13 +51,7 @@ def add_epcis_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "reason (exit status 2). See docs/standards.md.",
     )
     epcis_in.add_argument("files", type=Path, nargs="+", metavar="FILE", help="EPCIS document")
-    exporting = commands.add_parser(
-        "export",
-        help="export a participant's node store in a standard format",
-        description="Write one participant's records as a standard document.",
-    )
-    formats = exporting.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
-    epcis_out = formats.add_parser(
+    epcis_out = export_formats.add_parser(
         "epcis",
         help="a GS1 EPCIS 2.0 JSON document of the store's lots, links and shipments",
         description="Write the participant's lots, input links, shipments, facilities and "

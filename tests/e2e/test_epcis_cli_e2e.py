@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SEED_DIR
-from tests.support.standards import epcis_schema_path
+from tests.support.standards_files import epcis_schema_path
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from oretrail.standards.epcis_store import read_store
 from oretrail.store.neo4j_store import Neo4jGraphStore
 from oretrail.store.seed import SeedData, load_seed
 from tests.conftest import CONFIG_DIR, GRAPH_DIR, SEED_DIR
-from tests.support.standards import epcis_schema_path
+from tests.support.standards_files import epcis_schema_path
 
 pytestmark = pytest.mark.e2e
 

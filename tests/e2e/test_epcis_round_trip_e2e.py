@@ -19,7 +19,7 @@ from oretrail.config import Registry
 from oretrail.report import TRACE_QUERY
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, PACK, graphql, oem_token, served_federation
-from tests.support.standards import epcis_schema_path
+from tests.support.standards_files import epcis_schema_path
 
 pytestmark = pytest.mark.e2e
 

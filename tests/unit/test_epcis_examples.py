@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.epcis import example_config, run_import
-from tests.support.standards import epcis_examples, epcis_schema_path
+from tests.support.standards_files import epcis_examples, epcis_schema_path
 
 # A store of gs1-4012345 that holds the lot the 9.6.2 example ships: GTIN-14 of
 # urn:epc:class:lgtin:4012345.012345.998877 is 0 + 4012345 + 12345 + check digit; the

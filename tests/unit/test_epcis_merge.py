@@ -14,7 +14,7 @@ from oretrail.cli import main
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, SEED_DIR
 from tests.support.epcis import run_import
-from tests.support.standards import epcis_schema_path
+from tests.support.standards_files import epcis_schema_path
 
 ORG = "boreal-cobalt"
 

@@ -21,7 +21,7 @@ from oretrail.standards.epcis_terms import Gs1Directory
 from oretrail.store.seed import load_seed
 from tests.conftest import CONFIG_DIR, SEED_DIR
 from tests.support.epcis import run_import
-from tests.support.standards import epcis_schema_path
+from tests.support.standards_files import epcis_schema_path
 
 ORG = "boreal-cobalt"
 CS = "urn:oretrail:lot:boreal-cobalt:CS-2026-102"

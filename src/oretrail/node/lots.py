@@ -114,7 +114,10 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     check_batch(ids, grants)
     principal = ctx.principal
     if principal.op not in ("trace", "transparency"):
-        raise Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        forbidden = Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        withheld = [Decision(i, "WITHHELD", [], [], str(forbidden)) for i in ids]
+        await log_decisions(ctx, "lots", withheld)
+        raise forbidden
     if principal.op == "transparency":
         refusal = _transparency_refusal(ctx)
         if refusal is not None:
