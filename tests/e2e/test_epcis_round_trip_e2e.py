@@ -157,6 +157,7 @@ def test_the_fields_we_fill_say_what_the_seed_says(
         "oretrail:custody": "MASS_BALANCE",
         "oretrail:contents": {"Co": 0.21},
         "oretrail:carbonFootprint": 6.2,
+        "oretrail:carbonFootprintUnit": "kgCO2e/kg",
         "oretrail:recycledPreConsumer": 0.0,
         "oretrail:recycledPostConsumer": 0.0,
     }

@@ -116,6 +116,9 @@ def _ilmd(lot: Lot) -> dict[str, Any]:
         ilmd["oretrail:contents"] = dict(sorted(lot.contents.items()))
     if lot.carbon_footprint is not None:
         ilmd["oretrail:carbonFootprint"] = lot.carbon_footprint
+        ilmd["oretrail:carbonFootprintUnit"] = lot.carbon_footprint_unit
+    if lot.rated_capacity_kwh is not None:
+        ilmd["oretrail:ratedCapacityKWh"] = lot.rated_capacity_kwh
     return ilmd
 
 

@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from oretrail.domain.model import (
+    CARBON_FOOTPRINT_UNITS,
     Certificate,
     Facility,
     InputLink,
@@ -373,6 +374,16 @@ class _Document:
         carbon = ilmd.get("carbonFootprint")
         if carbon is not None and not (is_number(carbon) and carbon >= 0):
             raise EpcisProblem(f"ILMD oretrail:carbonFootprint {carbon!r} must be a number >= 0")
+        carbon_unit = ilmd.get("carbonFootprintUnit")
+        if carbon is not None and carbon_unit not in tuple(sorted(CARBON_FOOTPRINT_UNITS)):
+            allowed = ", ".join(sorted(CARBON_FOOTPRINT_UNITS))
+            raise EpcisProblem(
+                f"ILMD of {lot_id}: oretrail:carbonFootprintUnit {carbon_unit!r} is not one "
+                f"of {allowed}"
+            )
+        capacity = ilmd.get("ratedCapacityKWh")
+        if capacity is not None and not (is_number(capacity) and capacity > 0):
+            raise EpcisProblem(f"ILMD oretrail:ratedCapacityKWh {capacity!r} must be a number > 0")
         return Lot(
             id=lot_id,
             owner=self.org,
@@ -383,6 +394,8 @@ class _Document:
             custody=custody(ilmd.get("custody"), lot_id),
             contents=contents(ilmd.get("contents"), lot_id),
             carbon_footprint=None if carbon is None else float(carbon),
+            carbon_footprint_unit=None if carbon is None else str(carbon_unit),
+            rated_capacity_kwh=None if capacity is None else float(capacity),
             recycled_pre_consumer=pre,
             recycled_post_consumer=post,
             inputs=inputs,

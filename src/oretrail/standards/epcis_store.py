@@ -136,6 +136,9 @@ def seed_toml(seed: SeedData) -> str:
             lines.append(f"contents = {{ {inner} }}")
         if lot.carbon_footprint is not None:
             lines.append(f"carbon_footprint = {lot.carbon_footprint!r}")
+            lines.append(f"carbon_footprint_unit = {_s(str(lot.carbon_footprint_unit))}")
+        if lot.rated_capacity_kwh is not None:
+            lines.append(f"rated_capacity_kwh = {lot.rated_capacity_kwh!r}")
         links = ", ".join(
             f"{{ lot = {_s(link.lot)}, quantity = {_q(link.quantity)} }}" for link in lot.inputs
         )
