@@ -50,9 +50,10 @@ def add_export_commands(
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     export = commands.add_parser(
         "export",
-        help="export a traced lot's passports in standard formats",
-        description="Trace a lot through a running gateway and export what it found in a "
-        "standard format, signed by your organisation's key.",
+        help="export in standard formats: a traced lot's passports, a store as EPCIS",
+        description="dpp, battery-passport: trace a lot through a running gateway and "
+        "export what it found, signed by your organisation's key. epcis: write a "
+        "participant's node store as an EPCIS 2.0 document.",
     )
     formats = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     helps = {
