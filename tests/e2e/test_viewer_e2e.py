@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,12 +71,16 @@ def viewer_url(federation: Federation) -> str:
 def sign_in(page: Page, federation: Federation, folder: Path) -> None:
     """Load a nordvolt user's key and certificate from files, as a user does."""
     pem = federation.user("nordvolt", "viewer@nordvolt").save(folder)
-    page.goto(viewer_url(federation))
+    load_key(page, viewer_url(federation), pem, pem.with_suffix(".cert"))
+    page.wait_for_selector("#identity[data-org='nordvolt']")
+
+
+def load_key(page: Page, url: str, pem: Path, certificate: Path) -> None:
+    page.goto(url)
     page.wait_for_selector("body[data-ready='true']")
     page.get_by_label("User key (.pem)").set_input_files(pem)
-    page.get_by_label("Certificate (.cert)").set_input_files(pem.with_suffix(".cert"))
+    page.get_by_label("Certificate (.cert)").set_input_files(certificate)
     page.get_by_role("button", name="Load key").click()
-    page.wait_for_selector("#identity[data-org='nordvolt']")
 
 
 def run_trace(page: Page, lot: str) -> None:
@@ -162,11 +170,7 @@ def test_a_key_its_certificate_does_not_certify_is_refused_before_anything_is_se
 ) -> None:
     one = federation.user("nordvolt", "one@nordvolt").save(tmp_path / "one")
     other = federation.user("nordvolt", "other@nordvolt").save(tmp_path / "other")
-    page.goto(viewer_url(federation))
-    page.wait_for_selector("body[data-ready='true']")
-    page.get_by_label("User key (.pem)").set_input_files(one)
-    page.get_by_label("Certificate (.cert)").set_input_files(other.with_suffix(".cert"))
-    page.get_by_role("button", name="Load key").click()
+    load_key(page, viewer_url(federation), one, other.with_suffix(".cert"))
     status = page.locator("#identity")
     status.filter(has_text="Key not loaded").wait_for()
     assert "certifies another key" in (status.text_content() or "")
@@ -183,6 +187,45 @@ def test_a_trace_the_gateway_refuses_is_shown_as_one_line_not_a_blank_page(
     error.filter(has_text="Trace failed").wait_for()
     assert "\n" not in (error.text_content() or "")
     assert page.locator("#results").is_hidden()
+
+
+def test_the_demo_offers_the_viewer_a_development_key_of_its_own(
+    page: Page, tmp_path: Path
+) -> None:
+    """`oretrail demo --viewer DIR` writes the pack maker's development key and keeps
+    serving; the page traces the pack with the files it wrote; Ctrl-C stops it."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "oretrail", "demo", "--as-of", AS_OF, "--viewer", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(90, demo.kill)
+    watchdog.start()
+    try:
+        assert demo.stdout is not None
+        offer = ""
+        for line in demo.stdout:  # until the demo says it is serving (or ends)
+            offer += line
+            if line.startswith("Serving until interrupted"):
+                break
+        url = re.search(r"Trace viewer: open (\S+)", offer)
+        pem = re.search(r"load the key (\S+)", offer)
+        certificate = re.search(r"and the certificate (\S+)", offer)
+        assert url is not None, offer
+        assert pem is not None, offer
+        assert certificate is not None, offer
+        assert Path(pem[1]).parent == tmp_path
+        load_key(page, url[1], Path(pem[1]), Path(certificate[1]))
+        page.wait_for_selector("#identity[data-org='nordvolt']")
+        run_trace(page, PACK)
+        assert page.locator("#graph").get_attribute("data-node-count") == "19"
+    finally:
+        demo.send_signal(signal.SIGINT)
+        _, errors = demo.communicate(timeout=30)
+        watchdog.cancel()
+    assert demo.returncode == 130, errors
+    assert "Traceback" not in errors
 
 
 def _cells(row: Any) -> list[str]:
