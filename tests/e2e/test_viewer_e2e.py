@@ -236,7 +236,7 @@ def _cells(row: Any) -> list[str]:
 def _screenshots(page: Page) -> None:
     folder = Path(os.environ.get(SCREENSHOTS_ENV) or ROOT / "var" / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / "viewer-page.png", full_page=True)
+    page.screenshot(path=folder / "viewer-page.jpg", full_page=True, type="jpeg", quality=70)
     page.locator("#graph").screenshot(path=folder / "viewer-graph.png")
     page.locator("figure.flow[data-element='Co']").screenshot(path=folder / "viewer-cobalt.png")
 

@@ -35,7 +35,7 @@ let graph = null;
 /** Draws the lot graph into `container`: the product on the left, origins on the right. */
 export function drawGraph(container, trace) {
   const marks = marksOf(trace);
-  const pairs = new Set();
+  const pairs = new Map();
   const elements = trace.lots.map((lot) => {
     const m = marks.get(lot.id);
     const classes = [
@@ -55,11 +55,16 @@ export function drawGraph(container, trace) {
     return { data: { id: lot.id, label: lines.join("\n") }, classes: classes.join(" ") };
   });
   for (const e of trace.edges) {
-    const id = `${e.consumer}->${e.input}`;
-    if (pairs.has(id)) continue; // two deliveries between the same lots: one arrow
-    pairs.add(id);
-    const kg = e.kilograms == null ? "" : `${Math.round(e.kilograms).toLocaleString("en")} kg`;
-    elements.push({ data: { id, source: e.consumer, target: e.input, label: kg } });
+    // Two deliveries between the same lots: one arrow, their kilograms added up
+    // (unknown when either is withheld).
+    const id = JSON.stringify([e.consumer, e.input]);
+    const pair = pairs.get(id) ?? { source: e.consumer, target: e.input, kg: 0 };
+    pair.kg = pair.kg == null || e.kilograms == null ? null : pair.kg + e.kilograms;
+    pairs.set(id, pair);
+  }
+  for (const [id, { source, target, kg }] of pairs) {
+    const label = kg == null ? "" : `${Math.round(kg).toLocaleString("en")} kg`;
+    elements.push({ data: { id, source, target, label } });
   }
   if (graph) graph.destroy();
   graph = cytoscape({
