@@ -10,6 +10,7 @@ into ``web/dist``; until then ``/`` answers 404 saying how to build them.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from starlette.requests import Request
@@ -24,7 +25,8 @@ __all__ = ["DEFAULT_VIEWER_DIR", "SECURITY_HEADERS", "viewer_routes"]
 DEFAULT_VIEWER_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
 
 # The page holds a private key: it runs only its own script, talks only to its own
-# origin, and cannot be framed. Charts set inline styles, hence style-src.
+# origin, and cannot be framed. The chart libraries set inline styles, hence
+# 'unsafe-inline' for styles only (the browser test fails on any other refusal).
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -69,11 +71,19 @@ def viewer_routes(directory: Path = DEFAULT_VIEWER_DIR) -> list[BaseRoute]:
     index = directory / "index.html"
 
     async def page(request: Request) -> Response:
-        if not index.is_file():
+        if not await asyncio.to_thread(index.is_file):
             return PlainTextResponse(NOT_BUILT, status_code=404, headers=SECURITY_HEADERS)
         return FileResponse(index, media_type="text/html", headers=SECURITY_HEADERS)
 
+    static = StaticFiles(directory=directory, check_dir=False)
+
+    async def files(scope: Scope, receive: Receive, send: Send) -> None:
+        # StaticFiles raises (a 500) over a missing directory; unbuilt is a plain 404.
+        built = await asyncio.to_thread(directory.is_dir)
+        app = static if built else PlainTextResponse(NOT_BUILT, status_code=404)
+        await app(scope, receive, send)
+
     return [
         Route("/", page, methods=["GET", "HEAD"]),
-        Mount("/viewer", _WithHeaders(StaticFiles(directory=directory, check_dir=False))),
+        Mount("/viewer", _WithHeaders(files)),
     ]
