@@ -56,6 +56,7 @@ from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
 from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
 from oretrail.client_results import Trace
 from oretrail.config import ModelSettings, default_config_dir
+from oretrail.demo_viewer import offer_viewer
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
@@ -136,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
         help="judge certificates on this date, YYYY-MM-DD (default: today)",
     )
     demo.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    demo.add_argument(
+        "--viewer",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="after the report, keep serving and offer the trace viewer: write a development "
+        "user key and certificate into DIR to load in the page (Ctrl-C stops)",
+    )
     demo.add_argument(
         "--neo4j",
         metavar="URI",
@@ -378,7 +387,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     config_dir: Path = args.config or default_config_dir()
     if args.command == "demo":
         return asyncio.run(
-            _demo(config_dir, args.lot, args.as_of, neo4j=args.neo4j, as_json=args.json)
+            _demo(
+                config_dir,
+                args.lot,
+                args.as_of,
+                neo4j=args.neo4j,
+                as_json=args.json,
+                viewer=args.viewer,
+            )
         )
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
@@ -509,7 +525,13 @@ async def _query_trace(
 
 
 async def _demo(
-    config_dir: Path, lot: str, as_of: date | None, *, neo4j: str | None, as_json: bool
+    config_dir: Path,
+    lot: str,
+    as_of: date | None,
+    *,
+    neo4j: str | None,
+    as_json: bool,
+    viewer: Path | None = None,
 ) -> int:
     started = time.monotonic()
     config = load_federation_config(config_dir)
@@ -557,6 +579,9 @@ async def _demo(
                     refusals.append((org, "NOT REFUSED: the trace was answered"))
                 except GatewayError as exc:
                     refusals.append((org, f"refused: {exc}"))
+            if viewer is not None:
+                print(f"\n{format_trace(trace)}\n", flush=True)
+                await offer_viewer(fed, viewer, DEMO_OEM)
     if as_json:
         print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))
         return 0

@@ -71,7 +71,10 @@ class Attribution:
     """Origins and gaps with their shares of the root, per element.
 
     ``through`` holds, for every lot the shares reached, the share of the root's
-    elements that passed through it (what a flag on that lot concerns).
+    elements that passed through it (what a flag on that lot concerns); ``flows``,
+    for every (consumer, input) pair of lots, the share that passed from the input
+    into the consumer (what a diagram of the flow draws; a cycle's closing link
+    carries none, its share is a CYCLE gap).
     """
 
     elements: tuple[str, ...]
@@ -80,6 +83,7 @@ class Attribution:
     coverage: dict[str, float] = field(default_factory=dict)
     approximate: frozenset[str] = frozenset()
     through: dict[str, dict[str, float]] = field(default_factory=dict)
+    flows: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
 
 def elements_of(graph: LotGraph) -> tuple[str, ...]:
@@ -143,6 +147,8 @@ def attribute(graph: LotGraph, tolerance: float = DEFAULT_TOLERANCE) -> Attribut
                     cycle[element] += portion
                     continue
                 share[input_id][element] += portion
+                flow = result.flows.setdefault((lot_id, input_id), dict.fromkeys(elements, 0.0))
+                flow[element] += portion
                 if split.approximate or element in approx[lot_id]:
                     approx[input_id].add(element)
 

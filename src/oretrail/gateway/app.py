@@ -1,4 +1,4 @@
-"""The gateway's ASGI app: GraphQL at /graphql, health at /health.
+"""The gateway's ASGI app: GraphQL at /graphql, health at /health, the trace viewer at /.
 
 One aiohttp session and one model store (a Neo4j driver, or the embedded store)
 live for the app's lifetime, opened and closed by its lifespan.
@@ -36,6 +36,7 @@ from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.resilience import NodeGuards
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
 from oretrail.gateway.trusted import TrustedDocuments
+from oretrail.gateway.viewer import viewer_routes
 from oretrail.graphql_http import GraphQLMediaType, GraphQLOverHTTP
 from oretrail.store.model_port import ModelStore, ParticipantRecord
 
@@ -161,6 +162,8 @@ def build_gateway_app(
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
+            # Static files only: the page signs its requests in the browser (docs/viewer.md).
+            *viewer_routes(),
         ],
         lifespan=lifespan,
     )

@@ -218,6 +218,13 @@ class TraceEdge:
     kilograms: float | None = strawberry.field(
         description="Mass consumed in kilograms (>= 0); null when the owner withholds it."
     )
+    shares: list[ElementShare] = strawberry.field(
+        description=(
+            "The share (0 to 1) of the product's content of each element that passed from "
+            "the input into the consumer; every link between the same two lots carries "
+            "the pair's figure."
+        )
+    )
 
 
 def _evidence(root: TraceType) -> JSON | None:
@@ -448,7 +455,10 @@ def trace_type(
         lots=lots,
         edges=[
             TraceEdge(
-                consumer=strawberry.ID(c), input=strawberry.ID(link.lot), kilograms=link.kilograms
+                consumer=strawberry.ID(c),
+                input=strawberry.ID(link.lot),
+                kilograms=link.kilograms,
+                shares=_shares(attribution.flows.get((c, link.lot), {}), frozenset()),
             )
             for c, link in graph.edges()
         ],
