@@ -30,6 +30,7 @@ from oretrail.auth.requests import verify_request
 from oretrail.auth.tokens import ReplayCache
 from oretrail.body_guard import BodyGuard
 from oretrail.config import GatewaySettings, Registry
+from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
 from oretrail.gateway.context import Caller
@@ -54,6 +55,8 @@ class GatewaySecurity:
     pinned: PinnedRegistry
     jwks: dict[str, Any]
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
+    # Commodity due-diligence profiles (config/commodities/), read strictly at start.
+    commodities: tuple[CommodityProfile, ...] = ()
 
 
 class _GatewayGraphQL(GraphQL[GatewayContext, None]):
@@ -93,6 +96,8 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
             model=self.model,
             caller=caller,
             signing_key=self.security.signing_key,
+            commodities=self.security.commodities,
+            org_keys=self.security.pinned.org_keys,
         )
 
 

@@ -9,7 +9,9 @@ from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
+from oretrail.auth.tokens import KeySource
 from oretrail.config import GatewaySettings, Registry
+from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import Forbidden
 from oretrail.gateway.approved import ApprovedQuery, ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import NodeClient
@@ -54,6 +56,10 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
+    # Commodity due-diligence profiles, and the members' pinned organisation keys that
+    # verify their risk-management records (issue 15).
+    commodities: tuple[CommodityProfile, ...] = ()
+    org_keys: KeySource | None = None
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""
