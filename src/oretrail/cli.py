@@ -32,6 +32,12 @@ from oretrail.bootstrap import (
     serve,
 )
 from oretrail.cli_auth import add_auth_commands, run_auth_command
+from oretrail.cli_due_diligence import (
+    add_due_diligence_commands,
+    fetch_report,
+    format_outcomes,
+    run_due_diligence_command,
+)
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
 from oretrail.config import ModelSettings, default_config_dir
@@ -48,6 +54,12 @@ EXPOSED_QUERY = """
 query Exposed($facility: ID) { exposedProducts(facility: $facility) }
 """
 DEMO_OEM = "nordvolt"
+# The products whose due-diligence outcomes the demo prints: the pack batch with
+# traced copper foil and the drive units with NdFeB magnets (issue 15).
+DEMO_DUE_DILIGENCE = (
+    "urn:oretrail:lot:nordvolt:PACK-2026-0419",
+    "urn:oretrail:lot:nordvolt:EDU-2026-0412",
+)
 DEMO_COMPETITOR = "rivalauto"
 DEMO_NGO = "transparency-watch"
 
@@ -216,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_graph_commands(commands)
     add_auth_commands(commands)
+    add_due_diligence_commands(commands)
     return parser
 
 
@@ -266,6 +279,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command in {"report", "risk-record"}:
+        return run_due_diligence_command(args, load_federation_config(config_dir).registry)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
@@ -340,6 +355,10 @@ async def _demo(
             print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
             oem = fed.user(DEMO_OEM)
             trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
+            diligence = [
+                await fetch_report(fed.gateway_url, oem, product, None, as_of)
+                for product in DEMO_DUE_DILIGENCE
+            ]
             exposed = await _post(
                 fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
             )
@@ -361,6 +380,10 @@ async def _demo(
         return 0
     print()
     print(format_trace(trace))
+    print()
+    print("Due diligence by commodity (docs/due-diligence.md)")
+    for document in diligence:
+        print(format_outcomes(document))
     print()
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:

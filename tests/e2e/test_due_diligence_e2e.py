@@ -8,6 +8,10 @@ figure is computed by hand from the seed files in the comments.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -17,6 +21,8 @@ import pytest
 
 from oretrail.auth.risk_records import sign_risk_record
 from oretrail.bootstrap import Federation, FederationConfig
+from oretrail.cli_due_diligence import render_screenshot
+from oretrail.due_diligence.render import to_html
 from tests.conftest import graphql, served_federation
 
 pytestmark = pytest.mark.e2e
@@ -287,3 +293,31 @@ async def test_a_record_signed_by_another_member_is_refused(federation: Federati
     [error] = body["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert "signed by 'rivalauto', not by the caller's organisation 'nordvolt'" in error["message"]
+
+
+async def test_the_html_report_renders_in_headless_chromium(
+    federation: Federation, tmp_path: Path
+) -> None:
+    document = (await report(federation, DRIVE_UNIT))["document"]
+    page = tmp_path / "report.html"
+    page.write_text(to_html(document), encoding="utf-8")
+    browser = os.environ.get("ORETRAIL_CHROMIUM") or shutil.which("chromium")
+    assert browser is not None, "Debian's chromium is needed: apt-get install chromium"
+    # The DOM Chromium built from the page: the title and every table made it through.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [browser, "--headless", "--no-sandbox", "--disable-gpu",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, timeout=120, check=True, text=True,
+    )  # fmt: skip
+    dom = done.stdout
+    assert "<h1>Due-diligence report: electric drive unit (50 x 90 kg)" in dom
+    # Nine sections; the drive unit has no records yet and no gaps, so seven tables.
+    assert dom.count("<table>") == 7
+    assert dom.count("<p>None.</p>") == 2
+    assert "Gebeng rare-earth separation plant" in dom
+    shot = tmp_path / "report.png"
+    await asyncio.to_thread(render_screenshot, to_html(document), shot, width=1400, height=1000)
+    header = shot.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(header[16:20], "big") == 1400  # the IHDR width

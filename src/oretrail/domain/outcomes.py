@@ -251,6 +251,13 @@ class _Judge:
                     "a mass-balance or book-and-claim step lies on the path: recycled shares "
                     "are allocations, not physical content"
                 )
+        if open_share > _EPSILON and outcome.kind is not OutcomeKind.COVERAGE:
+            evidence += [
+                f"unknown behind {g.reason} at {g.lot} ({g.owner}): "
+                f"{g.shares[element]:.2%} of the {element}"
+                for g in attribution.gaps
+                if g.shares.get(element, 0.0) > _EPSILON
+            ]
         return OutcomeResult(
             outcome,
             self.profile.commodity,
