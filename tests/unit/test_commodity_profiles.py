@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from oretrail.bootstrap import load_federation_config
 from oretrail.domain.commodities import OutcomeKind, RedFlag
 from oretrail.due_diligence.profiles import load_profiles
 from oretrail.errors import ConfigError
@@ -90,3 +91,21 @@ def test_two_profiles_of_one_commodity_are_refused(tmp_path: Path) -> None:
     folder = copy_with(tmp_path, 'commodity = "lithium"', 'commodity = "cobalt"', "lithium.toml")
     with pytest.raises(ConfigError, match=r"lithium\.toml: commodity 'cobalt' is already used"):
         load_profiles(folder)
+
+
+def test_a_bad_profile_stops_the_federation_config_from_loading(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(PROFILES.parent, config)
+    cobalt = config / "commodities" / "cobalt.toml"
+    cobalt.write_text(
+        cobalt.read_text(encoding="utf-8").replace("threshold = 0.16", "threshold = 16"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_federation_config(config)
+    assert str(refused.value).startswith(f"{cobalt}: outcomes[3].threshold: 16 is out of range")
+
+
+def test_the_sample_config_carries_the_six_profiles() -> None:
+    loaded = load_federation_config(PROFILES.parent)
+    assert len(loaded.commodities) == 6
