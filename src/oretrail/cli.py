@@ -376,7 +376,8 @@ async def _demo(
                 except CommandFailed as exc:
                     refusals.append((org, f"refused: {exc}"))
     if as_json:
-        print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))
+        answer = {"trace": trace, **exposed, "refusals": dict(refusals), "dueDiligence": diligence}
+        print(json.dumps(answer, indent=2))
         return 0
     print()
     print(format_trace(trace))
