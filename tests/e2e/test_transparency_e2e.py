@@ -189,7 +189,7 @@ async def test_each_node_logs_the_purpose_of_every_transparency_request(
     for org, log in federation.node_logs.items():
         purposes[org] = {
             e["purpose"]
-            for e in log.entries
+            for e in log.records()
             if e["org"] == "transparency-watch" and e["query"] == "lots"
         }
     answered = {org for org, seen in purposes.items() if seen}

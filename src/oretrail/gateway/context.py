@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
-from oretrail.auth.tokens import KeySource
 from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import Forbidden
@@ -22,6 +22,10 @@ __all__ = ["RESTRICTED_ROLES", "Caller", "GatewayContext"]
 
 # Callers holding only these roles may run approved transparency queries, by id, only.
 RESTRICTED_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+async def _never_gone() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,12 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
-    # Commodity due-diligence profiles, and the members' pinned organisation keys that
-    # verify their risk-management records (issue 15).
+    # The gateway's pinned registry copy: the snapshot an evidence bundle names.
+    pinned: PinnedRegistry | None = None
+    # Whether the caller has closed its connection (the HTTP request's disconnect).
+    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
+    # Commodity due-diligence profiles (issue 15).
     commodities: tuple[CommodityProfile, ...] = ()
-    org_keys: KeySource | None = None
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

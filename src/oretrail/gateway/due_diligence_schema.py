@@ -11,7 +11,7 @@ organisation signed with its own key (auth.risk_records), under that organisatio
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -30,42 +30,58 @@ from oretrail.gateway.tracing import run_trace
 __all__ = ["DueDiligenceReport", "RiskRecordType", "due_diligence", "record_risk_decision"]
 
 
-@strawberry.type(name="DefinedOutcome")
+F = strawberry.field
+
+
+@strawberry.type(
+    name="DefinedOutcome",
+    description="One defined outcome of a commodity profile, judged for one element "
+    "(docs/due-diligence.md).",
+)
 class OutcomeType:
-    commodity: str
-    id: str
-    kind: str
-    statement: str
-    element: str
-    state: str = strawberry.field(description="MET, NOT_MET or UNKNOWN.")
-    figure: float = strawberry.field(description="The measured share of the element (0..1).")
-    threshold: float
-    at_most: bool = strawberry.field(description="True when the threshold is a ceiling.")
-    concerned: float
-    unknown: float = strawberry.field(description="Share the trace could not follow.")
-    evidence: list[str]
+    commodity: str = F(description="The profile's commodity id, e.g. cobalt.")
+    id: str = F(description="The outcome's id in its profile.")
+    kind: str = F(
+        description="COVERAGE, AUDITED_PROCESSORS, RED_FLAGS_MANAGED or RECYCLED_CONTENT."
+    )
+    statement: str = F(description="What the buyer set out to achieve, in words.")
+    element: str = F(description="The element judged (symbol).")
+    state: str = F(description="MET, NOT_MET or UNKNOWN (when gaps hide what it needs).")
+    figure: float = F(description="The measured share of the element (a fraction from 0 to 1).")
+    threshold: float = F(description="The profile's threshold (a fraction from 0 to 1).")
+    at_most: bool = F(description="True when the threshold is a ceiling, not a floor.")
+    concerned: float = F(description="The share the finding concerns (a fraction from 0 to 1).")
+    unknown: float = F(description="The share the trace could not follow (a fraction from 0 to 1).")
+    evidence: list[str] = F(description="The lots and figures behind the verdict.")
 
 
-@strawberry.type(name="RiskRecord")
+@strawberry.type(
+    name="RiskRecord",
+    description="A risk-management decision on one flag, signed with the organisation key "
+    "(OECD DDG step 3).",
+)
 class RiskRecordType:
-    id: strawberry.ID
-    org: str
-    flag: str
-    lot: strawberry.ID | None
-    decision: str
-    rationale: str
-    decided_on: date
-    review_by: date | None
+    id: strawberry.ID = F(description="The record id (the signed token's jti).")
+    org: str = F(description="The organisation that decided and signed.")
+    flag: str = F(description="The flag kind, e.g. ASM_ORIGIN.")
+    lot: strawberry.ID | None = F(description="The lot the flag is about; null for the product.")
+    decision: str = F(description="MITIGATE, SUSPEND, DISENGAGE or ACCEPT.")
+    rationale: str = F(description="The mitigation plan, or the reason or grounds.")
+    decided_on: date = F(description="The day the decision was taken.")
+    review_by: date | None = F(description="The day it is reviewed by, if any.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A product's due-diligence report: the outcomes of every commodity profile "
+    "that applies, and the whole document (docs/due-diligence.md)."
+)
 class DueDiligenceReport:
-    product: strawberry.ID
-    trace_record_id: strawberry.ID
-    outcomes: list[OutcomeType]
-    document: JSON = strawberry.field(description="The whole report (docs/due-diligence.md).")
-    markdown: str = strawberry.field(description="The report as Markdown.")
-    html: str = strawberry.field(description="The report as a printable HTML page.")
+    product: strawberry.ID = F(description="The product's lot id.")
+    trace_record_id: strawberry.ID = F(description="The trace record this report rests on.")
+    outcomes: list[OutcomeType] = F(description="Every defined outcome, per element.")
+    document: JSON = F(description="The whole report as JSON (docs/due-diligence.md).")
+    markdown: str = F(description="The report as Markdown.")
+    html: str = F(description="The report as a printable HTML page.")
 
 
 def _require_member(ctx: GatewayContext) -> None:
@@ -76,9 +92,22 @@ def _require_member(ctx: GatewayContext) -> None:
 
 async def due_diligence(
     info: Info[GatewayContext, None],
-    lot: strawberry.ID,
-    max_depth: int | None = None,
-    as_of: date | None = None,
+    lot: Annotated[
+        strawberry.ID,
+        strawberry.argument(description="The product's lot id, urn:oretrail:lot:<org>:<local>."),
+    ],
+    max_depth: Annotated[
+        int | None,
+        strawberry.argument(
+            description="Input hops to follow; must equal the depth the caller signed."
+        ),
+    ] = None,
+    as_of: Annotated[
+        date | None,
+        strawberry.argument(
+            description="Judge audits on this day (YYYY-MM-DD); must equal the signed day."
+        ),
+    ] = None,
 ) -> DueDiligenceReport:
     """Trace ``lot`` and judge it against every commodity profile that applies."""
     ctx = info.context
@@ -146,15 +175,24 @@ async def due_diligence(
     )
 
 
-async def record_risk_decision(info: Info[GatewayContext, None], record: str) -> RiskRecordType:
+async def record_risk_decision(
+    info: Info[GatewayContext, None],
+    record: Annotated[
+        str,
+        strawberry.argument(
+            description="The record, an EdDSA JWS (typ risk-record+jwt) signed with the "
+            "caller's organisation key: `oretrail risk-record sign`."
+        ),
+    ],
+) -> RiskRecordType:
     """Keep a risk-management record signed with the caller's organisation key."""
     ctx = info.context
     try:
         _require_member(ctx)
         ctx.authorised("model")
-        if ctx.org_keys is None:
+        if ctx.pinned is None:
             raise Forbidden("this gateway holds no organisation keys to verify records with")
-        verified = await verify_risk_record(record, ctx.org_keys, org=ctx.caller.org)
+        verified = await verify_risk_record(record, ctx.pinned.org_keys, org=ctx.caller.org)
         await ctx.model.record_risk_decision(verified)
     except OretrailError as exc:
         raise as_graphql_error(exc) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +17,7 @@ from oretrail.errors import (
     InvalidInput,
     NodeCallError,
     OretrailError,
+    RequestAbandoned,
     StoreError,
     StoreUnavailable,
 )
@@ -27,10 +28,11 @@ from oretrail.gateway.due_diligence_schema import (
     due_diligence,
     record_risk_decision,
 )
+from oretrail.gateway.evidence import EvidenceCollector, evidence_bundle, receipt_lines
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeCredential
 from oretrail.gateway.recording import trace_record
-from oretrail.gateway.tracing import check_depth, run_trace
+from oretrail.gateway.tracing import TraceReport, check_depth, run_trace
 from oretrail.gateway.transparency_schema import TransparencyQueries, approved_query
 from oretrail.gateway.types import (
     ExposureType,
@@ -48,6 +50,32 @@ from oretrail.store.seed import FACILITY_PREFIX
 __all__ = ["GatewayContext", "build_gateway_schema"]
 
 _T = TypeVar("_T")
+
+# Argument types with their descriptions, shared by the fields that take them.
+LotArg = Annotated[
+    strawberry.ID,
+    strawberry.argument(description="Lot id, urn:oretrail:lot:<organisation>:<local-id>."),
+]
+OptionalLotArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Lot id, urn:oretrail:lot:<organisation>:<local-id>; give this or facility."
+    ),
+]
+FacilityArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Facility id, urn:oretrail:facility:<organisation>:<local-id>; "
+        "give this or lot."
+    ),
+]
+MaxDepthArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Input hops to follow, from 1 to the gateway's maxDepth (50 by default); "
+        "must equal the depth the caller signed. Default: the signed depth."
+    ),
+]
 # The longest list a model query returns at once.
 MAX_LIST = 1000
 
@@ -60,21 +88,31 @@ def _require_tracer(caller: Caller) -> None:
         raise Forbidden(f"caller {caller.sub} of {caller.org} holds no registered role")
 
 
-@strawberry.type
+@strawberry.type(
+    description="The gateway's operations. Each request must be signed by the caller for "
+    "exactly its document and variables (docs/api.md)."
+)
 class Query:
     @strawberry.field(description="Trace a lot upstream to the origins of its materials.")
     async def trace(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID,
-        max_depth: int | None = None,
-        as_of: date | None = None,
+        lot: LotArg,
+        max_depth: MaxDepthArg = None,
+        as_of: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Judge certificates on this day (YYYY-MM-DD); must equal the "
+                "day the caller signed. Default: the signed day."
+            ),
+        ] = None,
     ) -> TraceType:
         ctx = info.context
         try:
             _require_tracer(ctx.caller)
             signed = ctx.authorised("trace", (lot,))
             depth, day = _signed_depth_and_day(signed, max_depth, as_of)
+            answers = EvidenceCollector()
             report = await run_trace(
                 lot,
                 depth,
@@ -84,8 +122,15 @@ class Query:
                 settings=ctx.settings,
                 mint_token=ctx.node_headers(),
                 guards=ctx.guards,
+                answers=answers,
             )
-            record = trace_record(report, ctx.caller.org)
+            record = trace_record(report, ctx.caller.org, receipt_lines(answers.answers))
+            # A trace whose caller went away (interrupted, timed out) reached no one: it
+            # is not recorded, so the history holds only traces that were answered.
+            if await ctx.caller_gone():
+                raise RequestAbandoned(
+                    "the caller closed the connection; the trace is not recorded"
+                )
             # A trace is answered only once it is committed to the model, so an
             # answered trace is never missing from the history.
             await ctx.model.record_trace(record)
@@ -97,7 +142,7 @@ class Query:
             ) from exc
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
-        return trace_type(report, record.summary.id)
+        return trace_type(report, record.summary.id, _bundle(ctx, report, answers))
 
     due_diligence: DueDiligenceReport = strawberry.field(
         resolver=due_diligence,
@@ -110,9 +155,9 @@ class Query:
     async def exposure(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        facility: strawberry.ID | None = None,
-        max_depth: int | None = None,
+        lot: OptionalLotArg = None,
+        facility: FacilityArg = None,
+        max_depth: MaxDepthArg = None,
     ) -> ExposureType:
         ctx = info.context
         try:
@@ -130,8 +175,14 @@ class Query:
     async def trace_history(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        limit: int = 20,
+        lot: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only traces of this lot. Default: every lot."),
+        ] = None,
+        limit: Annotated[
+            int,
+            strawberry.argument(description=f"How many records at most, from 1 to {MAX_LIST}."),
+        ] = 20,
     ) -> list[TraceRecordType]:
         await _model_call(_allowed(info.context.caller))
         if not 1 <= limit <= MAX_LIST:
@@ -146,7 +197,12 @@ class Query:
         description="Who supplies whom, by material, as the caller's organisation's traces found."
     )
     async def supply_network(
-        self, info: Info[GatewayContext, None], material: str | None = None
+        self,
+        info: Info[GatewayContext, None],
+        material: Annotated[
+            str | None,
+            strawberry.argument(description="Only links of this material. Default: every one."),
+        ] = None,
     ) -> list[SupplyLinkType]:
         caller = info.context.caller
         await _model_call(_allowed(caller))
@@ -162,8 +218,8 @@ class Query:
     async def exposed_products(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        facility: strawberry.ID | None = None,
+        lot: OptionalLotArg = None,
+        facility: FacilityArg = None,
     ) -> list[strawberry.ID]:
         await _model_call(_allowed(info.context.caller))
         if (lot is None) == (facility is None):
@@ -185,7 +241,15 @@ class Query:
         )
     )
     async def over_allocations(
-        self, info: Info[GatewayContext, None], tolerance: float | None = None
+        self,
+        info: Info[GatewayContext, None],
+        tolerance: Annotated[
+            float | None,
+            strawberry.argument(
+                description="Consumption allowed beyond a lot's quantity, as a fraction of it "
+                "from 0 to 1. Default: the gateway's mass-balance tolerance (0.02)."
+            ),
+        ] = None,
     ) -> list[OverAllocationType]:
         tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
         if not 0 <= tol <= 1:
@@ -218,6 +282,22 @@ class Query:
             )
             for p in info.context.registry.participants.values()
         ]
+
+
+def _bundle(
+    ctx: GatewayContext, report: TraceReport, answers: EvidenceCollector
+) -> Callable[[], dict[str, Any]]:
+    """Builds the trace's evidence bundle when the ``evidence`` field is asked for."""
+    request = ctx.caller.request
+    registry = ctx.pinned.to_json() if ctx.pinned is not None else {"members": {}}
+    return lambda: evidence_bundle(
+        report,
+        answers.answers,
+        request_token=request.token,
+        request_hash=request.hash,
+        risk=ctx.settings.risk,
+        registry=registry,
+    )
 
 
 def _same(given: _T | None, signed: _T, name: str) -> _T:
@@ -276,7 +356,10 @@ async def _model_call(call: Awaitable[_T]) -> _T:
         raise as_graphql_error(exc) from exc
 
 
-@strawberry.type
+@strawberry.type(
+    description="The gateway's writes. Each request must be signed by the caller for exactly "
+    "its document and variables (docs/api.md)."
+)
 class Mutation:
     record_risk_decision: RiskRecordType = strawberry.field(
         resolver=record_risk_decision,

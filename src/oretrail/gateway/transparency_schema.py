@@ -10,6 +10,7 @@ transparency rule.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -31,6 +32,11 @@ from oretrail.gateway.types import Aggregate, aggregate_type
 __all__ = ["TransparencyQueries", "approved_query"]
 
 GROUPINGS = ("COUNTRY", "ASM")
+
+ProductLineArg = Annotated[
+    str, strawberry.argument(description="Product line id, as config/product_lines lists it.")
+]
+ElementArg = Annotated[str, strawberry.argument(description="IUPAC element symbol, e.g. Co.")]
 
 
 def approved_query(ctx: GatewayContext) -> ApprovedQuery:
@@ -68,11 +74,20 @@ async def _traces(ctx: GatewayContext, line: str) -> list[ProductTrace]:
     return traces
 
 
-@strawberry.type
+@strawberry.type(
+    description="Aggregates of approved transparency queries, under k-anonymity; reachable "
+    "only through an approved query run by its documentId."
+)
 class TransparencyQueries:
     @strawberry.field(description="Shares of an element by origin country or by ASM origin.")
     async def origin_shares(
-        self, info: Info[GatewayContext, None], product_line: str, element: str, group_by: str
+        self,
+        info: Info[GatewayContext, None],
+        product_line: ProductLineArg,
+        element: ElementArg,
+        group_by: Annotated[
+            str, strawberry.argument(description="COUNTRY (origin country) or ASM (artisanal).")
+        ],
     ) -> Aggregate:
         try:
             if group_by not in GROUPINGS:
@@ -85,7 +100,7 @@ class TransparencyQueries:
 
     @strawberry.field(description="Share of smelter and refiner throughput under a valid audit.")
     async def audited_throughput(
-        self, info: Info[GatewayContext, None], product_line: str
+        self, info: Info[GatewayContext, None], product_line: ProductLineArg
     ) -> Aggregate:
         ctx = info.context
         try:
@@ -97,7 +112,7 @@ class TransparencyQueries:
 
     @strawberry.field(description="Post-consumer, pre-consumer and primary shares of an element.")
     async def recycled_content(
-        self, info: Info[GatewayContext, None], product_line: str, element: str
+        self, info: Info[GatewayContext, None], product_line: ProductLineArg, element: ElementArg
     ) -> Aggregate:
         try:
             traces = await _traces(info.context, product_line)
