@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from oretrail.auth.party_keys import save_member_keys
-from oretrail.bootstrap import Federation
-from tests.conftest import ROOT
+from oretrail.bootstrap import Federation, FederationConfig
+from tests.conftest import ROOT, served_federation
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def federation(
+    sample_config: FederationConfig, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Federation]:
+    """The sample federation with a gateway model of this module's own: the products it
+    traces and the records it keeps reach no other module (the shared one is journalled
+    for the whole session)."""
+    model = replace(sample_config.settings.model, data_dir=tmp_path_factory.mktemp("model"))
+    config = replace(sample_config, settings=replace(sample_config.settings, model=model))
+    with served_federation(config) as running:
+        yield running
+
 
 DRIVE_UNIT = "urn:oretrail:lot:nordvolt:EDU-2026-0412"
 KACHIN = "urn:oretrail:lot:kachin-clay:MRC-2026-003"

@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,20 @@ from oretrail.due_diligence.render import to_html
 from tests.conftest import graphql, served_federation
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def federation(
+    sample_config: FederationConfig, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Federation]:
+    """The sample federation with a gateway model of this module's own: the products it
+    traces and the records it keeps reach no other module (the shared one is journalled
+    for the whole session)."""
+    model = replace(sample_config.settings.model, data_dir=tmp_path_factory.mktemp("model"))
+    config = replace(sample_config, settings=replace(sample_config.settings, model=model))
+    with served_federation(config) as running:
+        yield running
+
 
 AS_OF = "2026-11-26"
 LOT = "urn:oretrail:lot:"
