@@ -152,7 +152,9 @@ _LIMIT_RULES: list[type[ASTValidationRule]] = [
 ]
 
 
-def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
+def build_schema(
+    query: type, *, dev: bool = False, mutation: type | None = None
+) -> strawberry.Schema:
     """A hardened schema: limits, no introspection or field suggestions unless ``dev``.
 
     Unexpected errors are masked for callers and logged for operators. Parsing and
@@ -172,6 +174,7 @@ def build_schema(query: type, *, dev: bool = False) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return _Schema(
         query=query,
+        mutation=mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not dev),
     )

@@ -37,7 +37,9 @@ from oretrail.config import (
     load_gateway_settings,
     load_registry,
 )
+from oretrail.domain.commodities import CommodityProfile
 from oretrail.domain.model import parse_lot_id
+from oretrail.due_diligence.profiles import PROFILE_DIR, load_profiles
 from oretrail.errors import ConfigError, StoreUnavailable
 from oretrail.gateway.app import GatewaySecurity, ModelOpener, build_gateway_app
 from oretrail.gateway.approved import (
@@ -89,6 +91,7 @@ class FederationConfig:
     graph_dir: Path = field(default_factory=default_graph_dir)
     policy_dir: Path = Path("config/policies")
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
+    commodities: tuple[CommodityProfile, ...] = ()
 
 
 def load_federation_config(config_dir: Path) -> FederationConfig:
@@ -102,6 +105,9 @@ def load_federation_config(config_dir: Path) -> FederationConfig:
             load_product_lines(config_dir / "product_lines.toml"),
             load_signed_roots(config_dir / "product_lines.roots.json"),
         ),
+        commodities=load_profiles(config_dir / PROFILE_DIR)
+        if (config_dir / PROFILE_DIR).is_dir()
+        else (),
     )
 
 
@@ -223,7 +229,11 @@ def gateway_app(
             ring.add(key)
     config.transparency.queries.verify(ring)
     security = GatewaySecurity(
-        gateway_key, pinned, jwks_document([gateway_key.trusted()]), config.transparency
+        gateway_key,
+        pinned,
+        jwks_document([gateway_key.trusted()]),
+        config.transparency,
+        config.commodities,
     )
     return build_gateway_app(config.registry, config.settings, opener, security, dev=dev)
 

@@ -43,6 +43,12 @@ from oretrail.bootstrap import (
 )
 from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number, seconds
 from oretrail.cli_auth import add_auth_commands, run_auth_command
+from oretrail.cli_due_diligence import (
+    add_due_diligence_commands,
+    fetch_report,
+    format_outcomes,
+    run_due_diligence_command,
+)
 from oretrail.cli_epcis import add_epcis_commands, run_epcis_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
@@ -81,6 +87,12 @@ EXPOSED_QUERY = """
 query Exposed($facility: ID) { exposedProducts(facility: $facility) }
 """
 DEMO_OEM = "nordvolt"
+# The products whose due-diligence outcomes the demo prints: the pack batch with
+# traced copper foil and the drive units with NdFeB magnets (issue 15).
+DEMO_DUE_DILIGENCE = (
+    "urn:oretrail:lot:nordvolt:PACK-2026-0419",
+    "urn:oretrail:lot:nordvolt:EDU-2026-0412",
+)
 DEMO_COMPETITOR = "rivalauto"
 DEMO_NGO = "transparency-watch"
 
@@ -300,6 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     add_auth_commands(commands)
     add_verify_command(commands)
     add_epcis_commands(commands, add_export_commands(commands))
+    add_due_diligence_commands(commands)
     return parser
 
 
@@ -428,6 +441,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_epcis_command(args, config_dir)
     if args.command == "export":
         return run_export_command(args)
+    if args.command in {"report", "risk-record"}:
+        return run_due_diligence_command(args, load_federation_config(config_dir).registry)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
@@ -564,6 +579,10 @@ async def _demo(
             signed = sign_credential(
                 passports["productPassport"], fed.keys.member(DEMO_OEM).org_key
             )
+            diligence = [
+                await fetch_report(fed.gateway_url, oem, product, None, as_of)
+                for product in DEMO_DUE_DILIGENCE
+            ]
             async with GatewayClient(fed.gateway_url, oem) as gateway:
                 exposed = await gateway.execute(EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY})
             ngo = fed.user(DEMO_NGO)
@@ -583,12 +602,17 @@ async def _demo(
                 print(f"\n{format_trace(trace)}\n", flush=True)
                 await offer_viewer(fed, viewer, DEMO_OEM)
     if as_json:
-        print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))
+        answer = {"trace": trace, **exposed, "refusals": dict(refusals), "dueDiligence": diligence}
+        print(json.dumps(answer, indent=2))
         return 0
     print()
     print(format_trace(trace))
     print()
     print(passport_summary(passports, signed))
+    print()
+    print("Due diligence by commodity (docs/due-diligence.md)")
+    for document in diligence:
+        print(format_outcomes(document))
     print()
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:

@@ -311,7 +311,7 @@ def _operation(
             if not isinstance(selection, FieldNode):
                 continue
             name = selection.name.value
-            if name not in ("trace", "exposure"):
+            if name not in ("trace", "exposure", "dueDiligence"):
                 continue
             arguments = {
                 a.name.value: _value(a.value, variables) for a in selection.arguments or ()
@@ -326,7 +326,8 @@ def _operation(
             except ValueError:
                 raise InvalidInput(f"asOf {str(day)[:40]!r} is not a date (YYYY-MM-DD)") from None
             return (
-                name,
+                # A due-diligence report runs a trace and is authorised as one.
+                "trace" if name == "dueDiligence" else name,
                 roots,
                 depth if isinstance(depth, int) else DEFAULT_DEPTH,
                 as_of,

@@ -177,7 +177,9 @@ def test_approved_queries_are_listed_approved_and_run(
 def test_seed_check_passes_on_the_sample() -> None:
     run = oretrail("seed", "check")
     assert run.returncode == 0, run.stderr
-    assert "17 seed files, 19 lots: all valid" in run.stdout
+    # 17 files and 19 lots, plus the copper and rare-earth chains of issue 15: 8 files
+    # and 13 lots (docs/sample-data.md, "Copper and rare earths").
+    assert "25 seed files, 32 lots: all valid" in run.stdout
 
 
 @pytest.mark.parametrize(
@@ -299,7 +301,7 @@ def test_seed_check_warns_of_a_lot_shipped_beyond_its_quantity_but_passes(
         f"oretrail: warning: {lithium}: lot LH-2026-061 is shipped for 11.3 t, "
         "more than its quantity of 10 t"
     ]
-    assert "17 seed files, 19 lots: all valid, 1 warning" in run.stdout
+    assert "25 seed files, 32 lots: all valid, 1 warning" in run.stdout
 
 
 def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path) -> None:

@@ -90,7 +90,9 @@ def test_every_sample_facility_declares_its_activities() -> None:
         text = seed.source.read_text(encoding="utf-8")
         assert text.count("activities = ") == len(seed.facilities), seed.source
     seeds = load_seed_dir(SEED_DIR)
-    [mine] = seeds["kambove-mining"].facilities
+    # The pit and hydroxide plant; the copper concentrator beside it extracts only (issue 15).
+    mine, concentrator = seeds["kambove-mining"].facilities
+    assert concentrator.activities == frozenset({Activity.EXTRACTION})
     assert mine.activities == frozenset({Activity.EXTRACTION, Activity.PROCESSING_REFINING})
     [yard] = seeds["copperbelt-trading"].facilities
     assert yard.activities == frozenset({Activity.TRADING_STORAGE})

@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 # Audit schemes that count as a third-party audit of a smelter, refiner or processor.
-AUDIT_STANDARDS = frozenset({"RMAP", "IRMA", "JDDS", "RMI-RRA", "LME-RESPONSIBLE-SOURCING"})
+AUDIT_STANDARDS = frozenset(
+    {"RMAP", "IRMA", "JDDS", "RMI-RRA", "LME-RESPONSIBLE-SOURCING", "COPPER-MARK"}
+)
 
 # Roles that imply chemical processing when a facility's activities are not shown.
 _PROCESSOR_ROLES = frozenset({Role.SMELTER, Role.REFINER, Role.RECYCLER})

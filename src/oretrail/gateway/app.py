@@ -29,6 +29,7 @@ from oretrail.auth.requests import verify_request
 from oretrail.auth.tokens import ReplayCache
 from oretrail.body_guard import BodyGuard
 from oretrail.config import GatewaySettings, Registry
+from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
 from oretrail.gateway.context import Caller
@@ -55,6 +56,8 @@ class GatewaySecurity:
     pinned: PinnedRegistry
     jwks: dict[str, Any]
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
+    # Commodity due-diligence profiles (config/commodities/), read strictly at start.
+    commodities: tuple[CommodityProfile, ...] = ()
 
 
 class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
@@ -96,6 +99,7 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
             signing_key=self.security.signing_key,
             pinned=self.security.pinned,
             caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
+            commodities=self.security.commodities,
         )
 
 

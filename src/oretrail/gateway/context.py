@@ -11,6 +11,7 @@ from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import GatewaySettings, Registry
+from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import Forbidden
 from oretrail.gateway.approved import ApprovedQuery, ApprovedRegistry, Transparency
 from oretrail.gateway.node_client import NodeClient
@@ -63,6 +64,8 @@ class GatewayContext:
     pinned: PinnedRegistry | None = None
     # Whether the caller has closed its connection (the HTTP request's disconnect).
     caller_gone: Callable[[], Awaitable[bool]] = _never_gone
+    # Commodity due-diligence profiles (issue 15).
+    commodities: tuple[CommodityProfile, ...] = ()
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

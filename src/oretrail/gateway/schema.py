@@ -22,6 +22,12 @@ from oretrail.errors import (
     StoreUnavailable,
 )
 from oretrail.gateway.context import RESTRICTED_ROLES, Caller, GatewayContext
+from oretrail.gateway.due_diligence_schema import (
+    DueDiligenceReport,
+    RiskRecordType,
+    due_diligence,
+    record_risk_decision,
+)
 from oretrail.gateway.evidence import EvidenceCollector, evidence_bundle, receipt_lines
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeCredential
@@ -142,6 +148,11 @@ class Query:
         return trace_type(
             report, record.summary.id, traced_by, names, bundle=_bundle(ctx, report, answers)
         )
+
+    due_diligence: DueDiligenceReport = strawberry.field(
+        resolver=due_diligence,
+        description="Trace a product and judge it against the commodity due-diligence profiles.",
+    )
 
     @strawberry.field(
         description="Follow a lot, or a facility's lots, forward to the products holding it."
@@ -350,5 +361,16 @@ async def _model_call(call: Awaitable[_T]) -> _T:
         raise as_graphql_error(exc) from exc
 
 
+@strawberry.type(
+    description="The gateway's writes. Each request must be signed by the caller for exactly "
+    "its document and variables (docs/api.md)."
+)
+class Mutation:
+    record_risk_decision: RiskRecordType = strawberry.field(
+        resolver=record_risk_decision,
+        description="Keep a risk-management record signed with the caller's organisation key.",
+    )
+
+
 def build_gateway_schema(*, dev: bool = False) -> strawberry.Schema:
-    return build_schema(Query, dev=dev)
+    return build_schema(Query, dev=dev, mutation=Mutation)

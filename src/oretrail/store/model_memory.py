@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oretrail.domain.risk_management import RiskRecord
 from oretrail.errors import StoreError
 from oretrail.store.model_port import (
     UNKNOWN_MATERIAL,
@@ -30,6 +31,8 @@ from oretrail.store.model_port import (
     TraceRecord,
     TraceSummary,
     best_known,
+    decode_risk_record,
+    encode_risk_record,
     known_material,
     record_links,
 )
@@ -64,6 +67,7 @@ class MemoryModelStore:
         self._claims: dict[str, dict[str, float]] = defaultdict(dict)
         self._views: dict[str, _View] = defaultdict(_View)
         self._traces: list[TraceSummary] = []
+        self._risk_records: dict[str, dict[str, RiskRecord]] = defaultdict(dict)
         self._write_lock = asyncio.Lock()
         if self._journal is not None:
             data_dir_ = self._journal.parent
@@ -92,6 +96,9 @@ class MemoryModelStore:
                 self._participants[record.id] = record
         elif entry["kind"] == "trace":
             self._apply_trace(_decode_trace(entry["trace"]))
+        elif entry["kind"] == "risk_record":
+            kept = decode_risk_record(entry["record"])
+            self._risk_records[kept.org].setdefault(kept.id, kept)
 
     def _apply_trace(self, record: TraceRecord) -> None:
         view = self._views[record.summary.caller]
@@ -133,6 +140,15 @@ class MemoryModelStore:
 
     async def record_trace(self, record: TraceRecord) -> None:
         await self._commit({"kind": "trace", "trace": _encode_trace(record)})
+
+    async def record_risk_decision(self, record: RiskRecord) -> None:
+        if record.id in self._risk_records[record.org]:
+            return
+        await self._commit({"kind": "risk_record", "record": encode_risk_record(record)})
+
+    async def risk_records(self, *, org: str) -> list[RiskRecord]:
+        kept = self._risk_records.get(org, {}).values()
+        return sorted(kept, key=lambda r: (r.signed_at, r.id))
 
     async def trace_history(
         self, *, root: str | None, caller: str | None, limit: int

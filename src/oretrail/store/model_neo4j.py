@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from oretrail.domain.risk_management import RiskRecord
 from oretrail.store.cypher import CypherRunner, Transaction
 from oretrail.store.model_port import (
     UNKNOWN_MATERIAL,
@@ -17,6 +18,8 @@ from oretrail.store.model_port import (
     SupplyLink,
     TraceRecord,
     TraceSummary,
+    decode_risk_record,
+    encode_risk_record,
     known_material,
     record_links,
 )
@@ -142,3 +145,10 @@ class Neo4jModelStore:
             for r in owned
         ]
         return sorted(found, key=lambda o: o.lot)
+
+    async def record_risk_decision(self, record: RiskRecord) -> None:
+        await self._runner.write("model/merge_risk_record", record=encode_risk_record(record))
+
+    async def risk_records(self, *, org: str) -> list[RiskRecord]:
+        rows = await self._runner.read("model/risk_records", org=org)
+        return [decode_risk_record(r["record"]) for r in rows]

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from oretrail.domain.risk_management import Decision, RiskRecord
+
 __all__ = [
     "ModelEdge",
     "ModelFacility",
@@ -39,6 +41,8 @@ __all__ = [
     "TraceRecord",
     "TraceSummary",
     "best_known",
+    "decode_risk_record",
+    "encode_risk_record",
     "known_material",
     "record_links",
 ]
@@ -238,3 +242,45 @@ class ModelStore(Protocol):
         trace (``outputs`` None). Masses in kg.
         """
         ...
+
+    async def record_risk_decision(self, record: RiskRecord) -> None:
+        """Keep a verified risk-management record under its organisation; the same record
+        (same id) kept twice is kept once."""
+        ...
+
+    async def risk_records(self, *, org: str) -> list[RiskRecord]:
+        """The organisation's own risk-management records by signing time, then id
+        (never another organisation's)."""
+        ...
+
+
+def encode_risk_record(record: RiskRecord) -> dict[str, Any]:
+    """A record as plain JSON values (dates as ISO 8601 text), for journals and Cypher."""
+    return {
+        "id": record.id,
+        "org": record.org,
+        "flag": record.flag,
+        "lot": record.lot,
+        "decision": record.decision.value,
+        "rationale": record.rationale,
+        "decided_on": record.decided_on.isoformat(),
+        "review_by": None if record.review_by is None else record.review_by.isoformat(),
+        "signed_at": record.signed_at.isoformat(),
+        "token": record.token,
+    }
+
+
+def decode_risk_record(raw: Mapping[str, Any]) -> RiskRecord:
+    review_by = raw.get("review_by")
+    return RiskRecord(
+        id=raw["id"],
+        org=raw["org"],
+        flag=raw["flag"],
+        lot=raw.get("lot"),
+        decision=Decision(raw["decision"]),
+        rationale=raw["rationale"],
+        decided_on=date.fromisoformat(raw["decided_on"]),
+        review_by=None if review_by is None else date.fromisoformat(review_by),
+        signed_at=datetime.fromisoformat(raw["signed_at"]),
+        token=raw["token"],
+    )
