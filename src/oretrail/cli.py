@@ -67,8 +67,7 @@ def _aggregate_text(body: dict[str, Any]) -> str:
         return "refused: " + "; ".join(e.get("message", "?") for e in body["errors"])
     aggregate = next(iter(body["data"]["transparency"].values()))
     shown = ", ".join(f"{g['name']} {g['share'] * 100:.1f} %" for g in aggregate["groups"])
-    hidden = f"{aggregate['suppressed']} group(s) suppressed" if aggregate["suppressed"] else ""
-    return "; ".join(part for part in (shown, hidden) if part) or "nothing to publish"
+    return shown or "nothing publishable (every group too small or dominated)"
 
 
 def _parser() -> argparse.ArgumentParser:

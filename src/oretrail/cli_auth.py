@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from oretrail.auth.access_log import verify_log
@@ -24,8 +25,9 @@ from oretrail.bootstrap import load_federation_config
 from oretrail.cli_http import load_user, post_to_gateway
 from oretrail.client import signed_headers
 from oretrail.domain.model import parse_lot_id
+from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import ConfigError
-from oretrail.gateway.approved import save_signed_roots
+from oretrail.gateway.approved import roots_key, save_signed_roots
 
 __all__ = ["add_auth_commands", "run_auth_command"]
 
@@ -225,10 +227,14 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         participant = config.registry.get(args.org)
         key = load_org_key(args.keys, participant.id)
         signed_lines = []
+        # For the last closed calendar quarter: the period approved queries answer.
+        period = last_closed_period(datetime.now(UTC)).label
         for line, products in config.transparency.product_lines.items():
             if all(parse_lot_id(p).org == participant.id for p in products):
-                config.transparency.signed_roots[line] = sign_root_list(key, line, products)
-                signed_lines.append(line)
+                config.transparency.signed_roots[roots_key(line, period)] = sign_root_list(
+                    key, line, products, period
+                )
+                signed_lines.append(f"{line} ({period})")
         save_signed_roots(config_dir / "product_lines.roots.json", config.transparency)
         print(f"{participant.id} signed the root lists of: {', '.join(signed_lines) or 'nothing'}")
         return 0

@@ -26,6 +26,7 @@ from graphql import (
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.principal import HEADER_CERTIFICATE
 from oretrail.auth.requests import RequestContext, document_hash, sign_request, variables_hash
+from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import InvalidInput
 
 __all__ = ["DEFAULT_DEPTH", "request_context", "signed_headers"]
@@ -57,10 +58,13 @@ def request_context(
     document_id = payload.get("documentId")
     if document_id is not None:
         line = variables.get("productLine")
+        # Approved queries answer closed reporting periods only: by default the last
+        # closed calendar quarter, named by its last second (DESIGN.md, Trust 5).
+        period_end = last_closed_period(now or datetime.now(UTC)).closes_at
         return RequestContext(
             op="transparency",
             depth=DEFAULT_DEPTH,
-            as_of=as_of,
+            as_of=period_end,
             purpose=purpose or f"approved query {document_id}",
             doc=str(document_id),
             vars=variables_hash(variables),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from oretrail.domain.attribution import Attribution
 from oretrail.domain.disclosure import Group
@@ -18,7 +18,17 @@ from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import Role
 from oretrail.domain.risks import audit_problem, needs_audit
 
-__all__ = ["ProductTrace", "audited_throughput", "origin_groups", "recycled_content"]
+__all__ = [
+    "PERIOD_KINDS",
+    "ProductTrace",
+    "ReportingPeriod",
+    "audited_throughput",
+    "closed_period_ending",
+    "last_closed_period",
+    "origin_groups",
+    "period_containing",
+    "recycled_content",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +52,7 @@ def _accumulate(
 ) -> list[Group]:
     """Shares of ``element`` by group across products, weighted by each product's mass."""
     total = sum(p.element_mass(element) for p in products)
-    shares: dict[str, float] = defaultdict(float)
-    contributors: dict[str, set[str]] = defaultdict(set)
+    by_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for product in products:
         weight = product.element_mass(element) / total if total > 0 else 0.0
         for origin in product.attribution.origins:
@@ -53,9 +62,8 @@ def _accumulate(
             parts = split[origin.lot] if split else {category[origin.lot] if category else "": 1.0}
             for name, fraction in parts.items():
                 if fraction > 0:
-                    shares[name] += share * fraction
-                    contributors[name].add(origin.owner)
-    return [Group(n, shares[n], frozenset(contributors[n])) for n in sorted(shares)]
+                    by_group[name][origin.owner] += share * fraction
+    return [Group(n, sum(by_group[n].values()), dict(by_group[n])) for n in sorted(by_group)]
 
 
 def origin_groups(products: Sequence[ProductTrace], element: str, by: str) -> list[Group]:
@@ -99,8 +107,7 @@ def audited_throughput(
     processors' gross tonnes. Audits are judged on each lot's production date
     (``as_of`` when it is not shown).
     """
-    shares: dict[str, float] = defaultdict(float)
-    contributors: dict[str, set[str]] = defaultdict(set)
+    masses: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for product in products:
         elements = product.attribution.elements
         for lot in product.graph.lots.values():
@@ -112,10 +119,72 @@ def audited_throughput(
                 continue
             audited = audit_problem(lot, lot.produced_at or as_of) is None
             name = "AUDITED" if audited else "NOT_AUDITED"
-            shares[name] += mass
-            contributors[name].add(lot.owner)
-    total = sum(shares.values())
+            masses[name][lot.owner] += mass
+    total = sum(sum(by_org.values()) for by_org in masses.values())
+    if total <= 0:
+        return []
     return [
-        Group(n, shares[n] / total if total else 0.0, frozenset(contributors[n]))
-        for n in sorted(shares)
+        Group(n, sum(masses[n].values()) / total, {o: m / total for o, m in masses[n].items()})
+        for n in sorted(masses)
     ]
+
+
+# Reporting periods an approved query may declare; a calendar quarter unless it says.
+PERIOD_KINDS = ("quarter", "month", "year")
+_MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingPeriod:
+    """A closed range of days, ``start`` to ``end`` inclusive (UTC)."""
+
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def closes_at(self) -> datetime:
+        """The as-of a transparency request for this period names: its last second, UTC."""
+        return datetime(self.end.year, self.end.month, self.end.day, 23, 59, 59, tzinfo=UTC)
+
+    @property
+    def label(self) -> str:
+        """ISO 8601 interval of dates, e.g. ``2026-04-01/2026-06-30``."""
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+
+def period_containing(day: date, kind: str = "quarter") -> ReportingPeriod:
+    """The calendar month, quarter or year holding ``day``; ValueError for another kind."""
+    if kind not in _MONTHS_PER_PERIOD:
+        raise ValueError(f"a reporting period is one of {', '.join(PERIOD_KINDS)}, not {kind!r}")
+    months = _MONTHS_PER_PERIOD[kind]
+    first_month = (day.month - 1) // months * months + 1
+    start = date(day.year, first_month, 1)
+    after = first_month + months
+    following = date(day.year + (after - 1) // 12, (after - 1) % 12 + 1, 1)
+    return ReportingPeriod(kind, start, following - timedelta(days=1))
+
+
+def closed_period_ending(as_of: datetime, kind: str, now: datetime) -> ReportingPeriod | str:
+    """The closed reporting period whose end ``as_of`` is, or why it is none (DESIGN.md,
+    Trust 5: a transparency request names the end of a closed period).
+
+    ``as_of`` must be the period's last second, 23:59:59 UTC of its last day, and
+    ``now`` past it: an open period's figures would still change.
+    """
+    at = as_of.astimezone(UTC)
+    period = period_containing(at.date(), kind)
+    if at != period.closes_at:
+        return (
+            f"as-of {at:%Y-%m-%dT%H:%M:%SZ} is not the end of a reporting period "
+            f"({kind}); the period holding it ends {period.closes_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    if now.astimezone(UTC) <= period.closes_at:
+        return f"the reporting period {period.label} is not closed yet"
+    return period
+
+
+def last_closed_period(now: datetime, kind: str = "quarter") -> ReportingPeriod:
+    """The most recent reporting period of ``kind`` that ended before ``now``."""
+    current = period_containing(now.astimezone(UTC).date(), kind)
+    return period_containing(current.start - timedelta(days=1), kind)

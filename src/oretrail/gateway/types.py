@@ -8,7 +8,6 @@ from datetime import date, datetime
 import strawberry
 
 from oretrail.domain.attribution import Gap
-from oretrail.domain.disclosure import Disclosure
 from oretrail.domain.lotgraph import GapReason
 from oretrail.domain.risks import Check, RiskKind, allocation_only
 from oretrail.gateway.exposure import Exposure
@@ -17,14 +16,12 @@ from oretrail.graphql_types import CustodyModel
 from oretrail.store.model_port import TraceSummary
 
 __all__ = [
-    "Aggregate",
     "ExposureType",
     "OverAllocationType",
     "ParticipantType",
     "SupplyLinkType",
     "TraceRecordType",
     "TraceType",
-    "aggregate_type",
     "exposure_type",
     "trace_record_type",
     "trace_type",
@@ -305,37 +302,6 @@ class OverAllocationType:
     allocated_kg: float
     outputs: int | None = strawberry.field(
         description="Consuming lots in the caller's own records; null for its own lots' totals."
-    )
-
-
-@strawberry.type
-class AggregateGroup:
-    name: str
-    share: float
-    contributors: int
-
-
-@strawberry.type
-class Aggregate:
-    """A published aggregate: groups of at least k organisations; the rest only counted."""
-
-    k: int
-    products: int
-    suppressed: int
-    residual: float | None
-    groups: list[AggregateGroup]
-
-
-def aggregate_type(disclosure: Disclosure, products: int) -> Aggregate:
-    return Aggregate(
-        k=disclosure.k,
-        products=products,
-        suppressed=disclosure.suppressed,
-        residual=disclosure.residual,
-        groups=[
-            AggregateGroup(name=g.name, share=g.share, contributors=len(g.contributors))
-            for g in disclosure.shown
-        ],
     )
 
 

@@ -64,7 +64,10 @@ class MemoryModelStore:
         self._claims: dict[str, dict[str, float]] = defaultdict(dict)
         self._views: dict[str, _View] = defaultdict(_View)
         self._traces: list[TraceSummary] = []
+        # Transparency answers by key: the first kept for a key is the one answer.
+        self._answers: dict[str, str] = {}
         self._write_lock = asyncio.Lock()
+        self._answer_lock = asyncio.Lock()
         if self._journal is not None:
             data_dir_ = self._journal.parent
             data_dir_.mkdir(parents=True, exist_ok=True)
@@ -92,6 +95,8 @@ class MemoryModelStore:
                 self._participants[record.id] = record
         elif entry["kind"] == "trace":
             self._apply_trace(_decode_trace(entry["trace"]))
+        elif entry["kind"] == "transparency":
+            self._answers.setdefault(entry["key"], entry["answer"])
 
     def _apply_trace(self, record: TraceRecord) -> None:
         view = self._views[record.summary.caller]
@@ -133,6 +138,15 @@ class MemoryModelStore:
 
     async def record_trace(self, record: TraceRecord) -> None:
         await self._commit({"kind": "trace", "trace": _encode_trace(record)})
+
+    async def transparency_answer(self, key: str) -> str | None:
+        return self._answers.get(key)
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        async with self._answer_lock:
+            if key not in self._answers:
+                await self._commit({"kind": "transparency", "key": key, "answer": answer})
+            return self._answers[key]
 
     async def trace_history(
         self, *, root: str | None, caller: str | None, limit: int

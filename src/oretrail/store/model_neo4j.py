@@ -141,3 +141,11 @@ class Neo4jModelStore:
             for r in owned
         ]
         return sorted(found, key=lambda o: o.lot)
+
+    async def transparency_answer(self, key: str) -> str | None:
+        rows = await self._runner.read("model/transparency_answer", key=key)
+        return str(rows[0]["answer"]) if rows else None
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        rows = await self._runner.write("model/keep_transparency_answer", key=key, answer=answer)
+        return str(rows[0]["answer"])

@@ -233,3 +233,15 @@ class ModelStore(Protocol):
         trace (``outputs`` None). Masses in kg.
         """
         ...
+
+    async def transparency_answer(self, key: str) -> str | None:
+        """The answer kept under ``key`` (an approved query, its variables and a closed
+        reporting period), or None (DESIGN.md, Trust 5: one answer per period)."""
+        ...
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        """Keep ``answer`` under ``key`` unless one is kept already; return the one kept.
+
+        The first answer of a period wins, so concurrent runs return the same figures.
+        """
+        ...
