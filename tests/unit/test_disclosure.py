@@ -15,9 +15,7 @@ def group(name: str, **parts: float) -> Group:
 
 def test_groups_of_three_organisations_none_dominant_are_shown() -> None:
     # CD: 0.3 + 0.2 + 0.1 = 0.6, largest 0.3/0.6 = 50 %; NO: 0.4 split 0.2/0.1/0.1.
-    result = disclose(
-        [group("CD", a=0.3, b=0.2, c=0.1), group("NO", d=0.2, e=0.1, f=0.1)], k=3
-    )
+    result = disclose([group("CD", a=0.3, b=0.2, c=0.1), group("NO", d=0.2, e=0.1, f=0.1)], k=3)
     assert [(g.name, pytest.approx(g.share)) for g in result.shown] == [
         ("CD", pytest.approx(0.6)),
         ("NO", pytest.approx(0.4)),
