@@ -6,11 +6,12 @@ import random
 
 import pytest
 
-from oretrail.domain.disclosure import Group, disclose, sensitive
+from oretrail.domain.disclosure import Cell, Group, disclose, disclose_all, sensitive
 
 
 def group(name: str, **parts: float) -> Group:
-    return Group(name, sum(parts.values()), parts)
+    """A group of one cell per organisation, each cell its own (``<group>:<org>``)."""
+    return Group(name, {f"{name}:{org}": Cell(org, share) for org, share in parts.items()})
 
 
 def test_groups_of_three_organisations_none_dominant_are_shown() -> None:
@@ -83,11 +84,11 @@ def test_no_published_figure_isolates_a_sensitive_set_of_organisations() -> None
         k = rng.randint(2, 4)
         groups = []
         for n in range(rng.randint(1, 6)):
-            parts: dict[str, float] = {}
-            for _ in range(rng.randint(1, 5)):
-                org = f"o{rng.randint(0, 9)}"
-                parts[org] = parts.get(org, 0.0) + rng.random()
-            groups.append(Group(f"g{n}", sum(parts.values()), parts))
+            cells = {
+                f"g{n}:{c}": Cell(f"o{rng.randint(0, 9)}", rng.random())
+                for c in range(rng.randint(1, 5))
+            }
+            groups.append(Group(f"g{n}", cells))
         result = disclose(groups, k)
         shown = {g.name for g in result.shown}
         hidden = [g for g in groups if g.name not in shown]
@@ -98,3 +99,50 @@ def test_no_published_figure_isolates_a_sensitive_set_of_organisations() -> None
                 for org, part in g.contributions.items():
                     merged[org] = merged.get(org, 0.0) + part
             assert not sensitive(merged, k)  # the complement of what is shown is safe
+
+
+def cells(**parts: float) -> dict[str, Cell]:
+    return {key: Cell(key.split("_")[0], share) for key, share in parts.items()}
+
+
+def test_groupings_over_one_base_are_disclosed_together() -> None:
+    # Cobalt of a line as cells: three ASM cooperatives, one industrial mine (k1),
+    # three recyclers. By ASM origin: ASM = a1 + a2 + a3, NOT_ASM = k1 + r1 + r2 + r3;
+    # by recycled content: POST = r1 + r2 + r3, PRIMARY = a1 + a2 + a3 + k1. Each group
+    # passes both rules, yet NOT_ASM - POST = k1, one mine's cobalt.
+    base = cells(a1=0.1, a2=0.1, a3=0.1, k1=0.3, r1=0.1, r2=0.15, r3=0.15)
+    asm = [Group("ASM", {k: base[k] for k in ("a1", "a2", "a3")})]
+    asm.append(Group("NOT_ASM", {k: base[k] for k in ("k1", "r1", "r2", "r3")}))
+    recycled = [Group("POST_CONSUMER", {k: base[k] for k in ("r1", "r2", "r3")})]
+    recycled.append(Group("PRIMARY", {k: base[k] for k in ("a1", "a2", "a3", "k1")}))
+    alone = disclose(asm, k=3)
+    assert {g.name for g in alone.shown} == {"ASM", "NOT_ASM"}
+    both = disclose_all({"ASM": asm, "RECYCLED": recycled}, k=3)
+    # The smallest group whose suppression puts k1 out of reach is POST (0.4); with
+    # the whole known, PRIMARY (0.6) alone would give POST back, so it goes too.
+    assert {g.name for g in both["ASM"].shown} == {"ASM", "NOT_ASM"}
+    assert both["RECYCLED"].shown == ()
+
+
+def test_sums_within_reach_across_groupings_all_pass_the_rules() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        base = {f"c{i}": Cell(f"o{rng.randint(0, 7)}", rng.random()) for i in range(8)}
+        groupings = {}
+        for name in ("X", "Y"):
+            labels = {key: rng.choice("ABC") for key in base}
+            groupings[name] = [
+                Group(label, {k: base[k] for k, lab in labels.items() if lab == label})
+                for label in "ABC"
+                if label in labels.values()
+            ]
+        result = disclose_all(groupings, k=3)
+        shown = [g for d in result.values() for g in d.shown]
+        # Every published figure, and every difference of two published figures of
+        # different groupings that is a sum of cells, passes both rules.
+        for a in shown:
+            assert not sensitive(a.contributions, 3)
+            for b in shown:
+                if b.cells.keys() < a.cells.keys():
+                    rest = {k: c for k, c in a.cells.items() if k not in b.cells}
+                    assert not sensitive(Group("d", rest).contributions, 3)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from oretrail.domain.attribution import Attribution
-from oretrail.domain.disclosure import Group
+from oretrail.domain.disclosure import Cell, Group
 from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import Role
 from oretrail.domain.risks import audit_problem, needs_audit
@@ -25,6 +25,7 @@ __all__ = [
     "audited_throughput",
     "closed_period_ending",
     "last_closed_period",
+    "origin_groupings",
     "origin_groups",
     "period_containing",
     "recycled_content",
@@ -44,55 +45,60 @@ class ProductTrace:
         return root.quantity_kg * root.contents.get(element, 0.0)
 
 
-def _accumulate(
-    products: Sequence[ProductTrace],
-    element: str,
-    category: dict[str, str] | None,
-    split: Mapping[str, Mapping[str, float]] | None = None,
-) -> list[Group]:
-    """Shares of ``element`` by group across products, weighted by each product's mass."""
+def origin_groupings(products: Sequence[ProductTrace], element: str) -> dict[str, list[Group]]:
+    """The element's shares of the line by ``COUNTRY`` of origin, by ``ASM`` origin and
+    by ``RECYCLED`` content, over one set of cells, to be disclosed together.
+
+    A cell is one origin lot's share in one recycled category (post-consumer,
+    pre-consumer, primary) of the line's ``element``, each product weighed by its
+    mass of the element: the finest piece all three groupings are sums of.
+    """
     total = sum(p.element_mass(element) for p in products)
-    by_group: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    groupings: dict[str, dict[str, dict[str, Cell]]] = {
+        "COUNTRY": defaultdict(dict),
+        "ASM": defaultdict(dict),
+        "RECYCLED": defaultdict(dict),
+    }
     for product in products:
         weight = product.element_mass(element) / total if total > 0 else 0.0
         for origin in product.attribution.origins:
             share = origin.shares.get(element, 0.0) * weight
             if share <= 0:
                 continue
-            parts = split[origin.lot] if split else {category[origin.lot] if category else "": 1.0}
-            for name, fraction in parts.items():
-                if fraction > 0:
-                    by_group[name][origin.owner] += share * fraction
-    return [Group(n, sum(by_group[n].values()), dict(by_group[n])) for n in sorted(by_group)]
-
-
-def origin_groups(products: Sequence[ProductTrace], element: str, by: str) -> list[Group]:
-    """Share of the element by origin country ("COUNTRY") or artisanal origin ("ASM")."""
-    category: dict[str, str] = {}
-    for product in products:
-        for origin in product.attribution.origins:
-            facility = product.graph.lots[origin.lot].facility
-            if by == "ASM":
-                category[origin.lot] = "ASM" if facility and facility.artisanal else "NOT_ASM"
-            else:
-                category[origin.lot] = (facility.country if facility else "") or "UNKNOWN"
-    return _accumulate(products, element, category)
-
-
-def recycled_content(products: Sequence[ProductTrace], element: str) -> list[Group]:
-    """Share of the element that is post-consumer, pre-consumer recycled, or primary."""
-    split: dict[str, dict[str, float]] = {}
-    for product in products:
-        for origin in product.attribution.origins:
             lot = product.graph.lots[origin.lot]
+            facility = lot.facility
+            country = (facility.country if facility else "") or "UNKNOWN"
+            asm = "ASM" if facility and facility.artisanal else "NOT_ASM"
             post = lot.recycled_post_consumer or 0.0
             pre = lot.recycled_pre_consumer or 0.0
-            split[origin.lot] = {
+            split = {
                 "POST_CONSUMER": post,
                 "PRE_CONSUMER": pre,
                 "PRIMARY": max(0.0, 1.0 - post - pre),
             }
-    return _accumulate(products, element, None, split)
+            for category, fraction in split.items():
+                if fraction <= 0:
+                    continue
+                key = f"{origin.lot}|{category}"
+                previous = groupings["COUNTRY"][country].get(key)
+                cell = Cell(origin.owner, share * fraction + (previous.share if previous else 0))
+                groupings["COUNTRY"][country][key] = cell
+                groupings["ASM"][asm][key] = cell
+                groupings["RECYCLED"][category][key] = cell
+    return {
+        name: [Group(g, cells) for g, cells in sorted(groups.items())]
+        for name, groups in groupings.items()
+    }
+
+
+def origin_groups(products: Sequence[ProductTrace], element: str, by: str) -> list[Group]:
+    """Share of the element by origin country ("COUNTRY") or artisanal origin ("ASM")."""
+    return origin_groupings(products, element)[by]
+
+
+def recycled_content(products: Sequence[ProductTrace], element: str) -> list[Group]:
+    """Share of the element that is post-consumer, pre-consumer recycled, or primary."""
+    return origin_groupings(products, element)["RECYCLED"]
 
 
 def audited_throughput(
@@ -107,7 +113,7 @@ def audited_throughput(
     processors' gross tonnes. Audits are judged on each lot's production date
     (``as_of`` when it is not shown).
     """
-    masses: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    masses: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
     for product in products:
         elements = product.attribution.elements
         for lot in product.graph.lots.values():
@@ -119,12 +125,13 @@ def audited_throughput(
                 continue
             audited = audit_problem(lot, lot.produced_at or as_of) is None
             name = "AUDITED" if audited else "NOT_AUDITED"
-            masses[name][lot.owner] += mass
-    total = sum(sum(by_org.values()) for by_org in masses.values())
+            # One cell per processing lot (and product): its owner's part of the group.
+            masses[name][f"{product.graph.root}|{lot.id}"] = (lot.owner, mass)
+    total = sum(mass for cells in masses.values() for _, mass in cells.values())
     if total <= 0:
         return []
     return [
-        Group(n, sum(masses[n].values()) / total, {o: m / total for o, m in masses[n].items()})
+        Group(n, {key: Cell(org, mass / total) for key, (org, mass) in masses[n].items()})
         for n in sorted(masses)
     ]
 

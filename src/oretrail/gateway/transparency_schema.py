@@ -17,21 +17,20 @@ no count of contributors, products or suppressed groups.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import strawberry
 from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error
-from oretrail.domain.disclosure import Group, disclose
+from oretrail.domain.disclosure import Group, disclose_all
 from oretrail.domain.transparency import (
     ProductTrace,
     ReportingPeriod,
     audited_throughput,
     closed_period_ending,
-    origin_groups,
-    recycled_content,
+    origin_groupings,
 )
 from oretrail.errors import Forbidden, InvalidInput, OretrailError
 from oretrail.gateway.approved import ApprovedQuery
@@ -124,9 +123,15 @@ async def _traces(
 async def _answer(
     ctx: GatewayContext,
     line: str,
-    groups_of: Callable[[list[ProductTrace], ReportingPeriod], Sequence[Group]],
+    groupings_of: Callable[[list[ProductTrace], ReportingPeriod], Mapping[str, Sequence[Group]]],
+    grouping: str,
 ) -> TransparencyAnswer:
-    """The kept answer for this query, variables and period, or a new one, kept."""
+    """The kept answer for this query, variables and period, or a new one, kept.
+
+    Every grouping the schema publishes over the same base is disclosed together
+    (domain.disclosure.disclose_all), with the largest k of any approved query, so
+    that no two answers combine into a hidden figure whichever runs first.
+    """
     approved = approved_query(ctx)
     try:
         period = _period(ctx, approved, line)
@@ -134,7 +139,8 @@ async def _answer(
         kept = await ctx.model.transparency_answer(key)
         if kept is None:
             traces = await _traces(ctx, approved, line, period)
-            disclosure = disclose(groups_of(traces, period), approved.k)
+            k = max([approved.k, *(q.k for q in ctx.transparency.queries.queries.values())])
+            disclosure = disclose_all(groupings_of(traces, period), k)[grouping]
             fresh = {
                 "period": [period.start.isoformat(), period.end.isoformat()],
                 "k": disclosure.k,
@@ -169,7 +175,10 @@ class TransparencyQueries:
         if group_by not in GROUPINGS:
             raise as_graphql_error(InvalidInput(f"groupBy must be one of {', '.join(GROUPINGS)}"))
         return await _answer(
-            info.context, product_line, lambda traces, _: origin_groups(traces, element, group_by)
+            info.context,
+            product_line,
+            lambda traces, _: origin_groupings(traces, element),
+            group_by,
         )
 
     @strawberry.field(description="Share of smelter and refiner throughput under a valid audit.")
@@ -180,7 +189,8 @@ class TransparencyQueries:
         return await _answer(
             info.context,
             product_line,
-            lambda traces, period: audited_throughput(traces, roles, period.end),
+            lambda traces, period: {"AUDIT": audited_throughput(traces, roles, period.end)},
+            "AUDIT",
         )
 
     @strawberry.field(description="Post-consumer, pre-consumer and primary shares of an element.")
@@ -188,5 +198,8 @@ class TransparencyQueries:
         self, info: Info[GatewayContext, None], product_line: str, element: str
     ) -> TransparencyAnswer:
         return await _answer(
-            info.context, product_line, lambda traces, _: recycled_content(traces, element)
+            info.context,
+            product_line,
+            lambda traces, _: origin_groupings(traces, element),
+            "RECYCLED",
         )
