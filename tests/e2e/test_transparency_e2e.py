@@ -1,4 +1,5 @@
-"""Approved transparency queries over real HTTP: trusted documents, k-anonymity, the logs."""
+"""Approved transparency queries over real HTTP: trusted documents, the published figures
+(hand-computed), suppression across queries, one kept answer per period, the logs."""
 
 from __future__ import annotations
 
@@ -7,64 +8,34 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 
-from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import FederationKeys
 from oretrail.bootstrap import Federation, FederationConfig, approve_as_members, gateway_app
-from oretrail.client import signed_headers
 from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import ConfigError
-from oretrail.gateway.approved import ApprovedRegistry
 from oretrail.gateway.schema import build_gateway_schema
-from tests.conftest import CONFIG_DIR, served_federation
+from tests.conftest import served_federation
+from tests.support.transparency import (
+    ALL_RUNS,
+    LINE,
+    declared_fields,
+    fresh_model,
+    log_entries,
+    ngo,
+    post,
+    run,
+    shares,
+)
 
 pytestmark = pytest.mark.e2e
 
-LINE = {"productLine": "nordvolt-packs-2026"}
-
-
-async def post(
-    federation: Federation, user: UserIdentity, payload: dict[str, Any]
-) -> tuple[int, Any]:
-    """POST ``payload`` with the user's own signed request for exactly it."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            federation.gateway_url, json=payload, headers=signed_headers(user, payload)
-        ) as response,
-    ):
-        return response.status, await response.json()
-
-
-def ngo(federation: Federation) -> UserIdentity:
-    return federation.user("transparency-watch")
-
-
-async def run(federation: Federation, query_id: str, **variables: str) -> dict[str, Any]:
-    status, body = await post(
-        federation, ngo(federation), {"documentId": query_id, "variables": {**LINE, **variables}}
-    )
-    assert status == 200, body
-    assert "errors" not in body, body
-    aggregate: dict[str, Any] = next(iter(body["data"]["transparency"].values()))
-    return aggregate
-
-
-def federation_queries(federation: Federation) -> ApprovedRegistry:
-    from oretrail.bootstrap import load_federation_config  # noqa: PLC0415
-
-    return load_federation_config(CONFIG_DIR).transparency.queries
-
-
-def shares(aggregate: dict[str, Any]) -> dict[str, float]:
-    return {g["name"]: g["share"] for g in aggregate["groups"]}
-
 
 @pytest.fixture(scope="module")
-def federation(sample_config: FederationConfig) -> Any:
-    with served_federation(sample_config) as running:
+def federation(sample_config: FederationConfig, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    # A model store of its own: answers kept by other modules' runs are not returned.
+    config = fresh_model(sample_config, tmp_path_factory.mktemp("transparency-model"))
+    with served_federation(config) as running:
         yield running
 
 
@@ -150,19 +121,6 @@ HIDDEN = {
     "Rhein's cobalt": RHEIN,
     "Circulo's cobalt": CIRCULO,
 }
-ALL_RUNS: list[tuple[str, dict[str, str]]] = [
-    ("cobalt-origin-countries", {}),
-    ("artisanal-share", {}),
-    ("refiner-audit-coverage", {}),
-    ("recycled-content", {"element": "Co"}),
-    ("recycled-content", {"element": "Ni"}),
-    ("recycled-content", {"element": "Li"}),
-]
-
-
-def log_entries(federation: Federation, org: str) -> list[dict[str, Any]]:
-    """Every entry of ``org``'s node access log (the one place tests read logs)."""
-    return list(federation.node_logs[org].entries)
 
 
 async def test_each_approved_query_publishes_its_hand_computed_figures(
@@ -228,20 +186,20 @@ async def test_a_second_run_in_the_period_returns_the_kept_answer_without_asking
     federation: Federation,
 ) -> None:
     first = await run(federation, "artisanal-share")
-    asked = {org: len(log_entries(federation, org)) for org in federation.node_logs}
+    asked = {org: len(log_entries(log)) for org, log in federation.node_logs.items()}
     again = await run(federation, "artisanal-share")
     assert again == first  # answeredAt included: the very answer kept
-    assert {org: len(log_entries(federation, org)) for org in federation.node_logs} == asked
+    assert {org: len(log_entries(log)) for org, log in federation.node_logs.items()} == asked
 
 
 async def test_each_node_logs_the_purpose_and_only_the_declared_fields(
     federation: Federation,
 ) -> None:
     await run(federation, "recycled-content", element="Li")  # a first run for this period
-    declared = {q.id: set(q.fields) for q in federation_queries(federation).queries.values()}
+    declared = declared_fields()
     answered = set()
-    for org in federation.node_logs:
-        for entry in log_entries(federation, org):
+    for org, log in federation.node_logs.items():
+        for entry in log_entries(log):
             if entry["org"] != "transparency-watch" or entry["query"] != "lots":
                 continue
             answered.add(org)
