@@ -367,7 +367,8 @@ async def _demo(
     print()
     print(
         f"{DEMO_NGO} runs the approved transparency queries over {DEMO_LINE} "
-        "(groups of fewer than k organisations suppressed)"
+        "for the last closed quarter (published: groups of at least k organisations, "
+        "none above 80 %, no complement of a hidden one)"
     )
     for (query_id, element), body in published.items():
         print(f"  {query_id}{' ' + element if element else ''}: {_aggregate_text(body)}")

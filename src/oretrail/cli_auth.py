@@ -158,7 +158,8 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "sign-roots",
         help="sign the root lists of a member's product lines",
         description="Sign, with the member's organisation key, the list of root lots of each "
-        "product line whose products it owns, and write them to config/product_lines.roots.json.",
+        "product line whose products it owns for the last closed calendar quarter, and write "
+        "them to config/product_lines.roots.json.",
     )
     roots.add_argument("--org", required=True, help="the product lines' owner")
     roots.add_argument(
@@ -206,6 +207,9 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         for query in queries.queries.values():
             print(f"{query.id}  (k = {query.k})")
             print(f"    {query.purpose}")
+            # What node policies pin under [approved_queries], and what nodes give for it.
+            print(f"    declaration {query.pinned_digest()}, one answer per {query.period}")
+            print(f"    fields given: {', '.join(query.fields)}")
             for name, parameter in query.parameters.items():
                 bounds = (
                     ", ".join(map(str, parameter.values))

@@ -125,15 +125,15 @@ async def test_during_every_approved_query_nodes_give_only_the_declared_fields(
                 if lot["status"] == "FOUND":
                     answering[query_id].add(org)
     # Every approved query was answered, by every organisation on the packs' chains
-    # (21: the 16 of the first pack, Kando, Mutoshi, Lufira, Musonoi and Rhein).
+    # (22: the 16 of the first pack, Tshala, Kando, Mutoshi, Lufira, Musonoi, Rhein).
     assert set(answering) == set(declared)
-    assert all(len(orgs) == 21 for orgs in answering.values())
+    assert all(len(orgs) == 22 for orgs in answering.values())
 
 
 async def test_no_facility_detail_or_supplier_name_reaches_the_gateway(
     recorded: Recorded,
 ) -> None:
-    assert sum(len(documents) for documents in recorded.received.values()) >= 21
+    assert sum(len(documents) for documents in recorded.received.values()) >= 22
     secrets = seed_secrets()
     found = 0
     for org, documents in recorded.received.items():

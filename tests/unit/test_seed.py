@@ -68,12 +68,13 @@ def test_the_sample_federation_covers_every_tier_of_the_chain() -> None:
     }
     assert tiers <= roles
     artisanal = [f for s in seeds.values() for f in s.facilities if f.artisanal]
-    # Three artisanal cooperatives in Lualaba (CAHRA): enough for the product line's
+    # Four artisanal cooperatives in Lualaba (CAHRA): enough for the product line's
     # artisanal share to be published under k = 3 (docs/sample-data.md).
     assert sorted((f.id.split(":")[-1], f.country, f.cahra) for f in artisanal) == [
         ("kando-site", "CD", True),
         ("kasulo-site", "CD", True),
         ("mutoshi-site", "CD", True),
+        ("tshala-site", "CD", True),
     ]
 
 
