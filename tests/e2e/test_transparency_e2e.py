@@ -291,3 +291,13 @@ def test_the_gateway_does_not_start_with_an_altered_or_unapproved_query(
     queries["artisanal-share"] = replace(original, k=1, approvals=dict(original.approvals))
     with pytest.raises(ConfigError, match=r"artisanal-share\.toml.*changed after approval"):
         gateway_app(unsigned, keys.gateway, pinned)
+
+
+async def test_on_neo4j_the_answer_is_kept_and_returned_too(neo4j_federation: Federation) -> None:
+    """Nodes and the gateway's model on Neo4j: the same hand-computed figure, kept in
+    Neo4j (a TransparencyAnswer node) and returned on a later run without any node."""
+    first = await run(neo4j_federation, "cobalt-origin-countries")
+    assert shares(first) == pytest.approx({"CD": CD})
+    asked = {org: len(log_entries(log)) for org, log in neo4j_federation.node_logs.items()}
+    assert await run(neo4j_federation, "cobalt-origin-countries") == first
+    assert {org: len(log_entries(log)) for org, log in neo4j_federation.node_logs.items()} == asked
