@@ -152,11 +152,12 @@ async def _trace_costs(runs: int, issued: Callable[[], int]) -> dict[str, Any]:
                     body = await response.json()
                 walls.append(time.perf_counter() - started)
             trace = body["data"]["trace"]
+            last_txn = federation.node_logs["nordvolt"].records()[-1]["txn"]
             requests = sum(
                 1
                 for log in federation.node_logs.values()
-                for entry in log.entries
-                if entry["txn"] == federation.node_logs["nordvolt"].entries[-1]["txn"]
+                for entry in log.records()
+                if entry["txn"] == last_txn
             )
     return {
         "trace_ms_p50": round(statistics.median(walls[1:]) * 1000, 2),

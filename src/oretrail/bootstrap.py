@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from oretrail.auth.access_log import AccessLog
 from oretrail.auth.callers import UserIdentity
+from oretrail.auth.checkpoint import log_origin
 from oretrail.auth.claims import ClaimLedger
 from oretrail.auth.keys import KeyRing, SigningKey, jwks_document
 from oretrail.auth.party_keys import FederationKeys
@@ -50,6 +51,7 @@ from oretrail.gateway.approved import (
     roots_key,
 )
 from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
+from oretrail.node.shipment_log import ShipmentLog
 from oretrail.store.cypher import (
     CypherRunner,
     NamedQueries,
@@ -115,12 +117,30 @@ def node_security(  # noqa: PLR0917 - what a node is built from, each by its nam
     encryption_key: EncryptionKey | None = None,
 ) -> NodeSecurity:
     """A node's authority (its node key, its pinned registry copy, its claim ledger), its
-    policy and its access log. Nothing here holds another party's private key."""
+    policy, its access log and its shipments log (``<org>.log``, ``<org>.shipments.log``
+    under ``log_dir``, in memory without one). Nothing here holds another party's
+    private key."""
     ledger = ClaimLedger(None if log_dir is None else log_dir / f"{participant.id}.claims.jsonl")
     authority = NodeAuthority(participant.id, node_key, pinned, ledger, encryption_key)
     policy = load_policy(config.policy_dir / f"{participant.id}.toml")
-    log = AccessLog(None if log_dir is None else log_dir / f"{participant.id}.log")
-    return NodeSecurity(authority, policy, log, jwks_document([node_key.trusted()]))
+    log = AccessLog(
+        None if log_dir is None else log_dir / f"{participant.id}.log",
+        node_key,
+        log_origin(participant.id),
+    )
+    shipments = AccessLog(
+        None if log_dir is None else log_dir / f"{participant.id}.shipments.log",
+        node_key,
+        log_origin(participant.id, "shipments"),
+    )
+    return NodeSecurity(
+        authority,
+        policy,
+        log,
+        jwks_document([node_key.trusted()]),
+        node_key,
+        ShipmentLog(shipments),
+    )
 
 
 @contextlib.asynccontextmanager

@@ -34,10 +34,12 @@ from oretrail.bootstrap import (
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError
-from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY, format_trace
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
+from oretrail.verify import verify_evidence
 
 __all__ = ["main"]
 
@@ -185,6 +187,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     trace.add_argument("--json", action="store_true", help="print the raw JSON answer")
     trace.add_argument(
+        "--evidence",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the trace's evidence bundle (the nodes' signed answers) to FILE "
+        "and check it, as `oretrail verify FILE` does",
+    )
+    trace.add_argument(
         "--user",
         type=Path,
         default=None,
@@ -215,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_graph_commands(commands)
     add_auth_commands(commands)
+    add_verify_command(commands)
     return parser
 
 
@@ -260,9 +271,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "trace":
         user = load_user(args.user)
-        trace = asyncio.run(_query_trace(args.gateway, user, args.lot, args.max_depth, args.as_of))
+        query = TRACE_QUERY if args.evidence is None else TRACE_EVIDENCE_QUERY
+        trace = asyncio.run(
+            _query_trace(args.gateway, user, args.lot, args.max_depth, args.as_of, query=query)
+        )
+        bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
+        if args.evidence is not None:
+            return _write_evidence(args.evidence, bundle)
         return 0
+    if args.command == "verify":
+        return run_verify(args)
     if args.command == "graph":
         return run_graph_command(args, config_dir)
     if args.command in {"keys", "request", "node", "approved"}:
@@ -307,11 +326,40 @@ async def _post(
     return data
 
 
+def _write_evidence(path: Path, bundle: object) -> int:
+    """Write the evidence bundle (kept whole: a failed check still leaves the file to study)
+    and check it; 1 when it does not verify."""
+    if not isinstance(bundle, dict):
+        raise CommandFailed("the gateway returned no evidence bundle with the trace")
+    try:
+        path.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot write the evidence: {exc.strerror}") from None
+    print(f"oretrail: evidence written to {path}", file=sys.stderr)
+    found = verify_evidence(bundle)
+    if found.ok:
+        print(
+            f"oretrail: evidence verifies ({found.answers_checked} signed answers); "
+            f"check it against your own registry with `oretrail verify {path} --pinned FILE`",
+            file=sys.stderr,
+        )
+        return 0
+    for problem in found.problems:
+        print(f"oretrail: evidence: {problem}", file=sys.stderr)
+    return NOT_VERIFIED
+
+
 async def _query_trace(
-    url: str, user: UserIdentity, lot: str, depth: int | None, as_of: date | None
+    url: str,
+    user: UserIdentity,
+    lot: str,
+    depth: int | None,
+    as_of: date | None,
+    *,
+    query: str = TRACE_QUERY,
 ) -> dict[str, Any]:
     variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
-    data = await _post(url, user, TRACE_QUERY, variables)
+    data = await _post(url, user, query, variables)
     trace: dict[str, Any] = data["trace"]
     return trace
 

@@ -9,9 +9,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from oretrail.auth.access_log import verify_log
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from oretrail.auth.access_log import read_entries
 from oretrail.auth.callers import UserIdentity
-from oretrail.auth.keys import save_signing_key
+from oretrail.auth.keys import save_signing_key, trusted_key_from_jwk
+from oretrail.auth.log_audit import audit_log
 from oretrail.auth.party_keys import (
     GATEWAY_PARTY,
     generate_gateway_key,
@@ -109,12 +112,39 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     node_actions = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
     audit = node_actions.add_parser(
         "audit",
-        help="verify a node's hash-chained access log and list who saw what",
-        description="Verify the chain of a node's access log (edits, reordering and "
-        "truncation are detected) and list each request: who, on whose behalf, which lots, "
-        "which field groups were given and withheld, and why.",
+        help="verify a node's witnessed log and list who saw what",
+        description="Verify a node's Merkle access log (or its shipments log) against its "
+        "signed checkpoints and against receipts and checkpoints held elsewhere "
+        "(DESIGN.md, Trust 6), then list each request: who, on whose behalf, which lots, "
+        "which field groups were given and withheld, and why. Exit status 2, with one line "
+        "naming what failed, if any check fails.",
     )
-    audit.add_argument("log", type=Path, help="the node's access log file")
+    audit.add_argument("log", type=Path, help="the node's log file (<org>.log)")
+    audit.add_argument(
+        "--receipts",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="JSON files holding receipts (answers, evidence bundles): each must be covered",
+    )
+    audit.add_argument(
+        "--witness",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="CHECKPOINT_FILE",
+        help="checkpoints held elsewhere (as served at /log/checkpoint): each must be covered",
+    )
+    audit.add_argument(
+        "--key",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PUBKEY",
+        help="the node's public key set (JWKS), oldest first when repeated "
+        f"(default {DEFAULT_KEYS}/<org>/node.jwks.json)",
+    )
     audit.add_argument("--json", action="store_true", help="print the entries as JSON lines")
 
     approved = commands.add_parser(
@@ -183,21 +213,48 @@ def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
         for name, value in signed_headers(load_user(args.user), payload).items():
             print(f"{name}: {value}")
         return 0
-    entries = verify_log(args.log)
-    print(f"{args.log}: {len(entries)} entries, chain verified")
-    for entry in entries:
+    report = audit_log(args.log, _audit_keys(args), args.receipts, args.witness)
+    print(
+        f"{args.log}: {report.entries} entries, {report.checkpoints} checkpoints verified; "
+        f"{report.receipts} receipts and {report.witnessed} checkpoints from elsewhere covered"
+    )
+    for entry in read_entries(args.log):
+        if "lots" not in entry:  # a shipments log
+            print(json.dumps(entry, ensure_ascii=False))
+            continue
         if args.json:
             print(json.dumps(entry, ensure_ascii=False))
             continue
         print(
-            f"#{entry['seq']} {entry['at']} {entry['caller']} ({entry['org']}) "
-            f"{entry['query']} purpose={entry['purpose']} txn={entry['txn']}"
+            f"#{entry.get('seq')} {entry.get('at')} {entry.get('caller')} ({entry.get('org')}) "
+            f"{entry.get('query')} purpose={entry.get('purpose')} txn={entry.get('txn')}"
         )
         for lot in entry["lots"]:
-            given = ", ".join(lot["given"]) or "nothing"
+            given = ", ".join(lot.get("given") or []) or "nothing"
             reason = f" - {lot['reason']}" if lot.get("reason") else ""
             print(f"    {lot['status']:<9} {lot['lot']}: gave {given}{reason}")
     return 0
+
+
+def _audit_keys(args: argparse.Namespace) -> list[Ed25519PublicKey]:
+    """The node's public keys, oldest first, from JWKS files."""
+    files: list[Path] = args.key
+    if not files:
+        org = args.log.name.split(".", 1)[0]
+        files = [DEFAULT_KEYS / org / "node.jwks.json"]
+    keys: list[Ed25519PublicKey] = []
+    for file in files:
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+            jwks = (
+                document["keys"]
+                if isinstance(document, dict) and "keys" in document
+                else [document]
+            )
+            keys.extend(trusted_key_from_jwk("node", jwk).public for jwk in jwks)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{file}: not a public key set (JWKS): {exc}") from None
+    return keys
 
 
 def _approved(args: argparse.Namespace, config_dir: Path) -> int:

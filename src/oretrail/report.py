@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["TRACE_QUERY", "format_trace"]
+__all__ = ["TRACE_EVIDENCE_QUERY", "TRACE_QUERY", "format_trace"]
 
 TRACE_QUERY = """
 query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) {
@@ -26,6 +26,11 @@ query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) {
   }
 }
 """
+
+# The same trace with its evidence bundle (DESIGN.md, Trust 7).
+TRACE_EVIDENCE_QUERY = TRACE_QUERY.replace(
+    "edges { consumer input kilograms }", "edges { consumer input kilograms }\n    evidence"
+)
 
 
 def _pct(value: float) -> str:

@@ -78,7 +78,7 @@ def given_by_lot(federation: Federation, caller_org: str) -> dict[str, list[str]
     """What every node's access log says it gave this caller's organisation, by lot."""
     seen: dict[str, list[str]] = {}
     for log in federation.node_logs.values():
-        for entry in log.entries:
+        for entry in log.records():
             if entry["org"] == caller_org and entry["query"] == "lots":
                 for lot in entry["lots"]:
                     seen[lot["lot"]] = lot["given"]
@@ -104,7 +104,7 @@ async def test_every_node_gives_each_caller_what_its_policy_says(
         assert "errors" not in answer
         assert given_by_lot(federation, "aurora-cells") == CELL_MAKER_VIEW
         # Every node appears: each of the 16 organisations with lots answered.
-        asked = {org for org, log in federation.node_logs.items() if log.entries}
+        asked = {org for org, log in federation.node_logs.items() if log.records()}
         assert len(asked) == 16
 
 
@@ -116,9 +116,9 @@ async def test_a_competitor_is_refused_at_the_root_and_no_other_node_is_asked(
         body = await trace(federation, rival)
         assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
         assert "nothing in this request opens this lot" in body["errors"][0]["message"]
-        asked = {org for org, log in federation.node_logs.items() if log.entries}
+        asked = {org for org, log in federation.node_logs.items() if log.records()}
         assert asked == {"nordvolt"}
-        [entry] = federation.node_logs["nordvolt"].entries
+        [entry] = federation.node_logs["nordvolt"].records()
         assert entry["org"] == "rivalauto"
         assert entry["lots"][0]["status"] == "WITHHELD"
 
@@ -139,7 +139,7 @@ async def test_an_ngo_without_an_approved_query_is_refused_before_any_node(
             body = await response.json()
         assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
         assert "approved queries only" in body["errors"][0]["message"]
-        assert not any(log.entries for log in federation.node_logs.values())
+        assert not any(log.records() for log in federation.node_logs.values())
 
 
 def forged_requests(federation: Federation) -> dict[str, dict[str, str]]:
@@ -213,27 +213,21 @@ def test_node_audit_verifies_a_real_log_and_catches_an_edit(
 ) -> None:
     with served_federation(sample_config, log_dir=tmp_path) as federation:
         assert "errors" not in asyncio.run(trace(federation, oem_token(federation)))
+        node_key = federation.keys.member("kasulo-coop").node_key
+    key = tmp_path / "kasulo-node.jwks.json"
+    key.write_text(json.dumps({"keys": [node_key.trusted().jwk()]}), encoding="utf-8")
     log = tmp_path / "kasulo-coop.log"
-    audit = subprocess.run(
-        [sys.executable, "-m", "oretrail", "node", "audit", str(log)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    command = [sys.executable, "-m", "oretrail", "node", "audit", str(log), "--key", str(key)]
+    audit = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert audit.returncode == 0, audit.stderr
-    assert "1 entries, chain verified" in audit.stdout
+    # One request (the trace's hop); the fresh log's empty checkpoint, then one commit.
+    assert "1 entries, 2 checkpoints verified" in audit.stdout
     assert "analyst@nordvolt (nordvolt)" in audit.stdout
     assert f"FOUND     {L}kasulo-coop:HG-2026-007" in audit.stdout
     entry = json.loads(log.read_text(encoding="utf-8"))
     entry["lots"][0]["given"] = []
     log.write_text(json.dumps(entry) + "\n", encoding="utf-8")
-    tampered = subprocess.run(
-        [sys.executable, "-m", "oretrail", "node", "audit", str(log)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    tampered = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert tampered.returncode == 2
-    assert "line 1 was edited" in tampered.stderr
+    assert "does not match entry 0" in tampered.stderr
+    assert len(tampered.stderr.strip().splitlines()) == 1

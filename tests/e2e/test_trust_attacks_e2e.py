@@ -117,7 +117,7 @@ async def test_the_gateway_key_alone_opens_no_lot_at_any_node(federation: Federa
     """Everything the gateway's key can sign, with every claim, is refused and logged."""
     for owner, lot in EVERY_NODE_LOT.items():
         log = federation.node_logs[owner]
-        before = len(log.entries)
+        before = len(log.records())
         forgeries = gateway_forgeries(federation, lot, owner)
         for name, (request, certificate) in forgeries.items():
             status, body = await ask_node(
@@ -128,7 +128,7 @@ async def test_the_gateway_key_alone_opens_no_lot_at_any_node(federation: Federa
         # No request at all, only the gateway's own token.
         status, _ = await ask_node(federation, owner, None, None, {"ids": [lot]})
         assert status == 401
-        refused = log.entries[before:]
+        refused = log.records()[before:]
         assert len(refused) == len(forgeries) + 1
         assert {e["query"] for e in refused} == {"refused"}
         assert all(e["lots"] == [] for e in refused)
@@ -303,7 +303,7 @@ async def test_a_member_cannot_open_a_lot_it_never_received(tmp_path: Path) -> N
         assert gap["reason"] == "WITHHELD"
         assert "Kambove" not in str(body)
         assert "Haut-Katanga" not in str(body)
-        [entry] = federation.node_logs["kambove-mining"].entries
+        [entry] = federation.node_logs["kambove-mining"].records()
         assert entry["lots"][0]["status"] == "WITHHELD"
         assert "no shipment of this lot to rivalauto" in entry["lots"][0]["reason"]
         # Nothing it invented entered the model: no supply link, and no allocation on the
@@ -387,7 +387,7 @@ async def test_a_member_claims_no_more_than_it_was_shipped_across_traces(tmp_pat
         assert opened(await trace_as(federation.user("nordvolt"), PACK))
         reasons = [
             lot.get("reason", "")
-            for entry in federation.node_logs["kasulo-coop"].entries
+            for entry in federation.node_logs["kasulo-coop"].records()
             for lot in entry["lots"]
         ]
     assert any("shipped to it by then" in r for r in reasons), reasons

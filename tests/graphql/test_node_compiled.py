@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from oretrail.auth.access_log import AccessLog
 from oretrail.auth.grants import InputLink
 from oretrail.auth.party_keys import FederationKeys
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation, Rule, load_policy
@@ -22,6 +21,7 @@ from oretrail.auth.principal import NodeAuthority, Principal
 from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import load_registry
 from oretrail.node.compiled import LotsRequest, execute_lots, match_lots
+from oretrail.node.evidence import RequestEntry
 from oretrail.node.lots import MAX_IDS_PER_REQUEST, NodeContext
 from oretrail.node.schema import build_node_schema
 from oretrail.node_api import LOTS_QUERY
@@ -56,7 +56,7 @@ def context(org: str, caller: str, policy: Policy, op: str = "trace") -> NodeCon
         principal=principal,
         authority=NodeAuthority(org, KEYS.member(org).node_key, KEYS.pinned(ROLES)),
         policy=policy,
-        log=AccessLog(),
+        entry=RequestEntry(),
     )
 
 
@@ -136,12 +136,7 @@ async def test_a_downstream_caller_with_grants_gets_the_same_answer_either_way(o
     assert direct == general
     # Lots shipped to the granter were opened by the chain (identity given downstream).
     if customer_of(org) is not None:
-        opened = [
-            lot
-            for entry in ctx.log.entries
-            for lot in entry["lots"]
-            if "downstream" in lot["relations"]
-        ]
+        opened = [lot for lot in ctx.entry.lots if "downstream" in lot["relations"]]
         assert opened, f"{org}: no lot opened through the granter's chain"
 
 

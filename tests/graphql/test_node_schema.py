@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import strawberry
 
-from oretrail.auth.access_log import AccessLog
 from oretrail.auth.party_keys import FederationKeys
 from oretrail.auth.policy import load_policy
 from oretrail.auth.principal import NodeAuthority, Principal
+from oretrail.node.evidence import RequestEntry
 from oretrail.node.lots import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST, UNJUSTIFIED, NodeContext
 from oretrail.node.schema import build_node_schema
 from oretrail.store.memory import MemoryGraphStore
@@ -49,10 +49,10 @@ async def run(  # noqa: PLR0917 - the test's own shorthand
         principal=Principal(request(caller or org, named, op), roles, frozenset(named)),
         authority=authority,
         policy=load_policy(CONFIG_DIR / "policies" / f"{org}.toml"),
-        log=AccessLog(),
+        entry=RequestEntry(),
     )
     result = await schema.execute(query, variable_values=variables, context_value=context)
-    result.log = context.log  # type: ignore[attr-defined]
+    result.entry = context.entry  # type: ignore[attr-defined]
     return result
 
 
@@ -176,10 +176,11 @@ async def test_a_caller_with_no_relation_and_no_grant_gets_nothing(
             "detail": UNJUSTIFIED,
         }
     ]
-    [entry] = result.log.entries
-    assert entry["org"] == "rivalauto"
-    assert entry["lots"][0]["status"] == "WITHHELD"
-    assert entry["lots"][0]["given"] == []
+    # The request's one log entry (written by the HTTP edge once rendered: node.evidence).
+    assert result.entry.queries == ["lots"]
+    [lot] = result.entry.lots
+    assert lot["status"] == "WITHHELD"
+    assert lot["given"] == []
 
 
 async def test_the_customer_sees_what_its_rule_grants_and_no_more(

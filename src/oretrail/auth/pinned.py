@@ -46,6 +46,7 @@ __all__ = [
     "MemberRecord",
     "PinnedRegistry",
     "load_pinned",
+    "pinned_from_json",
 ]
 
 STATEMENT_TYP = "member+jwt"
@@ -253,21 +254,35 @@ def load_pinned(path: Path, *, clock: Callable[[], float] = time.time) -> Pinned
         ) from None
     except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{path}: cannot read the pinned registry: {exc}") from None
+    return pinned_from_json(raw, str(path), path=path, clock=clock)
+
+
+def pinned_from_json(
+    raw: object,
+    where: str = "pinned registry",
+    *,
+    path: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> PinnedRegistry:
+    """A pinned registry from its JSON document (:meth:`PinnedRegistry.to_json`'s shape).
+
+    Raises ConfigError naming ``where`` and the member at fault.
+    """
     if not isinstance(raw, dict) or set(raw) - {"gateway", "members"}:
-        raise ConfigError(f"{path}: expected an object with 'gateway' and 'members' only")
+        raise ConfigError(f"{where}: expected an object with 'gateway' and 'members' only")
     members_raw = raw.get("members", {})
     if not isinstance(members_raw, dict):
-        raise ConfigError(f"{path}: 'members' must be an object")
+        raise ConfigError(f"{where}: 'members' must be an object")
     members = {}
     for org, record in members_raw.items():
         try:
             members[org] = _record(org, record)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: member {org!r}: {exc}") from None
+            raise ConfigError(f"{where}: member {org!r}: {exc}") from None
     try:
         gateway = _keys(raw.get("gateway", []), GATEWAY)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: gateway keys: {exc}") from None
+        raise ConfigError(f"{where}: gateway keys: {exc}") from None
     return PinnedRegistry(members, gateway, path=path, clock=clock)
 
 

@@ -93,6 +93,7 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
             model=self.model,
             caller=caller,
             signing_key=self.security.signing_key,
+            pinned=self.security.pinned,
         )
 
 

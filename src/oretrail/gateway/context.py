@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from oretrail.auth.declarations import HEADER_APPROVED_QUERY
 from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
+from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE, HEADER_GATEWAY, HEADER_ROOTS
 from oretrail.auth.requests import RequestContext, SignedRequest
 from oretrail.config import GatewaySettings, Registry
@@ -55,6 +56,8 @@ class GatewayContext:
     approved: ApprovedQuery | None = None
     # Breakers and concurrency limits per node, shared by every request of this gateway.
     guards: NodeGuards = field(default_factory=NodeGuards)
+    # The gateway's pinned registry copy: the snapshot an evidence bundle names.
+    pinned: PinnedRegistry | None = None
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -45,9 +45,11 @@ from oretrail.errors import (
 from oretrail.node_api import LOTS_AT_QUERY, LOTS_QUERY, OUTPUTS_QUERY
 
 __all__ = [
+    "AnswerSink",
     "GrantPass",
     "HttpNodeClient",
     "LotReply",
+    "NodeAnswer",
     "NodeClient",
     "NodeCredential",
     "OutputsReply",
@@ -73,12 +75,33 @@ class GrantPass:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeAnswer:
+    """One node's whole answer to one call, as received: evidence for the caller.
+
+    ``document`` is the parsed GraphQL response (``data``, ``errors``, and the
+    ``extensions.evidence`` the node signed: DESIGN.md, Trust 7); ``variables`` are
+    the call's own (the ids asked, the grants presented).
+    """
+
+    node: str
+    operation: str
+    variables: Mapping[str, Any]
+    document: Mapping[str, Any]
+
+
+# Receives every answer a node gave whole (a trace's evidence collector).
+AnswerSink = Callable[[NodeAnswer], None]
+
+
+@dataclass(frozen=True, slots=True)
 class NodeCredential:
     """What one request to one node carries: its headers (the caller's signed request and
-    certificate, the gateway's token) and the grants it presents."""
+    certificate, the gateway's token) and the grants it presents; ``answers``, when set,
+    is given each answer the call receives."""
 
     headers: Mapping[str, str]
     grants: tuple[str, ...] = ()
+    answers: AnswerSink | None = None
 
 
 # How a node's per-id status maps to the reason of a gap; FOUND gives the lot.
@@ -226,6 +249,12 @@ class HttpNodeClient:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise NodeUnreachable(f"{where} failed: {reason[:200]}") from None
         if status == 401:
+            refusal = _document(body)
+            sink = None if credential is None else credential.answers
+            if refusal is not None and "evidence" in refusal and sink is not None:
+                # The node's signed refusal is evidence too: its lots are WITHHELD by the
+                # node's own word, not only by the gateway's.
+                sink(NodeAnswer(node.id, _operation(query), variables, refusal))
             raise NodeWithheld(
                 f"{where} refused the request's credentials: "
                 f"{_first_error(_errors_of(body)).removeprefix(': ')}",
@@ -243,6 +272,8 @@ class HttpNodeClient:
             if _all_withheld(errors):
                 raise NodeWithheld(f"{where}{_first_error(errors)}")
             raise InvalidNodeAnswer(f"{where} answered without data{_first_error(errors)}")
+        if credential is not None and credential.answers is not None:
+            credential.answers(NodeAnswer(node.id, _operation(query), variables, document))
         return document
 
     async def _read_limited(self, response: aiohttp.ClientResponse, where: str) -> bytes:
@@ -256,12 +287,23 @@ class HttpNodeClient:
         return b"".join(chunks)
 
 
-def _errors_of(body: bytes) -> object:
+def _operation(query: str) -> str:
+    return {LOTS_QUERY: "lots", OUTPUTS_QUERY: "outputs", LOTS_AT_QUERY: "lotsAt"}.get(
+        query, "other"
+    )
+
+
+def _document(body: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return document.get("errors") if isinstance(document, dict) else None
+    return document if isinstance(document, dict) else None
+
+
+def _errors_of(body: bytes) -> object:
+    document = _document(body)
+    return None if document is None else document.get("errors")
 
 
 def _all_withheld(errors: object) -> bool:

@@ -22,7 +22,13 @@ from oretrail.config import Registry
 from oretrail.domain.lotgraph import GapReason, LotGraph, Unopened
 from oretrail.domain.model import parse_lot_id
 from oretrail.errors import InvalidLotId, NodeCallError, UnknownParticipant
-from oretrail.gateway.node_client import GrantPass, LotReply, NodeClient, NodeCredential
+from oretrail.gateway.node_client import (
+    AnswerSink,
+    GrantPass,
+    LotReply,
+    NodeClient,
+    NodeCredential,
+)
 from oretrail.gateway.resilience import NodeGuards, TraceGuard
 from oretrail.node_api import (
     GRANT_BYTES_PER_REQUEST,
@@ -49,12 +55,14 @@ async def trace_upstream(
     *,
     mint_token: TokenMinter | None = None,
     guard: TraceGuard | None = None,
+    answers: AnswerSink | None = None,
 ) -> LotGraph:
     """Discover the lot graph above ``root``, down to ``max_depth`` input hops.
 
     With ``mint_token`` every request carries the caller's signed request and a fresh
     gateway token, and every lot reached through an input link carries the grant its
-    consumer's node signed, with the grants its chain rests on.
+    consumer's node signed, with the grants its chain rests on. ``answers`` receives
+    every node answer received whole (the trace's evidence, DESIGN.md Trust 7).
     """
     planner = _Planner(
         root,
@@ -63,6 +71,7 @@ async def trace_upstream(
         client,
         mint_token=mint_token,
         guard=guard or NodeGuards().trace(),
+        answers=answers,
     )
     return await planner.run()
 
@@ -77,8 +86,10 @@ class _Planner:
         *,
         mint_token: TokenMinter | None,
         guard: TraceGuard,
+        answers: AnswerSink | None = None,
     ) -> None:
         self.graph = LotGraph(root=root)
+        self.answers = answers
         self.guard = guard
         self.mint_token = mint_token
         # Every grant seen for a lot: a hostile node's bogus grant must not hide a good one.
@@ -243,7 +254,7 @@ class _Planner:
         async def attempt(timeout: float) -> dict[str, LotReply]:
             nonlocal credential
             if self.mint_token is not None:  # a fresh single-use gateway token every attempt
-                credential = NodeCredential(self.mint_token(owner), wire)
+                credential = NodeCredential(self.mint_token(owner), wire, self.answers)
             return await self.client.fetch_lots(node, ids, credential, timeout)
 
         loop = asyncio.get_running_loop()

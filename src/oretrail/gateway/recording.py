@@ -21,7 +21,9 @@ __all__ = ["ANONYMOUS", "trace_record"]
 ANONYMOUS = "anonymous"
 
 
-def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
+def trace_record(
+    report: TraceReport, caller: str = ANONYMOUS, receipts: tuple[str, ...] = ()
+) -> TraceRecord:
     """Ids, owners, material, mass, facilities and links of a trace, plus its summary.
 
     Only what the owners' own nodes answered enters the model: the lots the trace
@@ -29,7 +31,8 @@ def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
     trace could not open (withheld, refused, unreachable, invalid...) is a claim of
     the consumer's node that no answer of the input's owner backs, so it stays out;
     the record's gap count still notes it. A withheld mass is recorded as unknown
-    (None), never as 0 kg: the store keeps what an earlier trace knew.
+    (None), never as 0 kg: the store keeps what an earlier trace knew. ``receipts``
+    are the node answers' log receipts (gateway.evidence.receipt_lines).
     """
     graph, attribution = report.graph, report.attribution
     lots = []
@@ -53,6 +56,7 @@ def trace_record(report: TraceReport, caller: str = ANONYMOUS) -> TraceRecord:
         coverage=tuple(attribution.coverage[e] for e in attribution.elements),
         origins=tuple(o.lot for o in attribution.origins),
         gaps=len(attribution.gaps),
+        receipts=receipts,
     )
     edges = tuple(
         ModelEdge(consumer, link.lot, link.kilograms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -21,10 +21,11 @@ from oretrail.errors import (
     StoreUnavailable,
 )
 from oretrail.gateway.context import RESTRICTED_ROLES, Caller, GatewayContext
+from oretrail.gateway.evidence import EvidenceCollector, evidence_bundle, receipt_lines
 from oretrail.gateway.exposure import trace_downstream
 from oretrail.gateway.node_client import NodeCredential
 from oretrail.gateway.recording import trace_record
-from oretrail.gateway.tracing import check_depth, run_trace
+from oretrail.gateway.tracing import TraceReport, check_depth, run_trace
 from oretrail.gateway.transparency_schema import TransparencyQueries, approved_query
 from oretrail.gateway.types import (
     ExposureType,
@@ -69,6 +70,7 @@ class Query:
             _require_tracer(ctx.caller)
             signed = ctx.authorised("trace", (lot,))
             depth, day = _signed_depth_and_day(signed, max_depth, as_of)
+            answers = EvidenceCollector()
             report = await run_trace(
                 lot,
                 depth,
@@ -78,8 +80,9 @@ class Query:
                 settings=ctx.settings,
                 mint_token=ctx.node_headers(),
                 guards=ctx.guards,
+                answers=answers,
             )
-            record = trace_record(report, ctx.caller.org)
+            record = trace_record(report, ctx.caller.org, receipt_lines(answers.answers))
             # A trace is answered only once it is committed to the model, so an
             # answered trace is never missing from the history.
             await ctx.model.record_trace(record)
@@ -91,7 +94,7 @@ class Query:
             ) from exc
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
-        return trace_type(report, record.summary.id)
+        return trace_type(report, record.summary.id, _bundle(ctx, report, answers))
 
     @strawberry.field(
         description="Follow a lot, or a facility's lots, forward to the products holding it."
@@ -207,6 +210,22 @@ class Query:
             )
             for p in info.context.registry.participants.values()
         ]
+
+
+def _bundle(
+    ctx: GatewayContext, report: TraceReport, answers: EvidenceCollector
+) -> Callable[[], dict[str, Any]]:
+    """Builds the trace's evidence bundle when the ``evidence`` field is asked for."""
+    request = ctx.caller.request
+    registry = ctx.pinned.to_json() if ctx.pinned is not None else {"members": {}}
+    return lambda: evidence_bundle(
+        report,
+        answers.answers,
+        request_token=request.token,
+        request_hash=request.hash,
+        risk=ctx.settings.risk,
+        registry=registry,
+    )
 
 
 def _same(given: _T | None, signed: _T, name: str) -> _T:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from oretrail.config import GatewaySettings, Registry
+from oretrail.config import GatewaySettings, Registry, RiskSettings
 from oretrail.domain.attribution import Attribution, attribute
 from oretrail.domain.lotgraph import LotGraph
-from oretrail.domain.model import parse_lot_id
+from oretrail.domain.model import Role, parse_lot_id
 from oretrail.domain.risks import Risk, RiskPolicy, Unchecked, assess_risks, unchecked
 from oretrail.errors import Forbidden, InvalidInput, UnknownLot
-from oretrail.gateway.node_client import NodeClient
+from oretrail.gateway.node_client import AnswerSink, NodeClient
 from oretrail.gateway.planner import TokenMinter, trace_upstream
 from oretrail.gateway.resilience import NodeGuards
 
-__all__ = ["TraceReport", "check_depth", "run_trace"]
+__all__ = ["TraceReport", "analyse", "check_depth", "run_trace"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ async def run_trace(
     settings: GatewaySettings,
     mint_token: TokenMinter | None = None,
     guards: NodeGuards | None = None,
+    answers: AnswerSink | None = None,
 ) -> TraceReport:
     """Trace ``root`` upstream. Bad input raises; node failures become gaps."""
     owner = parse_lot_id(root).org
@@ -57,7 +59,13 @@ async def run_trace(
     depth = check_depth(max_depth, settings)
     guards = guards or NodeGuards(settings.resilience)
     graph = await trace_upstream(
-        root, depth, registry, client, mint_token=mint_token, guard=guards.trace()
+        root,
+        depth,
+        registry,
+        client,
+        mint_token=mint_token,
+        guard=guards.trace(),
+        answers=answers,
     )
     if root not in graph.lots:
         missing = graph.unopened.get(root)
@@ -65,15 +73,28 @@ async def run_trace(
             raise UnknownLot(f"lot {root} is not known to its owner {owner!r}")
         if missing is not None and missing.reason == "WITHHELD":
             raise Forbidden(f"{owner} does not show lot {root} to this caller: {missing.detail}")
-    attribution = attribute(graph, settings.risk.mass_balance_tolerance)
-    day = as_of or date.today()
+    return analyse(graph, depth, as_of or date.today(), registry.roles(), settings.risk)
+
+
+def analyse(
+    graph: LotGraph,
+    max_depth: int,
+    as_of: date,
+    roles: Mapping[str, Collection[Role]],
+    risk: RiskSettings,
+) -> TraceReport:
+    """Attribution, risks and the checks not made, from a discovered lot graph.
+
+    The one computation behind a trace's figures: the gateway runs it on what it
+    discovered, and ``oretrail verify`` runs it again on the nodes' signed answers.
+    """
+    attribution = attribute(graph, risk.mass_balance_tolerance)
     policy = RiskPolicy(
-        as_of=day,
-        cahra_regions=settings.risk.cahra_regions,
-        required_custody=settings.risk.required_custody,
-        mass_balance_tolerance=settings.risk.mass_balance_tolerance,
-        min_coverage=settings.risk.min_coverage,
+        as_of=as_of,
+        cahra_regions=risk.cahra_regions,
+        required_custody=risk.required_custody,
+        mass_balance_tolerance=risk.mass_balance_tolerance,
+        min_coverage=risk.min_coverage,
     )
-    roles = registry.roles()
     risks = assess_risks(graph, attribution, roles, policy)
-    return TraceReport(graph, attribution, risks, depth, day, unchecked(graph, roles, policy))
+    return TraceReport(graph, attribution, risks, max_depth, as_of, unchecked(graph, roles, policy))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from oretrail.domain.attribution import Gap
 from oretrail.domain.lotgraph import GapReason
@@ -123,6 +125,11 @@ class TraceEdge:
     kilograms: float | None
 
 
+def _evidence(root: TraceType) -> JSON | None:
+    """Built only when asked for: a large trace's bundle holds every node answer."""
+    return None if root.bundle is None else JSON(root.bundle())
+
+
 @strawberry.type
 class TraceType:
     record_id: strawberry.ID
@@ -140,6 +147,16 @@ class TraceType:
     )
     lots: list[TraceLot]
     edges: list[TraceEdge]
+    bundle: strawberry.Private[Callable[[], dict[str, Any]] | None] = None
+
+    evidence: JSON | None = strawberry.field(
+        resolver=_evidence,
+        description=(
+            "The trace's evidence bundle (JSON; DESIGN.md Trust 7): every node answer "
+            "the figures rest on, as the node signed it, with the caller's request, the "
+            "gaps, the public inputs and the figures; check it with `oretrail verify`."
+        ),
+    )
 
 
 @strawberry.type
@@ -191,8 +208,15 @@ def _gap(gap: Gap) -> GapType:
     )
 
 
-def trace_type(report: TraceReport, record_id: str) -> TraceType:
-    """The GraphQL view of a finished trace, built once so nothing is resolved twice."""
+def trace_type(
+    report: TraceReport,
+    record_id: str,
+    bundle: Callable[[], dict[str, Any]] | None = None,
+) -> TraceType:
+    """The GraphQL view of a finished trace, built once so nothing is resolved twice.
+
+    ``bundle`` builds the evidence bundle, only when the ``evidence`` field is asked.
+    """
     graph, attribution = report.graph, report.attribution
     origins = []
     for o in attribution.origins:
@@ -271,6 +295,7 @@ def trace_type(report: TraceReport, record_id: str) -> TraceType:
             )
             for c, link in graph.edges()
         ],
+        bundle=bundle,
     )
 
 
@@ -285,6 +310,13 @@ class TraceRecordType:
     coverage: list[ElementCoverage]
     origins: list[strawberry.ID]
     gaps: int
+    receipts: list[str] = strawberry.field(
+        description=(
+            "The log receipts of the node answers this trace rests on, one per answer: "
+            "'<node> <leaf index> <tree size> <root, base64> <leaf hash, hex>'; ask a node "
+            "for a consistency proof from that tree size to check the leaf is still logged."
+        )
+    )
 
 
 @strawberry.type
@@ -319,6 +351,7 @@ def trace_record_type(s: TraceSummary) -> TraceRecordType:
         ],
         origins=[strawberry.ID(o) for o in s.origins],
         gaps=s.gaps,
+        receipts=list(s.receipts),
     )
 
 

@@ -1,10 +1,16 @@
 """The node's ASGI app: GraphQL at /graphql (a caller's signed request required), /health,
-its public keys, and member statements for its pinned registry copy."""
+its public keys, member statements for its pinned registry copy, and the latest checkpoint
+and consistency proofs of its witnessed logs (/log/checkpoint, /log/consistency; the
+shipments log's under /log/shipments/).
+
+Every request at /graphql, answered or refused, is one leaf of the access log and
+carries its receipt and the node's signed answer (node.evidence)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -13,16 +19,17 @@ from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from oretrail.asgi import BearerProtected, bearer_token, health_endpoint, json_endpoint
-from oretrail.auth.access_log import AccessLog
+from oretrail.auth.access_log import AccessLog, LogTampered
 from oretrail.auth.declarations import HEADER_APPROVED_QUERY
+from oretrail.auth.keys import SigningKey
 from oretrail.auth.policy import Policy
 from oretrail.auth.principal import (
     HEADER_CERTIFICATE,
@@ -34,24 +41,34 @@ from oretrail.auth.principal import (
 from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import ConfigError, TokenRejected
 from oretrail.node.compiled import execute_lots, match_lots
+from oretrail.node.evidence import Witness, WitnessedEdge, request_entry
 from oretrail.node.lots import NodeContext
 from oretrail.node.schema import build_node_schema
+from oretrail.node.shipment_log import ShipmentLog
 from oretrail.store.port import GraphStore
 
 __all__ = ["NodeSecurity", "StoreOpener", "build_node_app"]
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 # Opens the node's store for the app's lifetime (a driver for Neo4j, nothing for memory).
 StoreOpener = Callable[[], AbstractAsyncContextManager[GraphStore]]
 
 
 @dataclass(frozen=True, slots=True)
 class NodeSecurity:
-    """What a node decides with: its authority (keys), its policy and its access log."""
+    """What a node decides with: its authority (keys), its policy and its access log,
+    and the node key that signs its answers and checkpoints."""
 
     authority: NodeAuthority
     policy: Policy
     log: AccessLog
     jwks: dict[str, Any]
+    node_key: SigningKey
+    shipments: ShipmentLog
+
+    @property
+    def witness(self) -> Witness:
+        return Witness(self.log, self.node_key, self.shipments)
 
 
 class _NodeGraphQL(GraphQL[NodeContext, None]):
@@ -93,8 +110,25 @@ class _NodeGraphQL(GraphQL[NodeContext, None]):
         principal: Principal = request.state.principal
         s = self.security
         return NodeContext(
-            store=self.store, principal=principal, authority=s.authority, policy=s.policy, log=s.log
+            store=self.store,
+            principal=principal,
+            authority=s.authority,
+            policy=s.policy,
+            entry=request_entry(request.scope["state"]),
         )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response, once its one log entry is durable, with its evidence."""
+        response = await super().process_result(request, result)
+        principal: Principal = request.state.principal
+        body: dict[str, Any] = dict(response)
+        evidence = await self.security.witness.seal(
+            request_entry(request.scope["state"]), principal, body
+        )
+        body["extensions"] = {**(body.get("extensions") or {}), "evidence": evidence}
+        return body  # type: ignore[return-value]
 
 
 def build_node_app(
@@ -112,22 +146,6 @@ def build_node_app(
             headers.get(HEADER_APPROVED_QUERY),
         )
 
-    async def refused(headers: Headers, reason: str) -> None:
-        # Every refused attempt is logged: who it claimed to be is not believed, so
-        # only the reason is recorded.
-        await security.log.append(
-            {
-                "caller": None,
-                "org": None,
-                "on_behalf_of_via": "gateway",
-                "purpose": None,
-                "txn": None,
-                "query": "refused",
-                "reason": reason[:500],
-                "lots": [],
-            }
-        )
-
     async def statement(request: Request) -> Response:
         """POST /trust/statements: a member's signed statement about its own keys or roles."""
         try:
@@ -140,6 +158,27 @@ def build_node_app(
         except (TokenRejected, ConfigError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return JSONResponse({"applied": record.org, "member": record.to_json()})
+
+    def log_endpoints(log: AccessLog) -> tuple[Endpoint, Endpoint]:
+        async def checkpoint(request: Request) -> Response:
+            """GET: the log's latest signed checkpoint (a C2SP note, text/plain)."""
+            return PlainTextResponse(log.checkpoint)
+
+        async def consistency(request: Request) -> Response:
+            """GET ?from=M&to=N: RFC 9162 consistency proof, a JSON list of base64 hashes."""
+            try:
+                old, new = int(request.query_params["from"]), int(request.query_params["to"])
+                proof = log.consistency(old, new)
+            except (KeyError, ValueError):
+                return JSONResponse({"error": "from and to must be tree sizes"}, status_code=400)
+            except LogTampered as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse([base64.b64encode(h).decode("ascii") for h in proof])
+
+        return checkpoint, consistency
+
+    access_checkpoint, access_consistency = log_endpoints(security.log)
+    shipments_checkpoint, shipments_consistency = log_endpoints(security.shipments.log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -156,15 +195,25 @@ def build_node_app(
         routes=[
             Route(
                 "/graphql",
-                BodyGuard(
-                    BearerProtected(graphql, authenticate, refused),
-                    max_bytes=NODE_MAX_BODY_BYTES,
+                # Refusals are logged by the edge: who a refused caller claimed to
+                # be is not believed, so only the reason is recorded.
+                WitnessedEdge(
+                    BodyGuard(
+                        BearerProtected(graphql, authenticate),
+                        max_bytes=NODE_MAX_BODY_BYTES,
+                    ),
+                    security.witness,
                 ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
             Route("/trust/statements", statement, methods=["POST"]),
+            # No caller auth: checkpoints and proofs are for anyone to witness.
+            Route("/log/checkpoint", access_checkpoint, methods=["GET"]),
+            Route("/log/consistency", access_consistency, methods=["GET"]),
+            Route("/log/shipments/checkpoint", shipments_checkpoint, methods=["GET"]),
+            Route("/log/shipments/consistency", shipments_consistency, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

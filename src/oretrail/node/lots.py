@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from oretrail.auth.access_log import AccessLog
 from oretrail.auth.declarations import decode_declaration
 from oretrail.auth.grants import Claim, ContinuationGrant, InputLink
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
@@ -27,6 +26,7 @@ from oretrail.auth.tokens import token_hash
 from oretrail.domain.model import Certificate, Facility, Lot, Shipment, parse_lot_id
 from oretrail.domain.transparency import closed_period_ending
 from oretrail.errors import Forbidden, InvalidInput, InvalidLotId, TokenRejected
+from oretrail.node.evidence import RequestEntry
 from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 from oretrail.store.port import GraphStore
 
@@ -55,13 +55,14 @@ UNJUSTIFIED = "not given: nothing in this request opens this lot"
 
 @dataclass(slots=True)
 class NodeContext:
-    """Per-request context: the store, the verified principal, the node's authority."""
+    """Per-request context: the store, the verified principal, the node's authority, and
+    the request's access-log entry (written once the answer is rendered: node.evidence)."""
 
     store: GraphStore
     principal: Principal
     authority: NodeAuthority
     policy: Policy
-    log: AccessLog
+    entry: RequestEntry
     # The node's clock, to judge whether a reporting period is closed.
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -154,6 +155,7 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
         sorted({c.consumer for cs in claims.values() for c in cs if c.granter == org})
     )
     shipments = await ctx.store.shipments(list(found))
+    ctx.entry.consulted(s for sent in shipments.values() for s in sent)
     facilities = {f.id: f for f in await ctx.store.facilities()}
     certificates = await ctx.store.certificates(
         [*sorted({lot.facility for lot in found.values()}), org]
@@ -355,27 +357,20 @@ def _relations(
 
 
 async def log_decisions(ctx: NodeContext, query: str, decisions: list[Decision]) -> None:
-    p = ctx.principal
-    await ctx.log.append(
-        {
-            "caller": p.sub,
-            "org": p.org,
-            "on_behalf_of_via": "gateway",
-            "purpose": p.purpose,
-            "txn": p.txn,
-            "query": query,
-            "lots": [
-                {
-                    "lot": d.lot,
-                    "status": d.status,
-                    "relations": d.relations,
-                    "given": d.given,
-                    "withheld": sorted(set(FIELD_GROUPS) - set(d.given))
-                    if d.status == "FOUND"
-                    else sorted(FIELD_GROUPS),
-                    **({"reason": d.reason} if d.reason else {}),
-                }
-                for d in decisions
-            ],
-        }
+    """Add what this field gave of each lot, and why, to the request's one log entry."""
+    ctx.entry.add(
+        query,
+        [
+            {
+                "lot": d.lot,
+                "status": d.status,
+                "relations": d.relations,
+                "given": d.given,
+                "withheld": sorted(set(FIELD_GROUPS) - set(d.given))
+                if d.status == "FOUND"
+                else sorted(FIELD_GROUPS),
+                **({"reason": d.reason} if d.reason else {}),
+            }
+            for d in decisions
+        ],
     )

@@ -51,6 +51,7 @@ class Query:
     @strawberry.field(description="Who this node serves.")
     async def organisation(self, info: Info[NodeContext, None]) -> OrganisationType:
         org = await info.context.store.organisation()
+        await log_decisions(info.context, "organisation", [])
         return OrganisationType(
             id=org.id, name=org.name, roles=[str(r) for r in org.roles], country=org.country
         )

@@ -95,6 +95,7 @@ class Neo4jModelStore:
             "coverage": list(s.coverage),
             "origins": list(s.origins),
             "gaps": s.gaps,
+            "receipts": list(s.receipts),
         }
 
         async def work(tx: Transaction) -> None:

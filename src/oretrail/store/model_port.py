@@ -100,6 +100,10 @@ class TraceSummary:
     coverage: tuple[float, ...]
     origins: tuple[str, ...]
     gaps: int
+    # The log receipts of the node answers the trace rests on, one line each:
+    # "<node> <leaf index> <tree size> <root, base64> <leaf hash, hex>" (DESIGN.md Trust 6),
+    # so a later audit can ask each node to prove the leaf is still in its log.
+    receipts: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> TraceSummary:
@@ -115,6 +119,7 @@ class TraceSummary:
             coverage=tuple(raw["coverage"]),
             origins=tuple(raw["origins"]),
             gaps=raw["gaps"],
+            receipts=tuple(raw.get("receipts") or ()),
         )
 
 
