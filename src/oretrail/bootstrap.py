@@ -414,6 +414,16 @@ async def run_federation(
 
 
 async def serve(app: ASGIApp, host: str, port: int) -> None:
-    """Serve one app until interrupted (``oretrail serve``)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
-    await uvicorn.Server(config).serve()
+    """Serve one app until interrupted (``oretrail serve``).
+
+    The address is bound first, so one that cannot be used (taken, not this host's,
+    not a port) is a ConfigError saying so rather than a server that logs and exits.
+    """
+    try:
+        sock = bound_socket(host, port)
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+    config = uvicorn.Config(app, log_level="info", lifespan="on")
+    with sock:
+        await uvicorn.Server(config).serve(sockets=[sock])

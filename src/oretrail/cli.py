@@ -1,18 +1,28 @@
-"""The ``oretrail`` command: run the demo, serve nodes and the gateway, trace, check seeds."""
+"""The ``oretrail`` command: run the demo, serve nodes and the gateway, trace, check seeds.
+
+Every failure is one line on standard error, ``oretrail: <what went wrong>``, and
+exit status 2; an interrupt is ``oretrail: interrupted`` and status 130; output
+into a closed pipe stops quietly with status 141 (128 + SIGPIPE), as shell tools
+do. ``--json`` output is JSON alone on standard output: progress and notices go to
+standard error. Set ORETRAIL_DEBUG=1 to see the traceback of an unexpected error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from oretrail import __version__
 from oretrail.auth.callers import UserIdentity
@@ -31,17 +41,28 @@ from oretrail.bootstrap import (
     run_federation,
     serve,
 )
+from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number, seconds
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
 from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
+from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
 from oretrail.config import ModelSettings, default_config_dir
-from oretrail.errors import OretrailError
-from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY, format_trace
+from oretrail.errors import OretrailError, SeedError
+from oretrail.gateway.schema import build_gateway_schema
+from oretrail.node.schema import build_node_schema
+from oretrail.report import format_trace
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
 from oretrail.verify import verify_evidence
 
-__all__ = ["main"]
+__all__ = ["main", "schema_sdl"]
+
+_T = TypeVar("_T")
+
+# Exit statuses beside EXIT_FAILED (2): 130 for an interrupt (128 + SIGINT) and 141
+# for a closed output pipe (128 + SIGPIPE).
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 DEMO_LOT = "urn:oretrail:lot:nordvolt:PACK-2026-0412"
 DEMO_EXPOSURE_FACILITY = "urn:oretrail:facility:kasulo-coop:kasulo-site"
@@ -73,7 +94,7 @@ def _aggregate_text(body: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="oretrail",
         description="Trace the critical minerals in a product back to the mines, across "
         "companies that each keep control of their own data.",
@@ -85,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="config directory (default: $ORETRAIL_CONFIG, ./config, or the checkout's config/)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Subcommands' parsers are OneLineParsers too (argparse makes them of the parent's class).
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -104,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--neo4j",
         metavar="URI",
+        type=neo4j_uri,
         default=None,
         help="run every node and the gateway's model on this Neo4j (e.g. bolt://127.0.0.1:7687); "
         "the seed data is loaded into it first. Default: the embedded store",
@@ -129,12 +155,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     node.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     node.add_argument(
-        "--port", type=int, default=None, help="port (default: the port of the registry's endpoint)"
+        "--port",
+        type=port_number,
+        default=None,
+        help="port (default: the port of the registry's endpoint)",
     )
     node.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
     node.add_argument(
         "--neo4j",
         metavar="URI",
+        type=neo4j_uri,
         default=None,
         help="serve from this Neo4j (load it first with `oretrail graph load`) "
         "instead of the embedded store",
@@ -143,7 +173,9 @@ def _parser() -> argparse.ArgumentParser:
         "gateway", help="serve the gateway", description="Serve the caller-facing gateway."
     )
     gateway.add_argument("--host", default=None, help="address to bind (default from gateway.toml)")
-    gateway.add_argument("--port", type=int, default=None, help="port (default from gateway.toml)")
+    gateway.add_argument(
+        "--port", type=port_number, default=None, help="port (default from gateway.toml)"
+    )
     gateway.add_argument("--dev", action="store_true", help="enable the GraphiQL page")
     for service in (node, gateway):
         service.add_argument(
@@ -185,7 +217,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="judge certificates on this date, YYYY-MM-DD",
     )
-    trace.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    trace.add_argument(
+        "--json", action="store_true", help="print the raw JSON answer (JSON alone on stdout)"
+    )
+    trace.add_argument(
+        "--timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
+    )
     trace.add_argument(
         "--evidence",
         type=Path,
@@ -223,21 +263,74 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seed directory (default: graph/seed next to the config)",
     )
+    schema = commands.add_parser(
+        "schema",
+        help="print the GraphQL schema (SDL) of the gateway or of a node",
+        description="Print the schema a service answers, as GraphQL SDL: every type, field "
+        "and argument described. The same text is committed in docs/schema/.",
+    )
+    schema.add_argument("service", choices=("gateway", "node"), help="gateway or node")
     add_graph_commands(commands)
     add_auth_commands(commands)
     add_verify_command(commands)
     return parser
 
 
+def schema_sdl(service: str) -> str:
+    """The GraphQL SDL of the gateway's or a node's schema, ending with a newline."""
+    schema = build_gateway_schema() if service == "gateway" else build_node_schema()
+    return schema.as_str() + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        args = _parser().parse_args(argv)
+        status = _dispatch(args)
+        # Flushed here, not at exit, so that a reader gone by now is met below.
+        sys.stdout.flush()
+        return status
+    except SeedError as exc:
+        more = len(exc.problems) - 1
+        also = f" (and {more} more: `oretrail seed check` lists them all)" if more > 0 else ""
+        return _failed(f"{exc.problems[0] if exc.problems else exc}{also}")
     except (OretrailError, CommandFailed) as exc:
-        print(f"oretrail: {exc}", file=sys.stderr)
-        return 2
+        return _failed(str(exc))
     except KeyboardInterrupt:
-        return 130
+        print("oretrail: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _closed_pipe()
+    except OSError as exc:
+        # A file or a socket the command needed: the OS says which and why.
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _failed(f"{where}{exc.strerror or exc}")
+    except Exception as exc:
+        if os.environ.get("ORETRAIL_DEBUG"):
+            raise
+        return _failed(
+            f"unexpected error ({type(exc).__name__}: {exc}); "
+            "set ORETRAIL_DEBUG=1 to see where, and please report it"
+        )
+
+
+def _failed(message: str) -> int:
+    """The one line a failure prints: newlines inside a message are folded into it."""
+    line = " ".join(message.split("\n")).strip()
+    with contextlib.suppress(BrokenPipeError):
+        print(f"oretrail: {line}", file=sys.stderr, flush=True)
+    return EXIT_FAILED
+
+
+def _closed_pipe() -> int:
+    """Whoever read our output stopped reading (``| head``): stop quietly, as shell tools do.
+
+    Standard output is pointed at /dev/null so that the interpreter's final flush
+    does not fail again and print a warning (Python docs, "Note on SIGPIPE").
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _seed_check(check: SeedCheck) -> int:
@@ -270,11 +363,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             _demo(config_dir, args.lot, args.as_of, neo4j=args.neo4j, as_json=args.json)
         )
     if args.command == "trace":
+        url = check_gateway_url(args.gateway)
         user = load_user(args.user)
-        query = TRACE_QUERY if args.evidence is None else TRACE_EVIDENCE_QUERY
-        trace = asyncio.run(
-            _query_trace(args.gateway, user, args.lot, args.max_depth, args.as_of, query=query)
+        call = _query_trace(
+            url,
+            user,
+            args.lot,
+            args.max_depth,
+            args.as_of,
+            timeout=args.timeout,
+            evidence=args.evidence is not None,
         )
+        trace = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
         bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
         if args.evidence is not None:
@@ -282,6 +382,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "verify":
         return run_verify(args)
+    if args.command == "schema":
+        sys.stdout.write(schema_sdl(args.service))
+        return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
     if args.command in {"keys", "request", "node", "approved"}:
@@ -297,7 +400,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise CommandFailed(
                 f"{participant.id} has no endpoint in the registry: it runs no node"
             )
-        port = args.port or int(participant.endpoint.split(":")[-1].split("/")[0])
+        port = args.port or _endpoint_port(participant.endpoint)
         log_dir = args.log_dir
         # The node opens its own node key and its own pinned registry: nothing else.
         pinned = load_pinned(args.pinned or args.keys / participant.id / "pinned.json")
@@ -315,15 +418,26 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _post(
-    url: str, user: UserIdentity, query: str, variables: dict[str, Any]
-) -> dict[str, Any]:
-    """The data of a query's answer; its errors become CommandFailed."""
-    document = await post_to_gateway(url, user, {"query": query, "variables": variables})
-    if document.get("errors"):
-        raise CommandFailed("; ".join(e.get("message", "?") for e in document["errors"]))
-    data: dict[str, Any] = document["data"]
-    return data
+def _endpoint_port(endpoint: str) -> int:
+    """The port a registry endpoint names, or its scheme's (80 for http, 443 for https)."""
+    parts = urlsplit(endpoint)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
+    """Await ``call``; on a terminal, say every second on stderr how long it has taken."""
+    if not sys.stderr.isatty():
+        return await call
+    task = asyncio.ensure_future(call)
+    started = time.monotonic()
+    try:
+        while not (await asyncio.wait({task}, timeout=1.0))[0]:
+            elapsed = time.monotonic() - started
+            print(f"\roretrail: {what} ... {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
+    finally:
+        task.cancel()
+        print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
+    return task.result()
 
 
 def _write_evidence(path: Path, bundle: object) -> int:
@@ -356,12 +470,14 @@ async def _query_trace(
     depth: int | None,
     as_of: date | None,
     *,
-    query: str = TRACE_QUERY,
+    timeout: float = DEFAULT_TIMEOUT,
+    evidence: bool = False,
 ) -> dict[str, Any]:
-    variables = {"lot": lot, "maxDepth": depth, "asOf": as_of.isoformat() if as_of else None}
-    data = await _post(url, user, query, variables)
-    trace: dict[str, Any] = data["trace"]
-    return trace
+    """The gateway's trace of ``lot`` as its JSON answer (what the report formats); with
+    ``evidence``, its evidence bundle under ``"evidence"``."""
+    async with GatewayClient(url, user, timeout=timeout) as gateway:
+        trace = await gateway.trace(lot, max_depth=depth, as_of=as_of, evidence=evidence)
+    return dict(trace.raw)
 
 
 async def _demo(
@@ -373,6 +489,7 @@ async def _demo(
     where = f"Neo4j at {neo4j}" if neo4j else "the embedded store"
     print(
         f"Starting {len(seeded)} participant nodes and the gateway on 127.0.0.1, on {where} ...",
+        file=sys.stderr,
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="oretrail-demo-") as scratch:
@@ -384,12 +501,15 @@ async def _demo(
         config = replace(config, settings=replace(config.settings, model=model))
         nodes_on_neo4j = seeded if neo4j else frozenset()
         async with run_federation(config, neo4j_uri=neo4j, neo4j_nodes=nodes_on_neo4j) as fed:
-            print(f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}", flush=True)
+            print(
+                f"Gateway at {fed.gateway_url}; {DEMO_OEM} traces {lot}",
+                file=sys.stderr,
+                flush=True,
+            )
             oem = fed.user(DEMO_OEM)
             trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
-            exposed = await _post(
-                fed.gateway_url, oem, EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY}
-            )
+            async with GatewayClient(fed.gateway_url, oem) as gateway:
+                exposed = await gateway.execute(EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY})
             ngo = fed.user(DEMO_NGO)
             published = {}
             for query_id, variables in DEMO_APPROVED:
@@ -401,7 +521,7 @@ async def _demo(
                 try:
                     await _query_trace(fed.gateway_url, fed.user(org), lot, None, as_of)
                     refusals.append((org, "NOT REFUSED: the trace was answered"))
-                except CommandFailed as exc:
+                except GatewayError as exc:
                     refusals.append((org, f"refused: {exc}"))
     if as_json:
         print(json.dumps({"trace": trace, **exposed, "refusals": dict(refusals)}, indent=2))

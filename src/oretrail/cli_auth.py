@@ -25,8 +25,9 @@ from oretrail.auth.party_keys import (
 )
 from oretrail.auth.roots import sign_root_list
 from oretrail.bootstrap import load_federation_config
+from oretrail.cli_args import seconds
 from oretrail.cli_http import load_user, post_to_gateway
-from oretrail.client import signed_headers
+from oretrail.client import DEFAULT_TIMEOUT, signed_headers
 from oretrail.domain.model import parse_lot_id
 from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import ConfigError
@@ -184,6 +185,12 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="gateway GraphQL URL (default http://127.0.0.1:8100/graphql)",
     )
     run.add_argument("--user", type=Path, default=None, help="user key (default $ORETRAIL_USER)")
+    run.add_argument(
+        "--timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
+    )
     roots = approved_actions.add_parser(
         "sign-roots",
         help="sign the root lists of a member's product lines",
@@ -203,9 +210,13 @@ def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
     if args.command == "keys":
         return _keys(args, config_dir)
     if args.command == "request":
-        payload_text = sys.stdin.read() if args.payload == "-" else Path(args.payload).read_text()
+        payload_bytes = (
+            sys.stdin.buffer.read() if args.payload == "-" else Path(args.payload).read_bytes()
+        )
         try:
-            payload = json.loads(payload_text)
+            payload = json.loads(payload_bytes.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError("the payload is not UTF-8 text") from None
         except ValueError as exc:
             raise ConfigError(f"the payload is not JSON: {exc}") from None
         if not isinstance(payload, dict):
@@ -307,7 +318,12 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
             raise ConfigError(f"variable {item!r} is not NAME=VALUE")
         variables[name] = value
     body = asyncio.run(
-        post_to_gateway(args.gateway, user, {"documentId": args.id, "variables": variables})
+        post_to_gateway(
+            args.gateway,
+            user,
+            {"documentId": args.id, "variables": variables},
+            timeout=args.timeout,
+        )
     )
     print(json.dumps(body, indent=2))
     return 0 if "errors" not in body else 2
@@ -338,6 +354,9 @@ def _keys(args: argparse.Namespace, config_dir: Path) -> int:
         roles = {org: [str(r) for r in p.roles] for org, p in config.registry.participants.items()}
         endpoints = {org: p.endpoint for org, p in config.registry.participants.items()}
         document = json.dumps(public_registry(args.dir, roles, endpoints), indent=2) + "\n"
+        for party in args.party or ():
+            if party != GATEWAY_PARTY:
+                config.registry.get(party)
         targets = (
             [args.out]
             if args.out

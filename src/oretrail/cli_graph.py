@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from oretrail.bootstrap import load_federation_config, load_seeds_into_neo4j
+from oretrail.cli_args import neo4j_uri, port_number
 from oretrail.config import default_graph_dir
 from oretrail.store.cypher import apply_migrations, load_migrations, open_driver
 from oretrail.store.neo4j_server import Neo4jServer
@@ -33,7 +34,7 @@ def add_graph_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         description="Build graph/server with Maven if needed and run Neo4j with Bolt on "
         "127.0.0.1. Prints a line starting 'oretrail-neo4j ready' when it accepts queries.",
     )
-    server.add_argument("--port", type=int, default=7687, help="Bolt port (default 7687)")
+    server.add_argument("--port", type=port_number, default=7687, help="Bolt port (default 7687)")
     server.add_argument(
         "--data", type=Path, default=Path("var/neo4j"), help="data directory (default var/neo4j)"
     )
@@ -43,14 +44,18 @@ def add_graph_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="apply the schema migrations (idempotent)",
         description="Apply graph/migrations/*.cypher, each once.",
     )
-    init.add_argument("--uri", default=DEFAULT_URI, help=f"Neo4j URI (default {DEFAULT_URI})")
+    init.add_argument(
+        "--uri", type=neo4j_uri, default=DEFAULT_URI, help=f"Neo4j URI (default {DEFAULT_URI})"
+    )
     load = actions.add_parser(
         "load",
         help="load participants' seed files into their Neo4j node stores",
         description="Apply the migrations, then replace each named participant's node store "
         "with its seed file, one transaction per participant.",
     )
-    load.add_argument("--uri", default=DEFAULT_URI, help=f"Neo4j URI (default {DEFAULT_URI})")
+    load.add_argument(
+        "--uri", type=neo4j_uri, default=DEFAULT_URI, help=f"Neo4j URI (default {DEFAULT_URI})"
+    )
     load.add_argument(
         "--org",
         action="append",

@@ -2,46 +2,50 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from oretrail.auth.callers import UserIdentity
-from oretrail.client import signed_headers
+from oretrail.client import DEFAULT_TIMEOUT, GatewayClient
 
-__all__ = ["CommandFailed", "load_user", "post_to_gateway"]
+__all__ = ["CommandFailed", "check_gateway_url", "load_user", "post_to_gateway"]
 
 
 class CommandFailed(Exception):
     """A command could not do its job; the message is shown to the user as is."""
 
 
-async def post_to_gateway(url: str, user: UserIdentity, payload: dict[str, Any]) -> dict[str, Any]:
-    """The gateway's JSON answer, errors included; CommandFailed if there is none.
-
-    The request is signed by ``user`` for exactly this payload (oretrail.client).
-    """
-    timeout = aiohttp.ClientTimeout(total=60)
-    headers = signed_headers(user, payload)
+def check_gateway_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; CommandFailed naming it otherwise."""
     try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, json=payload, headers=headers) as response,
-        ):
-            text = await response.text()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise CommandFailed(f"--gateway {url[:200]!r} is not a URL: {exc}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise CommandFailed(
-            f"cannot reach the gateway at {url}: {exc or type(exc).__name__}"
-        ) from None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise CommandFailed(f"the gateway answered HTTP {response.status} without JSON") from None
-    if not isinstance(document, dict):
-        raise CommandFailed(f"the gateway answered HTTP {response.status} with no JSON object")
+            f"--gateway {url[:200]!r} is not an http(s) URL (e.g. http://127.0.0.1:8100/graphql)"
+        )
+    return url
+
+
+async def post_to_gateway(
+    url: str,
+    user: UserIdentity,
+    payload: dict[str, Any],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """The gateway's JSON answer, errors included (oretrail.client.GatewayClient.post).
+
+    ``timeout`` (seconds) bounds everything, so a gateway that is down or stuck is
+    reported within it (GatewayUnreachable, one line).
+    """
+    check_gateway_url(url)
+    async with GatewayClient(url, user, timeout=timeout) as gateway:
+        _, document = await gateway.post(payload)
     return document
 
 

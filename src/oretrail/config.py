@@ -1,10 +1,14 @@
 """Typed settings read from config/*.toml: the participant registry and gateway settings.
 
-Every problem is a :class:`ConfigError` that names the file and the entry.
+Every problem is a :class:`ConfigError` that names the file and the entry. Keys a
+file does not know are refused (a typo such as ``prot = 8100`` would otherwise
+leave the default in force silently), and so are values of the wrong type or out
+of range (``node_timeout = -1``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +21,7 @@ from oretrail.domain.model import ORG_SLUG, Custody, Role
 from oretrail.errors import ConfigError, UnknownParticipant
 
 __all__ = [
+    "NEO4J_SCHEMES",
     "GatewaySettings",
     "ModelSettings",
     "Participant",
@@ -29,6 +34,11 @@ __all__ = [
     "load_gateway_settings",
     "load_registry",
 ]
+
+
+# The URI schemes of the Neo4j driver's Bolt protocol (neo4j.com driver manual,
+# "Connection URI"); the driver's HTTP schemes need packages oretrail does not ship.
+NEO4J_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 
 
 def checkout_root() -> Path:
@@ -156,9 +166,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
+PARTICIPANT_KEYS = frozenset({"id", "name", "roles", "country", "endpoint", "seed", "jwks_url"})
+
+
+def _refuse_unknown(table: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    """ConfigError naming the first key of ``table`` not in ``known``."""
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+
+
 def load_registry(path: Path) -> Registry:
     """Read the participant registry; seed paths are resolved relative to the file."""
     raw = _read_toml(path)
+    _refuse_unknown(raw, frozenset({"participants"}), str(path))
     entries = raw.get("participants")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[participants]] entries")
@@ -172,6 +193,7 @@ def load_registry(path: Path) -> Registry:
             raise ConfigError(f"{where}: id {org!r} is not an organisation slug")
         if org in participants:
             raise ConfigError(f"{where}: organisation {org!r} is listed twice")
+        _refuse_unknown(entry, PARTICIPANT_KEYS, f"{path}: participants[{index}] ({org})")
         endpoint = entry.get("endpoint", "")
         if not isinstance(endpoint, str) or (
             endpoint and urlsplit(endpoint).scheme not in {"http", "https"}
@@ -199,57 +221,127 @@ def load_registry(path: Path) -> Registry:
     return Registry(participants)
 
 
+# Every key gateway.toml may hold, by table.
+GATEWAY_KEYS: Mapping[str, frozenset[str]] = {
+    "gateway": frozenset(
+        {
+            "host",
+            "port",
+            "default_depth",
+            "max_depth",
+            "node_timeout",
+            "trace_deadline",
+            "max_lots",
+            "coalesce_share",
+            "coalesce_window",
+        }
+    ),
+    "risk": frozenset({"mass_balance_tolerance", "min_coverage", "required_custody", "cahra_list"}),
+    "model": frozenset({"store", "data_dir", "neo4j_uri"}),
+}
+
+
+class _Table:
+    """One table of a settings file; each read checks type and range and names file and key."""
+
+    def __init__(self, path: Path, name: str, raw: Mapping[str, Any]) -> None:
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        self.where = f"{path}: [{name}]"
+        _refuse_unknown(table, GATEWAY_KEYS[name], self.where)
+        self.table: Mapping[str, Any] = table
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where} {key} = {self.table[key]!r}: {problem}")
+
+    def text(self, key: str, default: str) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, "must be a non-empty string")
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.table.get(key, default)
+        if type(value) is not int or not low <= value <= high:
+            raise self.fail(key, f"must be a whole number from {low} to {high}")
+        return value
+
+    def number(
+        self, key: str, default: float, low: float, high: float, *, above_low: bool = False
+    ) -> float:
+        value = self.table.get(key, default)
+        ok = type(value) in (int, float) and math.isfinite(value)
+        ok = ok and (low < value if above_low else low <= value) and value <= high
+        if not ok:
+            span = f"more than {low:g} and at most" if above_low else f"from {low:g} to"
+            raise self.fail(key, f"must be a number {span} {high:g}")
+        return float(value)
+
+
 def load_gateway_settings(path: Path) -> GatewaySettings:
-    """Read gateway.toml; a missing file means all defaults."""
+    """Read gateway.toml; a missing file means all defaults.
+
+    Raises ConfigError naming the file, the table and the key of an unknown key, a
+    value of the wrong type, or one out of range.
+    """
     if not path.exists():
         return GatewaySettings()
     raw = _read_toml(path)
-    gateway = raw.get("gateway", {})
-    risk = raw.get("risk", {})
-    model = raw.get("model", {})
+    _refuse_unknown(raw, frozenset(GATEWAY_KEYS), str(path))
+    gateway = _Table(path, "gateway", raw)
+    risk = _Table(path, "risk", raw)
+    model = _Table(path, "model", raw)
     defaults = GatewaySettings()
-    if model.get("store", "memory") not in {"memory", "neo4j"}:
-        raise ConfigError(f'{path}: [model] store must be "memory" or "neo4j"')
-    try:
-        required = risk.get("required_custody")
-        cahra = (
-            _load_cahra(path.parent / risk["cahra_list"]) if "cahra_list" in risk else frozenset()
-        )
-        settings = GatewaySettings(
-            host=str(gateway.get("host", defaults.host)),
-            port=int(gateway.get("port", defaults.port)),
-            default_depth=int(gateway.get("default_depth", defaults.default_depth)),
-            max_depth=int(gateway.get("max_depth", defaults.max_depth)),
-            node_timeout=float(gateway.get("node_timeout", defaults.node_timeout)),
-            risk=RiskSettings(
-                mass_balance_tolerance=float(risk.get("mass_balance_tolerance", 0.02)),
-                min_coverage=float(risk.get("min_coverage", 0.95)),
-                required_custody=None if required is None else Custody(required),
-                cahra_regions=cahra,
+    policy = ResiliencePolicy()
+    store = model.text("store", defaults.model.store)
+    if store not in {"memory", "neo4j"}:
+        raise model.fail("store", 'must be "memory" or "neo4j"')
+    uri = model.text("neo4j_uri", defaults.model.neo4j_uri)
+    if urlsplit(uri).scheme not in NEO4J_SCHEMES:
+        raise model.fail("neo4j_uri", "is not a Neo4j Bolt URI (e.g. bolt://127.0.0.1:7687)")
+    required = risk.table.get("required_custody")
+    if required is not None and required not in set(Custody):
+        raise risk.fail("required_custody", f"must be one of {', '.join(Custody)}")
+    cahra = (
+        _load_cahra(path.parent / risk.text("cahra_list", ""))
+        if "cahra_list" in risk.table
+        else frozenset()
+    )
+    max_depth = gateway.integer("max_depth", defaults.max_depth, 1, 1000)
+    node_timeout = gateway.number("node_timeout", defaults.node_timeout, 0, 3600, above_low=True)
+    settings = GatewaySettings(
+        host=gateway.text("host", defaults.host),
+        port=gateway.integer("port", defaults.port, 1, 65535),
+        default_depth=gateway.integer("default_depth", defaults.default_depth, 1, max_depth),
+        max_depth=max_depth,
+        node_timeout=node_timeout,
+        risk=RiskSettings(
+            mass_balance_tolerance=risk.number(
+                "mass_balance_tolerance", defaults.risk.mass_balance_tolerance, 0, 1
             ),
-            resilience=ResiliencePolicy(
-                trace_deadline=float(gateway.get("trace_deadline", 20.0)),
-                node_timeout=float(gateway.get("node_timeout", defaults.node_timeout)),
-                max_lots=int(gateway.get("max_lots", 10_000)),
-                coalesce_share=float(gateway.get("coalesce_share", 0.75)),
-                coalesce_window=float(gateway.get("coalesce_window", 0.010)),
+            min_coverage=risk.number("min_coverage", defaults.risk.min_coverage, 0, 1),
+            required_custody=None if required is None else Custody(required),
+            cahra_regions=cahra,
+        ),
+        resilience=replace(
+            policy,
+            trace_deadline=gateway.number(
+                "trace_deadline", policy.trace_deadline, 0, 3600, above_low=True
             ),
-            model=ModelSettings(
-                store=str(model.get("store", "memory")),
-                data_dir=Path(model["data_dir"])
-                if "data_dir" in model
-                else defaults.model.data_dir,
-                neo4j_uri=str(model.get("neo4j_uri", defaults.model.neo4j_uri)),
-            ),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    if not 1 <= settings.default_depth <= settings.max_depth:
-        raise ConfigError(f"{path}: default_depth must be between 1 and max_depth")
-    if not 0 <= settings.resilience.coalesce_window <= 1:
-        raise ConfigError(f"{path}: coalesce_window must be between 0 and 1 second")
-    if not 0 <= settings.resilience.coalesce_share <= 1:
-        raise ConfigError(f"{path}: coalesce_share must be between 0 and 1")
+            node_timeout=node_timeout,
+            max_lots=gateway.integer("max_lots", policy.max_lots, 1, 10_000_000),
+            coalesce_share=gateway.number("coalesce_share", policy.coalesce_share, 0, 1),
+            coalesce_window=gateway.number("coalesce_window", policy.coalesce_window, 0, 1),
+        ),
+        model=ModelSettings(
+            store=store,
+            data_dir=Path(model.text("data_dir", ""))
+            if "data_dir" in model.table
+            else defaults.model.data_dir,
+            neo4j_uri=uri,
+        ),
+    )
     return settings
 
 

@@ -13,6 +13,9 @@ escapes is a bug and is masked at the service edge.
     │   └── UnknownLot          a well-formed id its owner does not know
     ├── UnknownParticipant      an organisation not in the registry
     ├── ConfigError             a registry or settings file that cannot be used
+    ├── RequestAbandoned        the caller went away before the answer (code ABANDONED)
+    ├── GatewayError            the gateway answered a client with errors; ``code`` is theirs
+    │   └── GatewayUnreachable  no usable answer: down, stuck past the timeout, not JSON
     ├── SeedError               a seed file that breaks the domain's rules
     ├── TokenRejected           a token or grant failed verification (code UNAUTHENTICATED)
     ├── Forbidden               a verified caller asked for what it may not (code FORBIDDEN)
@@ -37,6 +40,8 @@ from typing import ClassVar
 __all__ = [
     "ConfigError",
     "Forbidden",
+    "GatewayError",
+    "GatewayUnreachable",
     "InvalidInput",
     "InvalidLotId",
     "InvalidNodeAnswer",
@@ -46,6 +51,7 @@ __all__ = [
     "NodeUnreachable",
     "NodeWithheld",
     "OretrailError",
+    "RequestAbandoned",
     "SeedError",
     "StoreError",
     "StoreUnavailable",
@@ -87,6 +93,45 @@ class ConfigError(OretrailError):
     """A configuration file is missing, unreadable or inconsistent."""
 
     code = "CONFIG_ERROR"
+
+
+class RequestAbandoned(OretrailError):
+    """The caller closed the connection (interrupted, timed out) before its answer was ready.
+
+    Nothing it asked for is recorded: a trace nobody received is not in the history.
+    """
+
+    code = "ABANDONED"
+
+
+class GatewayError(OretrailError):
+    """The gateway answered a client's request with errors (oretrail.client).
+
+    ``code`` is the first error's ``extensions.code`` (BAD_INPUT, UNAUTHENTICATED...),
+    ``status`` the HTTP status, ``errors`` every error as the gateway sent it.
+    """
+
+    code = "GATEWAY_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int = 200,
+        errors: tuple[dict[str, object], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.status = status
+        self.errors = errors
+
+
+class GatewayUnreachable(GatewayError):
+    """No usable answer from the gateway: not reachable, not within the timeout, not JSON."""
+
+    code = "UNREACHABLE"
 
 
 class SeedError(OretrailError):

@@ -52,7 +52,8 @@ def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
     assert "cobalt-origin-countries: CD 74.4 %\n" in out
     assert "artisanal-share: NOT_ASM 68.7 %, ASM 31.3 %" in out
     assert "rivalauto: refused" in out
-    match = re.search(r"Gateway at http://127\.0\.0\.1:(\d+)/graphql", out)
+    # Progress goes to stderr, the report to stdout.
+    match = re.search(r"Gateway at http://127\.0\.0\.1:(\d+)/graphql", run.stderr)
     assert match is not None
     # The gateway's port is closed again: the demo stopped its servers on the way out.
     with (
@@ -65,7 +66,7 @@ def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
 def test_the_demo_runs_on_neo4j(neo4j_uri: str) -> None:
     run = oretrail("demo", "--as-of", "2026-11-26", "--neo4j", neo4j_uri)
     assert run.returncode == 0, run.stderr
-    assert f"on Neo4j at {neo4j_uri}" in run.stdout
+    assert f"on Neo4j at {neo4j_uri}" in run.stderr
     assert "Kasulo artisanal mining site [ASM, CAHRA]" in run.stdout
     assert "RMAP audit RMAP-2022-NNR-112 expired on 2025-06-30" in run.stdout
 
@@ -315,6 +316,7 @@ def test_serving_a_node_from_a_broken_seed_fails_with_the_reason(tmp_path: Path)
     assert run.returncode == 2
     assert "quantity -22.5 must be positive" in run.stderr
     assert "Traceback" not in run.stderr
+    assert len(run.stderr.splitlines()) == 1
 
 
 def test_trace_against_a_running_gateway_prints_the_report(
@@ -417,6 +419,7 @@ def test_every_command_has_help() -> None:
         ["serve", "gateway", "--help"],
         ["trace", "--help"],
         ["seed", "check", "--help"],
+        ["schema", "--help"],
     ):
         run = oretrail(*command)
         assert run.returncode == 0

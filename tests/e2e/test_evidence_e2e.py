@@ -15,6 +15,7 @@ import copy
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.tokens import node_issuer
 from oretrail.auth.witness import Receipt, sign_answer
 from oretrail.bootstrap import Federation, FederationConfig
+from oretrail.client import GatewayClient
 from oretrail.gateway.evidence import trace_figures
 from oretrail.report import TRACE_EVIDENCE_QUERY
 from oretrail.verify import recompute, risk_settings, roles_of, verify_evidence
@@ -274,3 +276,20 @@ def test_a_bundle_restated_for_a_shallower_trace_is_caught(
     bundle["maxDepth"] = 2
     found = problems(restated(bundle, registry), registry)
     assert any("not what its signed request asks" in p for p in found), found
+
+
+async def test_the_client_checks_a_trace_s_evidence_against_the_request_it_signed(
+    federation: Federation, sample_config: FederationConfig
+) -> None:
+    registry = own_registry(federation, sample_config)
+    async with GatewayClient(
+        federation.gateway_url, oem_token(federation), pinned=registry
+    ) as gateway:
+        traced = await gateway.trace(PACK, as_of=date.fromisoformat(AS_OF), evidence=True)
+    assert traced.verification is not None
+    assert traced.verification.problems == []
+    assert traced.verification.notes == [
+        "risk settings and the CAHRA list were taken from the bundle"
+    ]
+    assert {o.lot for o in traced.origins} == ORIGINS
+    assert traced.raw["evidence"]["figures"]["coverage"]["Li"] == pytest.approx(1129.95 / 1650)

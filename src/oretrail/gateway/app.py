@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from oretrail.asgi import BearerProtected, bearer_token, health_endpoint, json_endpoint
 from oretrail.auth.keys import SigningKey
@@ -37,6 +36,7 @@ from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.resilience import NodeGuards
 from oretrail.gateway.schema import GatewayContext, build_gateway_schema
 from oretrail.gateway.trusted import TrustedDocuments
+from oretrail.graphql_http import GraphQLMediaType, GraphQLOverHTTP
 from oretrail.store.model_port import ModelStore, ParticipantRecord
 
 __all__ = ["GatewaySecurity", "ModelOpener", "build_gateway_app"]
@@ -56,7 +56,7 @@ class GatewaySecurity:
     transparency: Transparency = field(default_factory=lambda: Transparency(ApprovedRegistry(), {}))
 
 
-class _GatewayGraphQL(GraphQL[GatewayContext, None]):
+class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
     def __init__(
         self,
         registry: Registry,
@@ -94,7 +94,12 @@ class _GatewayGraphQL(GraphQL[GatewayContext, None]):
             caller=caller,
             signing_key=self.security.signing_key,
             pinned=self.security.pinned,
+            caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
         )
+
+
+async def _open() -> bool:
+    return False
 
 
 def build_gateway_app(
@@ -145,8 +150,12 @@ def build_gateway_app(
         routes=[
             Route(
                 "/graphql",
-                BodyGuard(
-                    BearerProtected(TrustedDocuments(graphql, security.transparency), authenticate)
+                GraphQLMediaType(
+                    BodyGuard(
+                        BearerProtected(
+                            TrustedDocuments(graphql, security.transparency), authenticate
+                        )
+                    )
                 ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),

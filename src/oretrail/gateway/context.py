@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from oretrail.auth.declarations import HEADER_APPROVED_QUERY
@@ -22,6 +22,10 @@ __all__ = ["RESTRICTED_ROLES", "Caller", "GatewayContext"]
 
 # Callers holding only these roles may run approved transparency queries, by id, only.
 RESTRICTED_ROLES = frozenset({"NGO", "AUDITOR"})
+
+
+async def _never_gone() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class GatewayContext:
     guards: NodeGuards = field(default_factory=NodeGuards)
     # The gateway's pinned registry copy: the snapshot an evidence bundle names.
     pinned: PinnedRegistry | None = None
+    # Whether the caller has closed its connection (the HTTP request's disconnect).
+    caller_gone: Callable[[], Awaitable[bool]] = _never_gone
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +17,7 @@ from oretrail.errors import (
     InvalidInput,
     NodeCallError,
     OretrailError,
+    RequestAbandoned,
     StoreError,
     StoreUnavailable,
 )
@@ -43,6 +44,32 @@ from oretrail.store.seed import FACILITY_PREFIX
 __all__ = ["GatewayContext", "build_gateway_schema"]
 
 _T = TypeVar("_T")
+
+# Argument types with their descriptions, shared by the fields that take them.
+LotArg = Annotated[
+    strawberry.ID,
+    strawberry.argument(description="Lot id, urn:oretrail:lot:<organisation>:<local-id>."),
+]
+OptionalLotArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Lot id, urn:oretrail:lot:<organisation>:<local-id>; give this or facility."
+    ),
+]
+FacilityArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Facility id, urn:oretrail:facility:<organisation>:<local-id>; "
+        "give this or lot."
+    ),
+]
+MaxDepthArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Input hops to follow, from 1 to the gateway's maxDepth (50 by default); "
+        "must equal the depth the caller signed. Default: the signed depth."
+    ),
+]
 # The longest list a model query returns at once.
 MAX_LIST = 1000
 
@@ -55,15 +82,24 @@ def _require_tracer(caller: Caller) -> None:
         raise Forbidden(f"caller {caller.sub} of {caller.org} holds no registered role")
 
 
-@strawberry.type
+@strawberry.type(
+    description="The gateway's operations. Each request must be signed by the caller for "
+    "exactly its document and variables (docs/api.md)."
+)
 class Query:
     @strawberry.field(description="Trace a lot upstream to the origins of its materials.")
     async def trace(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID,
-        max_depth: int | None = None,
-        as_of: date | None = None,
+        lot: LotArg,
+        max_depth: MaxDepthArg = None,
+        as_of: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Judge certificates on this day (YYYY-MM-DD); must equal the "
+                "day the caller signed. Default: the signed day."
+            ),
+        ] = None,
     ) -> TraceType:
         ctx = info.context
         try:
@@ -83,6 +119,12 @@ class Query:
                 answers=answers,
             )
             record = trace_record(report, ctx.caller.org, receipt_lines(answers.answers))
+            # A trace whose caller went away (interrupted, timed out) reached no one: it
+            # is not recorded, so the history holds only traces that were answered.
+            if await ctx.caller_gone():
+                raise RequestAbandoned(
+                    "the caller closed the connection; the trace is not recorded"
+                )
             # A trace is answered only once it is committed to the model, so an
             # answered trace is never missing from the history.
             await ctx.model.record_trace(record)
@@ -102,9 +144,9 @@ class Query:
     async def exposure(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        facility: strawberry.ID | None = None,
-        max_depth: int | None = None,
+        lot: OptionalLotArg = None,
+        facility: FacilityArg = None,
+        max_depth: MaxDepthArg = None,
     ) -> ExposureType:
         ctx = info.context
         try:
@@ -122,8 +164,14 @@ class Query:
     async def trace_history(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        limit: int = 20,
+        lot: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only traces of this lot. Default: every lot."),
+        ] = None,
+        limit: Annotated[
+            int,
+            strawberry.argument(description=f"How many records at most, from 1 to {MAX_LIST}."),
+        ] = 20,
     ) -> list[TraceRecordType]:
         await _model_call(_allowed(info.context.caller))
         if not 1 <= limit <= MAX_LIST:
@@ -138,7 +186,12 @@ class Query:
         description="Who supplies whom, by material, as the caller's organisation's traces found."
     )
     async def supply_network(
-        self, info: Info[GatewayContext, None], material: str | None = None
+        self,
+        info: Info[GatewayContext, None],
+        material: Annotated[
+            str | None,
+            strawberry.argument(description="Only links of this material. Default: every one."),
+        ] = None,
     ) -> list[SupplyLinkType]:
         caller = info.context.caller
         await _model_call(_allowed(caller))
@@ -154,8 +207,8 @@ class Query:
     async def exposed_products(
         self,
         info: Info[GatewayContext, None],
-        lot: strawberry.ID | None = None,
-        facility: strawberry.ID | None = None,
+        lot: OptionalLotArg = None,
+        facility: FacilityArg = None,
     ) -> list[strawberry.ID]:
         await _model_call(_allowed(info.context.caller))
         if (lot is None) == (facility is None):
@@ -177,7 +230,15 @@ class Query:
         )
     )
     async def over_allocations(
-        self, info: Info[GatewayContext, None], tolerance: float | None = None
+        self,
+        info: Info[GatewayContext, None],
+        tolerance: Annotated[
+            float | None,
+            strawberry.argument(
+                description="Consumption allowed beyond a lot's quantity, as a fraction of it "
+                "from 0 to 1. Default: the gateway's mass-balance tolerance (0.02)."
+            ),
+        ] = None,
     ) -> list[OverAllocationType]:
         tol = info.context.settings.risk.mass_balance_tolerance if tolerance is None else tolerance
         if not 0 <= tol <= 1:

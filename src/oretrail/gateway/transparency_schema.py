@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -47,30 +48,53 @@ __all__ = [
 
 GROUPINGS = ("COUNTRY", "ASM")
 
+ProductLineArg = Annotated[
+    str, strawberry.argument(description="Product line id, as config/product_lines lists it.")
+]
+ElementArg = Annotated[str, strawberry.argument(description="IUPAC element symbol, e.g. Co.")]
 
-@strawberry.type(name="PublishedGroup")
+
+@strawberry.type(
+    name="PublishedGroup",
+    description="One published group: at least k organisations, none above the dominance limit.",
+)
 class PublishedGroup:
-    name: str
-    share: float = strawberry.field(description="Fraction of the product line's whole, 0-1.")
-
-
-@strawberry.type(name="ReportingPeriod")
-class ReportingPeriodType:
-    start: date
-    end: date
-
-
-@strawberry.type(name="TransparencyAnswer")
-class TransparencyAnswer:
-    """The one published answer of an approved query for a closed reporting period."""
-
-    period: ReportingPeriodType
-    k: int = strawberry.field(description="A group is published only with this many organisations.")
-    dominance: float = strawberry.field(
-        description="... and only if no organisation holds more than this fraction of it."
+    name: str = strawberry.field(
+        description="The group: an ISO 3166-1 alpha-2 country code or UNKNOWN, ASM or "
+        "NOT_ASM, POST_CONSUMER, PRE_CONSUMER or PRIMARY, AUDITED or NOT_AUDITED."
     )
-    answered_at: datetime = strawberry.field(description="When this answer was first computed.")
-    groups: list[PublishedGroup]
+    share: float = strawberry.field(
+        description="The group's share of the product line's whole, from 0 to 1."
+    )
+
+
+@strawberry.type(
+    name="ReportingPeriod", description="A closed reporting period, first to last day (UTC)."
+)
+class ReportingPeriodType:
+    start: date = strawberry.field(description="The period's first day.")
+    end: date = strawberry.field(description="The period's last day.")
+
+
+@strawberry.type(
+    name="TransparencyAnswer",
+    description="The one published answer of an approved query for a closed reporting "
+    "period: the groups that pass the publication rules, and nothing about the others.",
+)
+class TransparencyAnswer:
+    period: ReportingPeriodType = strawberry.field(description="The period answered.")
+    k: int = strawberry.field(
+        description="The least number of contributing organisations a published group has."
+    )
+    dominance: float = strawberry.field(
+        description="The largest part of a published group one organisation may hold, from 0 to 1."
+    )
+    answered_at: datetime = strawberry.field(
+        description="When this answer was first computed; later runs return it unchanged."
+    )
+    groups: list[PublishedGroup] = strawberry.field(
+        description="The published groups, largest first."
+    )
 
 
 def approved_query(ctx: GatewayContext) -> ApprovedQuery:
@@ -166,11 +190,20 @@ def _decoded(kept: str) -> TransparencyAnswer:
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Aggregates of approved transparency queries, under the publication rules "
+    "of docs/transparency.md; reachable only through an approved query run by its documentId."
+)
 class TransparencyQueries:
     @strawberry.field(description="Shares of an element by origin country or by ASM origin.")
     async def origin_shares(
-        self, info: Info[GatewayContext, None], product_line: str, element: str, group_by: str
+        self,
+        info: Info[GatewayContext, None],
+        product_line: ProductLineArg,
+        element: ElementArg,
+        group_by: Annotated[
+            str, strawberry.argument(description="COUNTRY (origin country) or ASM (artisanal).")
+        ],
     ) -> TransparencyAnswer:
         if group_by not in GROUPINGS:
             raise as_graphql_error(InvalidInput(f"groupBy must be one of {', '.join(GROUPINGS)}"))
@@ -183,7 +216,7 @@ class TransparencyQueries:
 
     @strawberry.field(description="Share of smelter and refiner throughput under a valid audit.")
     async def audited_throughput(
-        self, info: Info[GatewayContext, None], product_line: str
+        self, info: Info[GatewayContext, None], product_line: ProductLineArg
     ) -> TransparencyAnswer:
         roles = info.context.registry.roles()
         return await _answer(
@@ -195,7 +228,7 @@ class TransparencyQueries:
 
     @strawberry.field(description="Post-consumer, pre-consumer and primary shares of an element.")
     async def recycled_content(
-        self, info: Info[GatewayContext, None], product_line: str, element: str
+        self, info: Info[GatewayContext, None], product_line: ProductLineArg, element: ElementArg
     ) -> TransparencyAnswer:
         return await _answer(
             info.context,

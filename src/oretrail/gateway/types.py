@@ -29,9 +29,28 @@ __all__ = [
     "trace_type",
 ]
 
-GapReasonType = strawberry.enum(GapReason, name="GapReason")
-RiskKindType = strawberry.enum(RiskKind, name="RiskKind")
-CheckType = strawberry.enum(Check, name="Check")
+GapReasonType = strawberry.enum(
+    GapReason,
+    name="GapReason",
+    description="Why part of a trace could not be followed: WITHHELD (the owner's policy "
+    "does not give it to the caller), UNREACHABLE, TIMEOUT or INVALID_RESPONSE (its node "
+    "failed), UNKNOWN_OWNER (no such member), NOT_FOUND (its owner does not know it), "
+    "DEPTH_LIMIT or LOT_LIMIT (the trace's limits), CYCLE (a lot that consumes itself), "
+    "UNDECLARED_INPUTS (an opened lot with no inputs, not made at an extraction or "
+    "scrap-collection site), UNSUPPORTED_CLAIM (a lot claims more of an element than its "
+    "inputs supply).",
+)
+RiskKindType = strawberry.enum(
+    RiskKind,
+    name="RiskKind",
+    description="The kind of a risk flag (OECD Due Diligence Guidance, Annex II; "
+    "ISO 22095 custody; mass balance).",
+)
+CheckType = strawberry.enum(
+    Check,
+    name="Check",
+    description="A check the trace makes on each lot, and may be unable to make.",
+)
 
 ALLOCATION_NOTE = (
     "Some origins are reached through a mass-balance or book-and-claim step: behind it, "
@@ -40,62 +59,120 @@ ALLOCATION_NOTE = (
 )
 
 
-@strawberry.type
+@strawberry.type(description="The share of one element of the product that a record concerns.")
 class ElementShare:
-    element: str
-    share: float
-    approximate: bool
+    element: str = strawberry.field(description="IUPAC element symbol, e.g. Co.")
+    share: float = strawberry.field(
+        description="Fraction of the product's mass of this element, from 0 to 1."
+    )
+    approximate: bool = strawberry.field(
+        description="True when some step's contents were withheld or missing, so the share "
+        "rests on mass shares among the inputs rather than on element contents."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The facility where an origin lot was extracted or collected.")
 class OriginFacility:
-    id: str
-    name: str
-    kind: str
-    country: str
-    region: str
-    latitude: float | None
-    longitude: float | None
-    artisanal: bool
-    cahra: bool
-    activities: list[str]
+    id: str = strawberry.field(
+        description="Facility id, urn:oretrail:facility:<organisation>:<local-id>."
+    )
+    name: str = strawberry.field(description="The facility's name.")
+    kind: str = strawberry.field(description="What the facility is, as its owner says (e.g. mine).")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    region: str = strawberry.field(description="Region within the country, as its owner names it.")
+    latitude: float | None = strawberry.field(
+        description="WGS 84 latitude in degrees, from -90 to 90; null if not given."
+    )
+    longitude: float | None = strawberry.field(
+        description="WGS 84 longitude in degrees, from -180 to 180; null if not given."
+    )
+    artisanal: bool = strawberry.field(
+        description="True for an artisanal and small-scale mining (ASM) site."
+    )
+    cahra: bool = strawberry.field(
+        description="True when the owner marks the site as in a conflict-affected or "
+        "high-risk area (OECD Due Diligence Guidance)."
+    )
+    activities: list[str] = strawberry.field(
+        description="What the facility does: EXTRACTION, SCRAP_COLLECTION, "
+        "PROCESSING_REFINING, and the other activities of the closed list."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A lot where the trace ends at an extraction or scrap-collection site, and "
+    "the share of the product's elements it supplies."
+)
 class Origin:
-    lot: strawberry.ID
-    owner: str
-    material: str
-    facility: OriginFacility | None
-    shares: list[ElementShare]
-    custody: CustodyModel | None  # type: ignore[valid-type]
-    recycled_post_consumer: float | None
-    recycled_pre_consumer: float | None
+    lot: strawberry.ID = strawberry.field(
+        description="Lot id, urn:oretrail:lot:<organisation>:<local-id>."
+    )
+    owner: str = strawberry.field(description="The organisation that owns the lot.")
+    material: str = strawberry.field(description="The lot's material, as its owner names it.")
+    facility: OriginFacility | None = strawberry.field(
+        description="Where the lot was produced; null when withheld."
+    )
+    shares: list[ElementShare] = strawberry.field(
+        description="The share of each element of the product that came from this lot."
+    )
+    custody: CustodyModel | None = strawberry.field(  # type: ignore[valid-type]
+        description="The weakest chain-of-custody model (ISO 22095) on the path from this "
+        "origin to the product; null when not known."
+    )
+    recycled_post_consumer: float | None = strawberry.field(
+        description="Post-consumer recycled fraction of the lot's mass, from 0 to 1."
+    )
+    recycled_pre_consumer: float | None = strawberry.field(
+        description="Pre-consumer recycled fraction of the lot's mass, from 0 to 1."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="How much of one element of the product the trace followed to origins."
+)
 class ElementCoverage:
-    element: str
-    coverage: float
-    unknown: float
+    element: str = strawberry.field(description="IUPAC element symbol, e.g. Co.")
+    coverage: float = strawberry.field(
+        description="Fraction of the element traced to origins, from 0 to 1; coverage "
+        "plus the shares of the element's gaps is 1."
+    )
+    unknown: float = strawberry.field(
+        description="Fraction of the element not traced (1 - coverage), from 0 to 1."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    name="Gap",
+    description="A part of the trace that could not be followed, with the share of the "
+    "product behind it.",
+)
 class GapType:
-    lot: strawberry.ID
-    owner: str
-    reason: GapReasonType  # type: ignore[valid-type]
-    detail: str
-    shares: list[ElementShare]
-    via: strawberry.ID | None
+    lot: strawberry.ID = strawberry.field(description="The lot where the trace stopped.")
+    owner: str = strawberry.field(description="The organisation that owns that lot.")
+    reason: GapReasonType = strawberry.field(  # type: ignore[valid-type]
+        description="Why the trace stopped there."
+    )
+    detail: str = strawberry.field(description="What happened, for people; no code reads it.")
+    shares: list[ElementShare] = strawberry.field(
+        description="The share of each element of the product behind this gap."
+    )
+    via: strawberry.ID | None = strawberry.field(
+        description="The lot that consumed the unfollowed lot; null at the product itself."
+    )
 
 
-@strawberry.type
+@strawberry.type(name="Risk", description="A risk flag raised by the trace, with its evidence.")
 class RiskType:
-    kind: RiskKindType  # type: ignore[valid-type]
-    lot: strawberry.ID | None
-    owner: str | None
-    evidence: str
+    kind: RiskKindType = strawberry.field(  # type: ignore[valid-type]
+        description="What kind of risk."
+    )
+    lot: strawberry.ID | None = strawberry.field(
+        description="The lot the flag is about; null for a flag on the whole trace."
+    )
+    owner: str | None = strawberry.field(
+        description="The organisation that owns that lot; null with lot."
+    )
+    evidence: str = strawberry.field(description="Why the flag is raised, for people.")
     shares: list[ElementShare] = strawberry.field(
         description="The share of the product's elements the flag concerns."
     )
@@ -103,26 +180,38 @@ class RiskType:
 
 @strawberry.type(description="A check that could not be made on a lot, and why.")
 class NotChecked:
-    check: CheckType  # type: ignore[valid-type]
-    lot: strawberry.ID
-    owner: str
-    reason: str
+    check: CheckType = strawberry.field(  # type: ignore[valid-type]
+        description="The check that could not be made."
+    )
+    lot: strawberry.ID = strawberry.field(description="The lot it could not be made on.")
+    owner: str = strawberry.field(description="The organisation that owns that lot.")
+    reason: str = strawberry.field(description="Why not, for people.")
 
 
-@strawberry.type
+@strawberry.type(description="A lot the trace reached: a node of the lot graph.")
 class TraceLot:
-    id: strawberry.ID
-    owner: str
-    opened: bool
-    material: str | None
-    custody: CustodyModel | None  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(
+        description="Lot id, urn:oretrail:lot:<organisation>:<local-id>."
+    )
+    owner: str = strawberry.field(description="The organisation that owns the lot.")
+    opened: bool = strawberry.field(
+        description="True when its owner's node gave the lot; false when it is a gap."
+    )
+    material: str | None = strawberry.field(
+        description="The lot's material; null for a lot not opened."
+    )
+    custody: CustodyModel | None = strawberry.field(  # type: ignore[valid-type]
+        description="The lot's chain-of-custody model (ISO 22095); null for a lot not opened."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="An input link of the lot graph: the consumer lot consumed the input.")
 class TraceEdge:
-    consumer: strawberry.ID
-    input: strawberry.ID
-    kilograms: float | None
+    consumer: strawberry.ID = strawberry.field(description="The lot made from the input.")
+    input: strawberry.ID = strawberry.field(description="The lot consumed.")
+    kilograms: float | None = strawberry.field(
+        description="Mass consumed in kilograms (>= 0); null when the owner withholds it."
+    )
 
 
 def _evidence(root: TraceType) -> JSON | None:
@@ -130,23 +219,38 @@ def _evidence(root: TraceType) -> JSON | None:
     return None if root.bundle is None else JSON(root.bundle())
 
 
-@strawberry.type
+@strawberry.type(
+    name="Trace",
+    description="A finished upstream trace: origins, coverage, gaps and risks of one product lot.",
+)
 class TraceType:
-    record_id: strawberry.ID
-    root: strawberry.ID
-    as_of: date
-    max_depth: int
-    elements: list[str]
-    origins: list[Origin]
-    coverage: list[ElementCoverage]
-    gaps: list[GapType]
-    risks: list[RiskType]
-    not_checked: list[NotChecked]
+    record_id: strawberry.ID = strawberry.field(
+        description="Id of the trace's record in the gateway's history (traceHistory)."
+    )
+    root: strawberry.ID = strawberry.field(description="The lot traced.")
+    as_of: date = strawberry.field(description="The day certificates were judged on.")
+    max_depth: int = strawberry.field(
+        description="Input hops followed at most, from 1 to the gateway's maxDepth (50 by default)."
+    )
+    elements: list[str] = strawberry.field(
+        description="The elements attributed (IUPAC symbols): those the root declares."
+    )
+    origins: list[Origin] = strawberry.field(description="Where the elements came from.")
+    coverage: list[ElementCoverage] = strawberry.field(
+        description="Per element, the fraction traced to origins."
+    )
+    gaps: list[GapType] = strawberry.field(description="Where the trace could not go on, and why.")
+    risks: list[RiskType] = strawberry.field(description="Risk flags, with their evidence.")
+    not_checked: list[NotChecked] = strawberry.field(
+        description="Checks that could not be made, and why."
+    )
     allocation_note: str | None = strawberry.field(
         description="Set when origin shares are allocations, not physical content."
     )
-    lots: list[TraceLot]
-    edges: list[TraceEdge]
+    lots: list[TraceLot] = strawberry.field(description="Every lot reached (the graph's nodes).")
+    edges: list[TraceEdge] = strawberry.field(
+        description="Every input link followed (the graph's edges)."
+    )
     bundle: strawberry.Private[Callable[[], dict[str, Any]] | None] = None
 
     evidence: JSON | None = strawberry.field(
@@ -159,35 +263,44 @@ class TraceType:
     )
 
 
-@strawberry.type
+@strawberry.type(name="Participant", description="An organisation of the consortium.")
 class ParticipantType:
-    id: str
-    name: str
-    roles: list[str]
-    country: str
+    id: str = strawberry.field(description="Organisation id (a slug), e.g. nordvolt.")
+    name: str = strawberry.field(description="The organisation's name.")
+    roles: list[str] = strawberry.field(
+        description="Its roles in the registry: MINE, REFINER, OEM, NGO, AUDITOR..."
+    )
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
 
 
-@strawberry.type
+@strawberry.type(description="A lot the exposure trace could not follow forward, and why.")
 class ExposureGap:
-    lot: strawberry.ID
-    owner: str
-    reason: GapReasonType  # type: ignore[valid-type]
-    detail: str
+    lot: strawberry.ID = strawberry.field(description="The lot not followed.")
+    owner: str = strawberry.field(description="The organisation that owns it.")
+    reason: GapReasonType = strawberry.field(  # type: ignore[valid-type]
+        description="Why it was not followed."
+    )
+    detail: str = strawberry.field(description="What happened, for people.")
 
 
-@strawberry.type
+@strawberry.type(description="A forward link: the consumer lot was made from the lot.")
 class ExposureEdge:
-    lot: strawberry.ID
-    consumer: strawberry.ID
+    lot: strawberry.ID = strawberry.field(description="The lot consumed.")
+    consumer: strawberry.ID = strawberry.field(description="The lot made from it.")
 
 
-@strawberry.type
+@strawberry.type(
+    name="Exposure",
+    description="A downstream trace: the products that hold material from the start lots.",
+)
 class ExposureType:
-    start: list[strawberry.ID]
-    products: list[strawberry.ID]
-    reached: list[strawberry.ID]
-    edges: list[ExposureEdge]
-    gaps: list[ExposureGap]
+    start: list[strawberry.ID] = strawberry.field(description="The lots followed forward.")
+    products: list[strawberry.ID] = strawberry.field(
+        description="Lots reached that no lot consumed further (the products)."
+    )
+    reached: list[strawberry.ID] = strawberry.field(description="Every lot reached.")
+    edges: list[ExposureEdge] = strawberry.field(description="Every forward link followed.")
+    gaps: list[ExposureGap] = strawberry.field(description="Lots that could not be followed.")
 
 
 def _shares(shares: Mapping[str, float], approximate: frozenset[str]) -> list[ElementShare]:
@@ -299,17 +412,19 @@ def trace_type(
     )
 
 
-@strawberry.type
+@strawberry.type(name="TraceRecord", description="A trace as the gateway's history recorded it.")
 class TraceRecordType:
-    id: strawberry.ID
-    root: strawberry.ID
-    traced_by: str
-    at: datetime
-    as_of: date
-    max_depth: int
-    coverage: list[ElementCoverage]
-    origins: list[strawberry.ID]
-    gaps: int
+    id: strawberry.ID = strawberry.field(description="The record's id.")
+    root: strawberry.ID = strawberry.field(description="The lot traced.")
+    traced_by: str = strawberry.field(description="The organisation that ran the trace.")
+    at: datetime = strawberry.field(description="When the trace was recorded (UTC).")
+    as_of: date = strawberry.field(description="The day certificates were judged on.")
+    max_depth: int = strawberry.field(description="Input hops followed at most.")
+    coverage: list[ElementCoverage] = strawberry.field(
+        description="Per element, the fraction traced to origins."
+    )
+    origins: list[strawberry.ID] = strawberry.field(description="The origin lots found.")
+    gaps: int = strawberry.field(description="How many gaps the trace had (>= 0).")
     receipts: list[str] = strawberry.field(
         description=(
             "The log receipts of the node answers this trace rests on, one per answer: "
@@ -319,19 +434,24 @@ class TraceRecordType:
     )
 
 
-@strawberry.type
+@strawberry.type(name="SupplyLink", description="One organisation supplied a material to another.")
 class SupplyLinkType:
-    supplier: str
-    customer: str
-    material: str
+    supplier: str = strawberry.field(description="The supplying organisation's id.")
+    customer: str = strawberry.field(description="The customer organisation's id.")
+    material: str = strawberry.field(description="The material supplied.")
 
 
-@strawberry.type
+@strawberry.type(
+    name="OverAllocation",
+    description="A lot whose recorded consumption exceeds its quantity (mass balance).",
+)
 class OverAllocationType:
-    lot: strawberry.ID
-    owner: str
-    quantity_kg: float
-    allocated_kg: float
+    lot: strawberry.ID = strawberry.field(description="The lot consumed beyond its quantity.")
+    owner: str = strawberry.field(description="The organisation that owns it.")
+    quantity_kg: float = strawberry.field(description="The lot's quantity in kilograms (>= 0).")
+    allocated_kg: float = strawberry.field(
+        description="Kilograms of it that recorded links consumed (>= 0)."
+    )
     outputs: int | None = strawberry.field(
         description="Consuming lots in the caller's own records; null for its own lots' totals."
     )

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
@@ -40,6 +39,7 @@ from oretrail.auth.principal import (
 )
 from oretrail.body_guard import NODE_MAX_BODY_BYTES, BodyGuard
 from oretrail.errors import ConfigError, TokenRejected
+from oretrail.graphql_http import GraphQLMediaType, GraphQLOverHTTP
 from oretrail.node.compiled import execute_lots, match_lots
 from oretrail.node.evidence import Witness, WitnessedEdge, request_entry
 from oretrail.node.lots import NodeContext
@@ -71,7 +71,7 @@ class NodeSecurity:
         return Witness(self.log, self.node_key, self.shipments)
 
 
-class _NodeGraphQL(GraphQL[NodeContext, None]):
+class _NodeGraphQL(GraphQLOverHTTP[NodeContext]):
     def __init__(self, security: NodeSecurity, *, dev: bool) -> None:
         super().__init__(
             build_node_schema(dev=dev),
@@ -196,13 +196,16 @@ def build_node_app(
             Route(
                 "/graphql",
                 # Refusals are logged by the edge: who a refused caller claimed to
-                # be is not believed, so only the reason is recorded.
-                WitnessedEdge(
-                    BodyGuard(
-                        BearerProtected(graphql, authenticate),
-                        max_bytes=NODE_MAX_BODY_BYTES,
-                    ),
-                    security.witness,
+                # be is not believed, so only the reason is recorded. The media type
+                # layer is outermost: it only names the answer's content type.
+                GraphQLMediaType(
+                    WitnessedEdge(
+                        BodyGuard(
+                            BearerProtected(graphql, authenticate),
+                            max_bytes=NODE_MAX_BODY_BYTES,
+                        ),
+                        security.witness,
+                    )
                 ),
                 methods=["GET", "POST"] if dev else ["POST"],
             ),

@@ -7,6 +7,7 @@ module renders it. A withheld field is null with a WITHHELD error (node.types).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +17,7 @@ from oretrail.auth.policy import Relation
 from oretrail.domain.model import Shipment, parse_lot_id
 from oretrail.errors import Forbidden, InvalidInput, InvalidLotId, OretrailError
 from oretrail.node.lots import (
+    MAX_GRANTS_PER_REQUEST,
     MAX_IDS_PER_REQUEST,
     Decision,
     NodeContext,
@@ -46,7 +48,19 @@ def _check_batch(ids: Sequence[object], grants: Sequence[object] = ()) -> None:
         raise as_graphql_error(exc) from None
 
 
-@strawberry.type
+IdsArg = Annotated[
+    list[strawberry.ID],
+    strawberry.argument(
+        description="Lot ids, urn:oretrail:lot:<organisation>:<local-id>; at most "
+        f"{MAX_IDS_PER_REQUEST} per request."
+    ),
+]
+
+
+@strawberry.type(
+    description="A participant's node. Every request carries the caller's signed request "
+    "and comes from the authenticated gateway (DESIGN Node API)."
+)
 class Query:
     @strawberry.field(description="Who this node serves.")
     async def organisation(self, info: Info[NodeContext, None]) -> OrganisationType:
@@ -60,8 +74,14 @@ class Query:
     async def lots(
         self,
         info: Info[NodeContext, None],
-        ids: list[strawberry.ID],
-        grants: list[str] | None = None,
+        ids: IdsArg,
+        grants: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Continuation grants (compact JWS) that open lots beyond the "
+                f"request's roots; at most {MAX_GRANTS_PER_REQUEST}."
+            ),
+        ] = None,
     ) -> LotsResult:
         _check_batch(ids, grants or ())
         try:
@@ -85,7 +105,7 @@ class Query:
         "organisation owns and shipped to us, or our own."
     )
     async def outputs(
-        self, info: Info[NodeContext, None], ids: list[strawberry.ID]
+        self, info: Info[NodeContext, None], ids: IdsArg
     ) -> list[OutputsAnswer] | None:
         _check_batch(ids)
         ctx = info.context
@@ -144,7 +164,14 @@ class Query:
         "(exposure requests of our own organisation naming the facility as a root)."
     )
     async def lots_at(
-        self, info: Info[NodeContext, None], facility: strawberry.ID
+        self,
+        info: Info[NodeContext, None],
+        facility: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="Facility id, urn:oretrail:facility:<organisation>:<local-id>."
+            ),
+        ],
     ) -> list[strawberry.ID] | None:
         ctx = info.context
         principal = ctx.principal
