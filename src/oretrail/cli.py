@@ -32,7 +32,7 @@ from oretrail.auth.party_keys import (
     load_gateway_key,
     load_node_key,
 )
-from oretrail.auth.pinned import load_pinned
+from oretrail.auth.pinned import PinnedRegistry, load_pinned
 from oretrail.bootstrap import (
     gateway_app,
     load_federation_config,
@@ -45,15 +45,23 @@ from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number
 from oretrail.cli_auth import add_auth_commands, run_auth_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.cli_passports import (
+    add_export_commands,
+    passport_summary,
+    run_export_command,
+    trace_with_passports,
+)
 from oretrail.cli_verify import NOT_VERIFIED, add_verify_command, run_verify
 from oretrail.client import DEFAULT_TIMEOUT, GatewayClient, GatewayError
+from oretrail.client_results import Trace
 from oretrail.config import ModelSettings, default_config_dir
 from oretrail.errors import OretrailError, SeedError
 from oretrail.gateway.schema import build_gateway_schema
 from oretrail.node.schema import build_node_schema
-from oretrail.report import format_trace
+from oretrail.report import TRACE_QUERY, format_trace
+from oretrail.standards.vc import sign_credential
 from oretrail.store.seed_check import SeedCheck, check_seed_dir
-from oretrail.verify import verify_evidence
+from oretrail.verify import Verification
 
 __all__ = ["main", "schema_sdl"]
 
@@ -232,7 +240,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="also write the trace's evidence bundle (the nodes' signed answers) to FILE "
-        "and check it, as `oretrail verify FILE` does",
+        "and check it, as `oretrail verify FILE` does, and against the request signed here",
+    )
+    trace.add_argument(
+        "--pinned",
+        type=Path,
+        default=None,
+        help="with --evidence: your own pinned registry copy to check the nodes' keys "
+        "against (default: the snapshot the gateway sends, noted as such)",
     )
     trace.add_argument(
         "--user",
@@ -273,6 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     add_graph_commands(commands)
     add_auth_commands(commands)
     add_verify_command(commands)
+    add_export_commands(commands)
     return parser
 
 
@@ -365,6 +381,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
         user = load_user(args.user)
+        pinned = None if args.pinned is None else load_pinned(args.pinned)
         call = _query_trace(
             url,
             user,
@@ -373,12 +390,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.as_of,
             timeout=args.timeout,
             evidence=args.evidence is not None,
+            pinned=pinned,
         )
-        trace = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
+        traced = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
+        trace = dict(traced.raw)
         bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
         if args.evidence is not None:
-            return _write_evidence(args.evidence, bundle)
+            return _write_evidence(args.evidence, bundle, traced.verification)
         return 0
     if args.command == "verify":
         return run_verify(args)
@@ -387,6 +406,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "graph":
         return run_graph_command(args, config_dir)
+    if args.command == "export":
+        return run_export_command(args)
     if args.command in {"keys", "request", "node", "approved"}:
         return run_auth_command(args, config_dir)
     if args.command == "seed":
@@ -440,21 +461,24 @@ async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
     return task.result()
 
 
-def _write_evidence(path: Path, bundle: object) -> int:
+def _write_evidence(path: Path, bundle: object, found: Verification | None) -> int:
     """Write the evidence bundle (kept whole: a failed check still leaves the file to study)
-    and check it; 1 when it does not verify."""
-    if not isinstance(bundle, dict):
+    and report its check (done by the client); 1 when it does not verify."""
+    if not isinstance(bundle, dict) or found is None:
         raise CommandFailed("the gateway returned no evidence bundle with the trace")
     try:
         path.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise CommandFailed(f"{path}: cannot write the evidence: {exc.strerror}") from None
     print(f"oretrail: evidence written to {path}", file=sys.stderr)
-    found = verify_evidence(bundle)
+    for note in found.notes:
+        print(f"oretrail: note: {note}", file=sys.stderr)
+    for gap in found.unvouched:
+        print(f"oretrail: gap only the gateway vouches for: {gap}", file=sys.stderr)
     if found.ok:
         print(
-            f"oretrail: evidence verifies ({found.answers_checked} signed answers); "
-            f"check it against your own registry with `oretrail verify {path} --pinned FILE`",
+            f"oretrail: evidence verifies ({found.answers_checked} signed answers, "
+            "the figures above recomputed from them)",
             file=sys.stderr,
         )
         return 0
@@ -472,12 +496,12 @@ async def _query_trace(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     evidence: bool = False,
-) -> dict[str, Any]:
-    """The gateway's trace of ``lot`` as its JSON answer (what the report formats); with
-    ``evidence``, its evidence bundle under ``"evidence"``."""
-    async with GatewayClient(url, user, timeout=timeout) as gateway:
-        trace = await gateway.trace(lot, max_depth=depth, as_of=as_of, evidence=evidence)
-    return dict(trace.raw)
+    pinned: PinnedRegistry | None = None,
+) -> Trace:
+    """The gateway's trace of ``lot`` (``Trace.raw``: its JSON answer, what the report
+    formats); with ``evidence``, its bundle under ``raw["evidence"]``, checked."""
+    async with GatewayClient(url, user, timeout=timeout, pinned=pinned) as gateway:
+        return await gateway.trace(lot, max_depth=depth, as_of=as_of, evidence=evidence)
 
 
 async def _demo(
@@ -507,7 +531,13 @@ async def _demo(
                 flush=True,
             )
             oem = fed.user(DEMO_OEM)
-            trace = await _query_trace(fed.gateway_url, oem, lot, None, as_of)
+            trace, passports = await trace_with_passports(
+                fed.gateway_url, oem, TRACE_QUERY, lot, as_of
+            )
+            # Signed on the OEM's side with its organisation key, as `oretrail export` does.
+            signed = sign_credential(
+                passports["productPassport"], fed.keys.member(DEMO_OEM).org_key
+            )
             async with GatewayClient(fed.gateway_url, oem) as gateway:
                 exposed = await gateway.execute(EXPOSED_QUERY, {"facility": DEMO_EXPOSURE_FACILITY})
             ngo = fed.user(DEMO_NGO)
@@ -528,6 +558,8 @@ async def _demo(
         return 0
     print()
     print(format_trace(trace))
+    print()
+    print(passport_summary(passports, signed))
     print()
     print(f"Exposure: {DEMO_OEM}'s traced products holding material from {DEMO_EXPOSURE_FACILITY}")
     for product in exposed["exposedProducts"]:

@@ -48,7 +48,7 @@ from oretrail.client_results import (
 from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import GatewayError, GatewayUnreachable, InvalidInput
 from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
-from oretrail.verify import verify_evidence
+from oretrail.verify import compare_answer, verify_evidence
 
 __all__ = [
     "DEFAULT_DEPTH",
@@ -201,6 +201,7 @@ class GatewayClient:
             raise GatewayError("the gateway returned no evidence bundle with the trace")
         request = headers["Authorization"].removeprefix("Bearer ")
         found = verify_evidence(bundle, pinned=self.pinned, request_token=request)
+        compare_answer(data["trace"], found)
         return replace(Trace.of(data["trace"]), verification=found)
 
     async def exposure(

@@ -34,6 +34,7 @@ query Lots($ids: [ID!]!, $grants: [String!]) {
         quantity { value unit }
         contents { element fraction }
         recycledPreConsumer recycledPostConsumer
+        carbonFootprint carbonFootprintUnit ratedCapacityKwh
         transit { country region }
         facility {
           id name kind country region latitude longitude artisanal cahra activities

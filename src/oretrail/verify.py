@@ -54,6 +54,7 @@ __all__ = [
     "EvidenceInvalid",
     "Verification",
     "check_signed_answer",
+    "compare_answer",
     "recompute",
     "risk_settings",
     "roles_of",
@@ -169,6 +170,52 @@ def recompute(
             rebuild.read_lots(answer, str(answer.get("node")), f"answer {number}")
     graph = rebuild.walk(root, max_depth)
     return analyse(graph, max_depth, as_of, roles, risk)
+
+
+def compare_answer(answer: Mapping[str, Any], found: Verification) -> None:
+    """Add to ``found`` every way the trace answer the caller was shown (the gateway's
+    GraphQL ``trace`` fields) differs from the figures its evidence recomputes to.
+
+    A gateway could send an honest bundle beside a dishonest answer; only the fields
+    the answer holds are compared: coverage, origins and their shares, gaps, risks.
+    """
+    if found.report is None:
+        return
+    mine = trace_figures(found.report)
+    mine_origins = {o["lot"]: o["shares"] for o in mine["origins"]}
+    shown: dict[str, Any] = {}
+    if isinstance(answer.get("coverage"), list):
+        shown["coverage"] = {c.get("element"): c.get("coverage") for c in answer["coverage"]}
+    if isinstance(answer.get("origins"), list):
+        shown["origins"] = {
+            o.get("lot"): {s.get("element"): s.get("share") for s in o.get("shares") or []}
+            for o in answer["origins"]
+        }
+    if isinstance(answer.get("gaps"), list):
+        shown["gaps"] = sorted((g.get("lot"), g.get("reason")) for g in answer["gaps"])
+    if isinstance(answer.get("risks"), list):
+        shown["risks"] = sorted((r.get("kind"), r.get("lot") or "") for r in answer["risks"])
+    expected = {
+        "coverage": mine["coverage"],
+        "origins": mine_origins,
+        "gaps": sorted((g["lot"], g["reason"]) for g in mine["gaps"]),
+        "risks": sorted((r["kind"], r["lot"] or "") for r in mine["risks"]),
+    }
+    for key, value in shown.items():
+        if not _same(_lists(expected[key]), _lists(value)):
+            found.problems.append(
+                f"the trace answer's {key} differ from what its evidence recomputes to: "
+                f"{_difference(_lists(expected[key]), _lists(value))}"
+            )
+
+
+def _lists(value: object) -> object:
+    """Tuples as lists, so answers read from JSON compare with recomputed figures."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
 
 
 def check_signed_answer(

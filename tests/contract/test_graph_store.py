@@ -79,6 +79,8 @@ def tricky_seed() -> SeedData:
         custody=Custody.MASS_BALANCE,
         contents={"Co": 0.21, "Ni": 0.0},
         carbon_footprint=6.2,
+        carbon_footprint_unit="kgCO2e/kWh",
+        rated_capacity_kwh=1250.5,
         recycled_pre_consumer=0.1,
         recycled_post_consumer=0.25,
         inputs=(InputLink(FOREIGN, Quantity(7.5, "t")), InputLink(OTHER, Quantity(250, "kg"))),

@@ -52,6 +52,16 @@ def test_the_demo_prints_the_report_and_leaves_nothing_running() -> None:
     assert "cobalt-origin-countries: CD 74.4 %\n" in out
     assert "artisanal-share: NOT_ASM 68.7 %, ASM 31.3 %" in out
     assert "rivalauto: refused" in out
+    # The pack's passports: the DPP signed by nordvolt's organisation key, Co 1.098 % of the
+    # pack from CD (2.4/2.9 of it: 0.91 %) and NO (0.5/2.9: 0.19 %, recycled), Li 68.5 %
+    # verified, and the battery's 72.0 kgCO2e/kWh x 3,750 kWh = 270,000 kgCO2e.
+    assert "Passports of urn:oretrail:lot:nordvolt:PACK-2026-0412" in out
+    assert "UNTP DPP 0.6.1 as vc+jwt" in out
+    assert "cobalt (Co): CD 0.91 %, NO 0.19 % (100.0 % recycled)" in out
+    assert "lithium (Li) 68.5 %" in out
+    assert "not conforming: RMAP-2022-NNR-112" in out
+    assert "Cobalt 17.2 % post / 0.0 % pre" in out
+    assert "carbon footprint 72.0 kgCO2e/kWh (270,000 kgCO2e" in out
     # Progress goes to stderr, the report to stdout.
     match = re.search(r"Gateway at http://127\.0\.0\.1:(\d+)/graphql", run.stderr)
     assert match is not None

@@ -352,3 +352,23 @@ def test_a_trace_that_timed_out_is_not_recorded(tmp_path: Path) -> None:
         assert mine.done.wait(10)
         time.sleep(0.5)
         assert history(federation) == []
+
+
+def test_an_interrupt_while_the_command_starts_shows_no_traceback() -> None:
+    """Ctrl-C in the second the CLI takes to import: ended as the shell ends a program."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "oretrail", "schema", "gateway"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    ) as process:
+        time.sleep(0.3)  # the interpreter is up, the CLI's imports are not done
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert "Traceback" not in err
+    assert err in ("", "oretrail: interrupted\n")
+    # Killed by SIGINT during the imports (-2, which a shell shows as 130), or, on a
+    # fast machine, interrupted in main: 130 either way for the user.
+    assert process.returncode in (-signal.SIGINT, 130), (process.returncode, err)
+    assert out == "" or process.returncode == 130

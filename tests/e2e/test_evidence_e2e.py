@@ -29,7 +29,14 @@ from oretrail.bootstrap import Federation, FederationConfig
 from oretrail.client import GatewayClient
 from oretrail.gateway.evidence import trace_figures
 from oretrail.report import TRACE_EVIDENCE_QUERY
-from oretrail.verify import recompute, risk_settings, roles_of, verify_evidence
+from oretrail.verify import (
+    Verification,
+    compare_answer,
+    recompute,
+    risk_settings,
+    roles_of,
+    verify_evidence,
+)
 from tests.conftest import PACK, graphql, oem_token
 
 pytestmark = pytest.mark.e2e
@@ -293,3 +300,48 @@ async def test_the_client_checks_a_trace_s_evidence_against_the_request_it_signe
     ]
     assert {o.lot for o in traced.origins} == ORIGINS
     assert traced.raw["evidence"]["figures"]["coverage"]["Li"] == pytest.approx(1129.95 / 1650)
+
+
+def test_a_branch_dropped_as_unreachable_is_named_and_counted_unknown(
+    federation: Federation, sample_config: FederationConfig, honest: dict[str, Any]
+) -> None:
+    registry = own_registry(federation, sample_config)
+    bundle = copy.deepcopy(honest)
+    number, _ = answer_holding(bundle, KASULO)
+    del bundle["answers"][number]
+    bundle["gaps"].append(
+        {"lot": KASULO, "owner": "kasulo-coop", "reason": "UNREACHABLE", "detail": "down"}
+    )
+    found = verify_evidence(restated(bundle, registry), pinned=registry)
+    # No node can sign that it was unreachable: the verifier cannot refute the gateway,
+    # so it says whose word the gap rests on, and the figures count it as unknown.
+    assert found.problems == []
+    assert [u.split(":")[0] for u in found.unvouched] == ["urn"]
+    assert KASULO in found.unvouched[0]
+    assert "UNREACHABLE" in found.unvouched[0]
+    assert found.report is not None
+    # With Kasulo's lot unopened its Co content is unknown, so the trader's blend is
+    # split by mass: Kasulo's 4 t of the 7 + 4 = 11 t, of the pack's 2.4/2.9 primary Co.
+    assert found.report.attribution.coverage["Co"] == pytest.approx(1 - 2.4 / 2.9 * 4 / 11)
+
+
+async def test_a_trace_answer_that_differs_from_its_evidence_is_caught(
+    federation: Federation, sample_config: FederationConfig
+) -> None:
+    registry = own_registry(federation, sample_config)
+    async with GatewayClient(
+        federation.gateway_url, oem_token(federation), pinned=registry
+    ) as gateway:
+        traced = await gateway.trace(PACK, as_of=date.fromisoformat(AS_OF), evidence=True)
+    assert traced.verification is not None
+    assert traced.verification.ok
+    # A gateway that sends an honest bundle beside the answer it wants the caller to see.
+    shown = copy.deepcopy(dict(traced.raw))
+    shown["risks"] = [r for r in shown["risks"] if r["kind"] != "CAHRA_ORIGIN"]
+    shown["coverage"] = [{**c, "coverage": 1.0} for c in shown["coverage"]]
+    found = Verification(report=traced.verification.report)
+    compare_answer(shown, found)
+    assert len(found.problems) == 2
+    assert "coverage" in found.problems[0]
+    assert "risks" in found.problems[1]
+    assert "CAHRA_ORIGIN" in found.problems[1]

@@ -44,4 +44,5 @@ def test_the_readme_demo_command_works_in_a_fresh_clone(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "Trace of urn:oretrail:lot:nordvolt:PACK-2026-0412" in run.stdout
     assert "Kasulo artisanal mining site" in run.stdout
+    assert "Passports of urn:oretrail:lot:nordvolt:PACK-2026-0412" in run.stdout
     assert elapsed < 60, f"install and demo took {elapsed:.0f} s"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from oretrail.auth.merkle import verify_consistency
 from oretrail.auth.requests import RequestContext, sign_request
 from oretrail.auth.witness import evidence_matches, verify_answer, verify_receipt
 from oretrail.bootstrap import Federation, FederationConfig
-from oretrail.report import TRACE_QUERY
+from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
 from tests.conftest import graphql, oem_token, served_federation
 from tests.support.trust import ask_node
 
@@ -64,12 +65,17 @@ async def leaves(federation: Federation, org: str) -> int:
     return verify_checkpoint(note, public, log_origin(org)).size
 
 
+LOTS = "query($ids: [ID!]!) { lots(ids: $ids) { answers { id status } } }"
+OUTPUTS = "query($ids: [ID!]!) { outputs(ids: $ids) { id } }"
 QUERIES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    # kind: (operation of the request, document, variables)
-    "lots": ("trace", "query($ids: [ID!]!) { lots(ids: $ids) { answers { id status } } }", {}),
-    "outputs": ("exposure", "query($ids: [ID!]!) { outputs(ids: $ids) { id } }", {}),
+    # case: (operation of the request, document, variables); the case's first word is the
+    # field the entry names.
+    "lots": ("trace", LOTS, {}),
+    "lots refused (an exposure request)": ("exposure", LOTS, {}),
+    "outputs": ("exposure", OUTPUTS, {}),
+    "outputs refused (a trace request)": ("trace", OUTPUTS, {}),
     "organisation": ("trace", "{ organisation { id name } }", {}),
-    "lotsAt": (
+    "lotsAt refused (not a root)": (
         "exposure",
         "query($f: ID!) { lotsAt(facility: $f) }",
         {"f": "urn:oretrail:facility:nordvolt:NOPE"},
@@ -94,7 +100,7 @@ async def test_each_answered_request_kind_writes_exactly_one_entry_with_evidence
     index = check_evidence(federation, "nordvolt", body, body["extensions"]["evidence"], request)
     assert index == before
     [entry] = federation.node_logs["nordvolt"].records()[before:]
-    assert entry["query"] == kind
+    assert entry["query"] == kind.split(maxsplit=1)[0]
     assert entry["org"] == "nordvolt"
 
 
@@ -204,3 +210,37 @@ def test_shipment_records_that_authorised_grants_are_witnessed(
         file.unlink()
     with pytest.raises(LogTampered, match=r"missing, but entries of kasulo-coop\.log rest on"):
         audit_log(access, [public])
+
+
+def test_a_buyers_evidence_bundle_catches_a_node_that_rewrites_its_log(
+    sample_config: FederationConfig, tmp_path: Path
+) -> None:
+    """The receipts in a real trace's evidence bundle, kept by the buyer, are what `node
+    audit` checks a node's log against: after the node re-chains its log without the
+    entry that served the buyer, the same audit fails."""
+    with served_federation(sample_config, log_dir=tmp_path) as federation:
+        body = asyncio.run(
+            graphql(
+                federation.gateway_url,
+                TRACE_EVIDENCE_QUERY,
+                {"lot": PACK, "asOf": "2026-11-26"},
+                token=oem_token(federation),
+            )
+        )
+        assert "errors" not in body, body
+        key = federation.keys.member("kasulo-coop").node_key
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(body["data"]["trace"]["evidence"]), encoding="utf-8")
+    access = tmp_path / "kasulo-coop.log"
+    report = audit_log(access, [key.private.public_key()], [bundle])
+    assert (report.entries, report.receipts) == (1, 1)  # the one hop to the cooperative
+    # The operator replaces the entry that served the buyer and re-signs everything.
+    [entry] = read_entries(access)
+    for file in (access, hashes_path(access), checkpoints_path(access)):
+        file.unlink()
+    rewritten = AccessLog(access, key, log_origin("kasulo-coop"))
+    asyncio.run(rewritten.append({**entry, "lots": []}))
+    rewritten.close()
+    audit_log(access, [key.private.public_key()])  # alone, it passes
+    with pytest.raises(LogTampered, match="two different checkpoints of size 1"):
+        audit_log(access, [key.private.public_key()], [bundle])

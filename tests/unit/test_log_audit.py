@@ -13,16 +13,18 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from oretrail.auth.access_log import AccessLog, LogTampered, checkpoints_path, hashes_path
-from oretrail.auth.checkpoint import log_origin
+from oretrail.auth.checkpoint import log_origin, parse_checkpoint
 from oretrail.auth.keys import SigningKey, generate_signing_key
 from oretrail.auth.log_audit import audit_log
 from oretrail.auth.tokens import node_issuer
+from oretrail.auth.witness import Receipt, sign_answer
 
 ORG = "kasulo-coop"
 ORIGIN = log_origin(ORG)
@@ -273,3 +275,22 @@ async def test_the_cli_fails_with_one_line_and_exit_status_2(
     assert failed.returncode == 2
     [line] = failed.stderr.strip().splitlines()
     assert "receipt for entry 5 covers 6" in line or "supplied checkpoint covers 6" in line
+
+
+async def test_a_signed_answer_beside_a_receipt_must_name_it(
+    logged: tuple[Path, Held], key: SigningKey
+) -> None:
+    """In an evidence object, the answer is checked with the receipt it travels with."""
+    path, held = logged
+    receipt = held.receipts[2]
+    leaf = bytes.fromhex(receipt["leaf"])
+    checkpoint, _, _ = parse_checkpoint(receipt["checkpoint"])
+    stored = Receipt(2, leaf, receipt["checkpoint"], checkpoint.size, checkpoint.root, ())
+    good = sign_answer(key, None, "00" * 32, stored)
+    other = sign_answer(key, None, "00" * 32, replace(stored, index=1))
+    bundle = held.directory / "bundle.json"
+    bundle.write_text(json.dumps({"evidence": {"answer": good, "receipt": receipt}}))
+    audit_log(path, [key.private.public_key()], [bundle])
+    bundle.write_text(json.dumps({"evidence": {"answer": other, "receipt": receipt}}))
+    with pytest.raises(LogTampered, match="names another leaf"):
+        audit_log(path, [key.private.public_key()], [bundle])

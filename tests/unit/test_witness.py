@@ -52,7 +52,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(JSON)
 # Found by this test once: 2**53 as a float is "9007199254740992" in ECMAScript.
 @example(9007199254740992.0)

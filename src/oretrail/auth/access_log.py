@@ -79,6 +79,12 @@ class _Files:
             checkpoints_path(path), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644
         )
         self.hashes = FileHashes(hashes_path(path))
+        # The files' names must be durable too, or a crash could lose a whole new log.
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def close(self) -> None:
         os.close(self.leaves)

@@ -12,9 +12,10 @@ checkpoints that callers, gateways and witnesses already hold. So the audit
   earlier checkpoint used (keys are given oldest first: a retired key signs
   nothing new);
 - nothing follows the last checkpoint, and a log has at least one;
-- every receipt or checkpoint supplied from elsewhere verifies, is covered by
-  the log (its tree is a prefix of the log's: an RFC 9162 consistency proof),
-  and a receipt's leaf is the log's entry at its index;
+- every receipt or checkpoint supplied from elsewhere verifies (and a signed
+  answer beside a receipt is the node's and names it), is covered by the log
+  (its tree is a prefix of the log's: an RFC 9162 consistency proof), and a
+  receipt's leaf is the log's entry at its index;
 - no two checkpoints, stored or supplied, of one size differ;
 - the log exists and is not empty while a receipt or checkpoint for it exists;
 - for an access log whose entries name states of the shipments log (the shipment
@@ -48,7 +49,7 @@ from oretrail.auth.merkle import (
     tree_hash,
     verify_consistency,
 )
-from oretrail.auth.witness import EvidenceRejected, Receipt, verify_receipt
+from oretrail.auth.witness import EvidenceRejected, Receipt, verify_answer, verify_receipt
 from oretrail.errors import OretrailError
 
 __all__ = ["AuditReport", "audit_log", "origin_of", "shipments_log_path"]
@@ -86,16 +87,41 @@ def _verify_with(
     raise problem
 
 
-def _found_receipts(value: Any) -> Iterator[dict[str, Any]]:
-    """Every receipt-shaped object anywhere in a JSON document (a bundle, a response...)."""
+def _found_receipts(value: Any, answer: object = None) -> Iterator[tuple[dict[str, Any], object]]:
+    """Every receipt-shaped object anywhere in a JSON document (a bundle, a response...),
+    with the signed answer beside it when it sits in an evidence object."""
     if isinstance(value, dict):
         if {"index", "leaf", "checkpoint", "proof"} <= value.keys():
-            yield value
-        for item in value.values():
-            yield from _found_receipts(item)
+            yield value, answer
+        for name, item in value.items():
+            beside = value.get("answer") if name == "receipt" else None
+            yield from _found_receipts(item, beside)
     elif isinstance(value, list):
         for item in value:
             yield from _found_receipts(item)
+
+
+def _check_answer(token: object, receipt: Receipt, key: Ed25519PublicKey) -> None:
+    """A signed answer beside a receipt is the node's and names that receipt."""
+    answer = verify_answer(token, key)
+    if answer.index != receipt.index or answer.leaf != receipt.leaf.hex():
+        raise EvidenceRejected(
+            f"the signed answer beside the receipt for leaf {receipt.index} names another leaf"
+        )
+
+
+def _read_note(file: Path) -> str:
+    """A checkpoint file: the note as served at /log/checkpoint, or JSON holding it."""
+    text = file.read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        try:
+            note = json.loads(text).get("checkpoint")
+        except (ValueError, AttributeError):
+            note = None
+        if not isinstance(note, str):
+            raise LogTampered(f'{file}: JSON without a "checkpoint" note')
+        return note
+    return text
 
 
 def _external(
@@ -111,14 +137,17 @@ def _external(
             document = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise LogTampered(f"{file}: cannot read receipts: {exc}") from None
-        for raw in _found_receipts(document):
+        for raw, answer in _found_receipts(document):
             note = raw.get("checkpoint")
             if not isinstance(note, str) or note.split("\n", 1)[0] != origin:
                 continue  # another node's receipt
             problem: OretrailError | None = None
             for key in keys:
                 try:
-                    receipts.append(verify_receipt(raw, key, origin))
+                    receipt = verify_receipt(raw, key, origin)
+                    if answer is not None:
+                        _check_answer(answer, receipt, key)
+                    receipts.append(receipt)
                     problem = None
                     break
                 except EvidenceRejected as exc:
@@ -127,8 +156,7 @@ def _external(
                 raise LogTampered(f"{file}: {problem}")
     for file in witness_files:
         try:
-            note = file.read_text(encoding="utf-8")
-            witnessed.append(_verify_with(note, keys, origin)[0])
+            witnessed.append(_verify_with(_read_note(file), keys, origin)[0])
         except OSError as exc:
             raise LogTampered(f"{file}: cannot read the checkpoint: {exc}") from None
         except CheckpointRejected as exc:

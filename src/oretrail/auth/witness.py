@@ -96,32 +96,37 @@ _SAFE_INTEGER = 2**53
 
 
 def _plain(value: Any) -> Any:
-    """``value`` with integral floats as ints, or _NotPlain."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    """``value`` with integral floats as ints, or _NotPlain.
+
+    Hot (every node answer is hashed): exact type checks first, and strings and
+    nulls, most of any answer, are kept without a call.
+    """
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                raise _NotPlain
+            out[key] = item if item is None or type(item) is str else _plain(item)
+        return out
+    if kind is list or kind is tuple:
+        return [item if item is None or type(item) is str else _plain(item) for item in value]
+    if kind is str or kind is bool or value is None:
         return value
-    if isinstance(value, int):
+    if kind is int:
         if -_SAFE_INTEGER < value < _SAFE_INTEGER:
             return value
         raise _NotPlain
-    if isinstance(value, float):
-        # An integral float below 1e16 is written as its integer by ECMAScript; its exact
-        # integer has the same digits (2**53 = 9007199254740992.0 is "9007199254740992").
-        if value.is_integer() and abs(value) < 1e16:
-            return int(value)
+    if kind is float:
+        if value.is_integer():
+            if abs(value) < _SAFE_INTEGER:
+                return int(value)
+            raise _NotPlain  # Python writes 2.0**53 as 9007199254740992.0
         # Python's repr is plain decimal from 1e-4 up to 1e16 (ECMAScript's from 1e-6 to
         # 1e21); both give the shortest digits that round-trip.
         if 1e-4 <= abs(value) < 1e16:
             return value
-        raise _NotPlain
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                raise _NotPlain
-            out[key] = _plain(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+    # Subclasses (an Enum of str, a Mapping that is not a dict...): the library decides.
     raise _NotPlain
 
 

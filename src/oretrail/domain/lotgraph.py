@@ -71,6 +71,11 @@ class TracedLot:
     produced_at: date | None = None
     # Transit points of the lot's shipments; None when not given to the caller.
     transit: tuple[TransitPoint, ...] | None = ()
+    # Cradle-to-gate footprint and its unit (model.CARBON_FOOTPRINT_UNITS); None when
+    # not declared or withheld (field group "emissions").
+    carbon_footprint: float | None = None
+    carbon_footprint_unit: str | None = None
+    rated_capacity_kwh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Final, TypeGuard
 from oretrail.errors import InvalidLotId
 
 __all__ = [
+    "CARBON_FOOTPRINT_UNITS",
     "ELEMENT_SYMBOLS",
     "MASS_UNITS",
     "Activity",
@@ -99,6 +100,11 @@ _PERIODIC_TABLE = """
     Mc Lv Ts Og
 """
 ELEMENT_SYMBOLS: Final[frozenset[str]] = frozenset(_PERIODIC_TABLE.split())
+
+# The closed list of units a lot's carbon footprint is declared in: kilograms of CO2
+# equivalent, cradle to gate, per kilogram of the lot or per kWh of the lot's rated
+# capacity (the functional unit of Regulation (EU) 2023/1542, Art. 7, for batteries).
+CARBON_FOOTPRINT_UNITS: Final[frozenset[str]] = frozenset({"kgCO2e/kg", "kgCO2e/kWh"})
 
 
 def is_mass_unit(unit: object) -> TypeGuard[str]:
@@ -277,6 +283,10 @@ class Lot:
     # Transit points of this lot's shipments, as its owner recorded them (all its
     # shipments together: the node does not know which customer a caller follows).
     transit: tuple[TransitPoint, ...] = ()
+    # The unit of ``carbon_footprint``, one of CARBON_FOOTPRINT_UNITS (set whenever it is).
+    carbon_footprint_unit: str | None = None
+    # For batteries and cells: the rated energy of the whole lot in kWh.
+    rated_capacity_kwh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ import aiohttp
 from oretrail.config import Participant
 from oretrail.domain.lotgraph import GapReason, TracedInput, TracedLot
 from oretrail.domain.model import (
+    CARBON_FOOTPRINT_UNITS,
     MASS_UNITS,
     Activity,
     Certificate,
@@ -549,7 +550,26 @@ def _traced_lot(
         withheld=withheld,
         produced_at=_opt_date(raw.get("producedAt")),
         transit=_transit(raw.get("transit"), "origin" in withheld),
+        **_footprint(raw),
     )
+
+
+def _footprint(raw: dict[str, Any]) -> dict[str, Any]:
+    """The lot's carbon footprint with its unit, and its rated capacity; a figure
+    without a unit of the closed list is refused, never guessed at."""
+    carbon, unit = raw.get("carbonFootprint"), raw.get("carbonFootprintUnit")
+    capacity = raw.get("ratedCapacityKwh")
+    if carbon is not None and not (is_number(carbon) and carbon >= 0):
+        raise _Shape(f"carbonFootprint {carbon!r:.40} is not a number >= 0")
+    if carbon is not None and unit not in CARBON_FOOTPRINT_UNITS:
+        raise _Shape(f"carbonFootprintUnit {unit!r:.40} is not a footprint unit")
+    if capacity is not None and not (is_number(capacity) and capacity > 0):
+        raise _Shape(f"ratedCapacityKwh {capacity!r:.40} is not a number > 0")
+    return {
+        "carbon_footprint": None if carbon is None else float(carbon),
+        "carbon_footprint_unit": None if carbon is None else unit,
+        "rated_capacity_kwh": None if capacity is None else float(capacity),
+    }
 
 
 def _contents(raw: Any) -> dict[str, float]:

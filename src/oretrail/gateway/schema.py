@@ -39,6 +39,7 @@ from oretrail.gateway.types import (
     trace_record_type,
     trace_type,
 )
+from oretrail.standards.dpp_sources import Party
 from oretrail.store.seed import FACILITY_PREFIX
 
 __all__ = ["GatewayContext", "build_gateway_schema"]
@@ -136,7 +137,11 @@ class Query:
             ) from exc
         except OretrailError as exc:
             raise as_graphql_error(exc) from exc
-        return trace_type(report, record.summary.id, _bundle(ctx, report, answers))
+        names = {p.id: p.name for p in ctx.registry.participants.values()}
+        traced_by = Party(ctx.caller.org, names.get(ctx.caller.org, ctx.caller.org))
+        return trace_type(
+            report, record.summary.id, traced_by, names, bundle=_bundle(ctx, report, answers)
+        )
 
     @strawberry.field(
         description="Follow a lot, or a facility's lots, forward to the products holding it."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
@@ -15,6 +15,9 @@ from oretrail.domain.risks import Check, RiskKind, allocation_only
 from oretrail.gateway.exposure import Exposure
 from oretrail.gateway.tracing import TraceReport
 from oretrail.graphql_types import CustodyModel
+from oretrail.standards.battery_pass import battery_passport
+from oretrail.standards.dpp import product_passport
+from oretrail.standards.dpp_sources import Party, TracedProduct
 from oretrail.store.model_port import TraceSummary
 
 __all__ = [
@@ -219,6 +222,23 @@ def _evidence(root: TraceType) -> JSON | None:
     return None if root.bundle is None else JSON(root.bundle())
 
 
+def _passport(
+    root: TraceType, build: Callable[[TracedProduct, datetime], dict[str, Any]]
+) -> JSON | None:
+    """A passport of the trace, built when asked for; None for a trace without its caller."""
+    if root.product is None:
+        return None
+    return JSON(build(root.product, datetime.now(UTC)))
+
+
+def _product_passport(root: TraceType) -> JSON | None:
+    return _passport(root, product_passport)
+
+
+def _battery_passport(root: TraceType) -> JSON | None:
+    return _passport(root, battery_passport)
+
+
 @strawberry.type(
     name="Trace",
     description="A finished upstream trace: origins, coverage, gaps and risks of one product lot.",
@@ -260,6 +280,19 @@ class TraceType:
             "the figures rest on, as the node signed it, with the caller's request, the "
             "gaps, the public inputs and the figures; check it with `oretrail verify`."
         ),
+    )
+    # The trace for its passports, built only when a passport field is asked for.
+    product: strawberry.Private[TracedProduct | None] = None
+    product_passport: JSON | None = strawberry.field(
+        resolver=_product_passport,
+        description="The UNTP Digital Product Passport (0.6.1) of the traced lot, a W3C "
+        "VC 2.0, unsigned: the caller's organisation signs it with its own key "
+        "(`oretrail export dpp`). docs/standards.md maps its fields.",
+    )
+    battery_passport: JSON | None = strawberry.field(
+        resolver=_battery_passport,
+        description="EU battery passport data (Battery Pass data model 1.2.0) of the traced "
+        "lot as a VC 2.0, unsigned (`oretrail export battery-passport` signs it).",
     )
 
 
@@ -324,10 +357,15 @@ def _gap(gap: Gap) -> GapType:
 def trace_type(
     report: TraceReport,
     record_id: str,
+    traced_by: Party | None = None,
+    parties: Mapping[str, str] | None = None,
+    *,
     bundle: Callable[[], dict[str, Any]] | None = None,
 ) -> TraceType:
     """The GraphQL view of a finished trace, built once so nothing is resolved twice.
 
+    With ``traced_by`` (the caller's organisation) the trace also answers its
+    passports, unsigned, naming organisations by ``parties`` (registry id -> name).
     ``bundle`` builds the evidence bundle, only when the ``evidence`` field is asked.
     """
     graph, attribution = report.graph, report.attribution
@@ -401,6 +439,9 @@ def trace_type(
             for u in report.unchecked
         ],
         allocation_note=ALLOCATION_NOTE if allocation_only(attribution) else None,
+        product=None
+        if traced_by is None
+        else TracedProduct(graph, attribution, record_id, traced_by, dict(parties or {})),
         lots=lots,
         edges=[
             TraceEdge(

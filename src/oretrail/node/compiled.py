@@ -162,6 +162,15 @@ class _Lot:
             "recycledPostConsumer": self.give(
                 "contents", [*at, "recycledPostConsumer"], _float(lot.recycled_post_consumer)
             ),
+            "carbonFootprint": self.give(
+                "emissions", [*at, "carbonFootprint"], _float(lot.carbon_footprint)
+            ),
+            "carbonFootprintUnit": self.give(
+                "emissions", [*at, "carbonFootprintUnit"], lot.carbon_footprint_unit
+            ),
+            "ratedCapacityKwh": self.give(
+                "identity", [*at, "ratedCapacityKwh"], _float(lot.rated_capacity_kwh)
+            ),
             "transit": self.give(
                 "origin",
                 [*at, "transit"],

@@ -118,7 +118,10 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
     check_batch(ids, grants)
     principal = ctx.principal
     if principal.op not in ("trace", "transparency"):
-        raise Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        forbidden = Forbidden(f"lots answers trace and transparency requests, not {principal.op!r}")
+        withheld = [Decision(i, "WITHHELD", [], [], str(forbidden)) for i in ids]
+        await log_decisions(ctx, "lots", withheld)
+        raise forbidden
     declared: frozenset[str] | None = None
     if principal.op == "transparency":
         refusal, declared = _transparency_terms(ctx)

@@ -288,11 +288,25 @@ class LotType:
         return _give(self.granted, "origin", [TransitPointType.of(p) for p in self.lot.transit])
 
     @strawberry.field(
-        description="The carbon footprint its owner declares (>= 0), in the unit of the "
-        "owner's product category rules. Field group emissions."
+        description="The carbon footprint its owner declares (>= 0), in the unit "
+        "carbonFootprintUnit names. Field group emissions."
     )
     def carbon_footprint(self) -> float | None:
         return _give(self.granted, "emissions", self.lot.carbon_footprint)
+
+    @strawberry.field(
+        description="The unit of carbonFootprint: kgCO2e/kg (per kg of the lot) or "
+        "kgCO2e/kWh (per kWh of rated capacity). Field group emissions."
+    )
+    def carbon_footprint_unit(self) -> str | None:
+        return _give(self.granted, "emissions", self.lot.carbon_footprint_unit)
+
+    @strawberry.field(
+        description="A battery lot's rated capacity in kWh (>= 0), the whole lot's. "
+        "Field group identity."
+    )
+    def rated_capacity_kwh(self) -> float | None:
+        return _give(self.granted, "identity", self.lot.rated_capacity_kwh)
 
     @strawberry.field(description="The lots this lot consumed. Field group inputs.")
     def inputs(self) -> list[InputLinkType] | None:

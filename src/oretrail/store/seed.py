@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from oretrail.domain.model import (
+    CARBON_FOOTPRINT_UNITS,
     ORG_SLUG,
     Activity,
     Certificate,
@@ -303,7 +304,8 @@ class _Reader:
             "facility": lambda: self.lot_facility(org, raw, facilities, where),
             "custody": lambda: _enum(Custody, raw.get("custody"), self, where, "custody"),
             "contents": lambda: self.contents(raw.get("contents"), where),
-            "carbon_footprint": lambda: self.carbon(raw, where),
+            "carbon": lambda: self.carbon(raw, where),
+            "rated_capacity_kwh": lambda: self.capacity(raw, where),
             "recycled": lambda: self.recycled(raw, where),
             "inputs": lambda: self.input_links(lot_id, own, raw, where),
         }
@@ -312,6 +314,7 @@ class _Reader:
         if len(self.problems) > before:
             raise _Skipped
         pre, post = fields.pop("recycled")
+        fields["carbon_footprint"], fields["carbon_footprint_unit"] = fields.pop("carbon")
         fields["inputs"] = tuple(fields["inputs"])
         return Lot(
             id=lot_id, owner=org, recycled_pre_consumer=pre, recycled_post_consumer=post, **fields
@@ -325,11 +328,30 @@ class _Reader:
             raise self.fail(where, f"facility {raw['facility']!r} is not defined in this file")
         return facility
 
-    def carbon(self, raw: Mapping[str, Any], where: str) -> float | None:
-        carbon = raw.get("carbon_footprint")
-        if carbon is not None and not (is_number(carbon) and carbon >= 0):
+    def carbon(self, raw: Mapping[str, Any], where: str) -> tuple[float | None, str | None]:
+        """The footprint and its unit: a figure is refused without a unit of the closed
+        list, never guessed at (per kg and per kWh differ by two orders of magnitude)."""
+        carbon, unit = raw.get("carbon_footprint"), raw.get("carbon_footprint_unit")
+        if carbon is None:
+            if unit is not None:
+                raise self.fail(where, "carbon_footprint_unit is given without carbon_footprint")
+            return None, None
+        if not (is_number(carbon) and carbon >= 0):
             raise self.fail(where, f"carbon_footprint {carbon!r} must be a number >= 0")
-        return None if carbon is None else float(carbon)
+        if type(unit) is not str or unit not in CARBON_FOOTPRINT_UNITS:
+            allowed = ", ".join(repr(u) for u in sorted(CARBON_FOOTPRINT_UNITS))
+            raise self.fail(
+                where, f"carbon_footprint_unit {unit!r} is not one of {allowed} (spelled exactly)"
+            )
+        if unit == "kgCO2e/kWh" and raw.get("rated_capacity_kwh") is None:
+            raise self.fail(where, "a footprint per kWh needs the lot's rated_capacity_kwh")
+        return float(carbon), unit
+
+    def capacity(self, raw: Mapping[str, Any], where: str) -> float | None:
+        capacity = raw.get("rated_capacity_kwh")
+        if capacity is not None and not (is_number(capacity) and capacity > 0):
+            raise self.fail(where, f"rated_capacity_kwh {capacity!r} must be a number > 0")
+        return None if capacity is None else float(capacity)
 
     def recycled(self, raw: Mapping[str, Any], where: str) -> tuple[float, float]:
         recycled = raw.get("recycled", {})
