@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -39,6 +40,7 @@ from oretrail.config import (
 )
 from oretrail.domain.commodities import CommodityProfile
 from oretrail.domain.model import parse_lot_id
+from oretrail.domain.transparency import last_closed_period
 from oretrail.due_diligence.profiles import PROFILE_DIR, load_profiles
 from oretrail.errors import ConfigError, StoreUnavailable
 from oretrail.gateway.app import GatewaySecurity, ModelOpener, build_gateway_app
@@ -48,6 +50,7 @@ from oretrail.gateway.approved import (
     load_approved,
     load_product_lines,
     load_signed_roots,
+    roots_key,
 )
 from oretrail.node.app import NodeSecurity, StoreOpener, build_node_app
 from oretrail.node.shipment_log import ShipmentLog
@@ -258,11 +261,15 @@ def approve_as_members(config: FederationConfig, keys: FederationKeys) -> None:
     approvers = {a for q in config.transparency.queries.queries.values() for a in q.approvers}
     for org in sorted(approvers):
         config.transparency.queries.approve(keys.member(org).org_key, org)
+    # Root lists for the last closed period of each kind the queries declare.
+    kinds = {q.period for q in config.transparency.queries.queries.values()}
+    periods = sorted(last_closed_period(datetime.now(UTC), kind).label for kind in kinds)
     for line, products in config.transparency.product_lines.items():
         owner = parse_lot_id(products[0]).org
-        config.transparency.signed_roots[line] = sign_root_list(
-            keys.member(owner).org_key, line, products
-        )
+        for period in periods:
+            config.transparency.signed_roots[roots_key(line, period)] = sign_root_list(
+                keys.member(owner).org_key, line, products, period
+            )
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -295,9 +302,11 @@ class Federation:
 
     transparency_signed_roots: dict[str, str] = field(default_factory=dict)
 
-    def transparency_roots(self, line: str) -> str:
-        """The root list of a product line as its owner signed it (what the gateway holds)."""
-        return self.transparency_signed_roots[line]
+    def transparency_roots(self, line: str, period: str | None = None) -> str:
+        """The root list of a product line for ``period`` (default: the last closed
+        quarter) as its owner signed it (what the gateway holds)."""
+        period = period or last_closed_period(datetime.now(UTC)).label
+        return self.transparency_signed_roots[roots_key(line, period)]
 
     def user(self, org: str, sub: str | None = None) -> UserIdentity:
         """A user of a member organisation, its key certified by the organisation's key."""

@@ -112,8 +112,7 @@ def _aggregate_text(body: dict[str, Any]) -> str:
         return "refused: " + "; ".join(e.get("message", "?") for e in body["errors"])
     aggregate = next(iter(body["data"]["transparency"].values()))
     shown = ", ".join(f"{g['name']} {g['share'] * 100:.1f} %" for g in aggregate["groups"])
-    hidden = f"{aggregate['suppressed']} group(s) suppressed" if aggregate["suppressed"] else ""
-    return "; ".join(part for part in (shown, hidden) if part) or "nothing to publish"
+    return shown or "nothing publishable (every group too small or dominated)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -620,7 +619,8 @@ async def _demo(
     print()
     print(
         f"{DEMO_NGO} runs the approved transparency queries over {DEMO_LINE} "
-        "(groups of fewer than k organisations suppressed)"
+        "for the last closed quarter (published: groups of at least k organisations, "
+        "none above 80 %, no complement of a hidden one)"
     )
     for (query_id, element), body in published.items():
         print(f"  {query_id}{' ' + element if element else ''}: {_aggregate_text(body)}")

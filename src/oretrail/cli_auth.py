@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,8 +29,9 @@ from oretrail.cli_args import seconds
 from oretrail.cli_http import load_user, post_to_gateway
 from oretrail.client import DEFAULT_TIMEOUT, signed_headers
 from oretrail.domain.model import parse_lot_id
+from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import ConfigError
-from oretrail.gateway.approved import save_signed_roots
+from oretrail.gateway.approved import roots_key, save_signed_roots
 
 __all__ = ["add_auth_commands", "run_auth_command"]
 
@@ -193,7 +195,8 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "sign-roots",
         help="sign the root lists of a member's product lines",
         description="Sign, with the member's organisation key, the list of root lots of each "
-        "product line whose products it owns, and write them to config/product_lines.roots.json.",
+        "product line whose products it owns for the last closed calendar quarter, and write "
+        "them to config/product_lines.roots.json.",
     )
     roots.add_argument("--org", required=True, help="the product lines' owner")
     roots.add_argument(
@@ -272,6 +275,9 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         for query in queries.queries.values():
             print(f"{query.id}  (k = {query.k})")
             print(f"    {query.purpose}")
+            # What node policies pin under [approved_queries], and what nodes give for it.
+            print(f"    declaration {query.pinned_digest()}, one answer per {query.period}")
+            print(f"    fields given: {', '.join(query.fields)}")
             for name, parameter in query.parameters.items():
                 bounds = (
                     ", ".join(map(str, parameter.values))
@@ -293,10 +299,14 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         participant = config.registry.get(args.org)
         key = load_org_key(args.keys, participant.id)
         signed_lines = []
+        # For the last closed calendar quarter: the period approved queries answer.
+        period = last_closed_period(datetime.now(UTC)).label
         for line, products in config.transparency.product_lines.items():
             if all(parse_lot_id(p).org == participant.id for p in products):
-                config.transparency.signed_roots[line] = sign_root_list(key, line, products)
-                signed_lines.append(line)
+                config.transparency.signed_roots[roots_key(line, period)] = sign_root_list(
+                    key, line, products, period
+                )
+                signed_lines.append(f"{line} ({period})")
         save_signed_roots(config_dir / "product_lines.roots.json", config.transparency)
         print(f"{participant.id} signed the root lists of: {', '.join(signed_lines) or 'nothing'}")
         return 0

@@ -38,7 +38,14 @@ from oretrail.auth.callers import UserIdentity
 from oretrail.auth.pinned import PinnedRegistry
 from oretrail.auth.principal import HEADER_CERTIFICATE
 from oretrail.auth.requests import RequestContext, document_hash, sign_request, variables_hash
-from oretrail.client_results import Aggregate, Exposure, Participant, Trace, TraceRecord
+from oretrail.client_results import (
+    Exposure,
+    Participant,
+    Trace,
+    TraceRecord,
+    TransparencyAnswer,
+)
+from oretrail.domain.transparency import last_closed_period
 from oretrail.errors import GatewayError, GatewayUnreachable, InvalidInput
 from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
 from oretrail.verify import compare_answer, verify_evidence
@@ -221,10 +228,11 @@ class GatewayClient:
             for p in data["participants"]
         ]
 
-    async def approved(self, document_id: str, variables: Mapping[str, str]) -> Aggregate:
-        """Run an approved transparency query by its id (docs/transparency.md)."""
+    async def approved(self, document_id: str, variables: Mapping[str, str]) -> TransparencyAnswer:
+        """Run an approved transparency query by its id, for the last closed quarter
+        (docs/transparency.md)."""
         data = await self._data({"documentId": document_id, "variables": dict(variables)})
-        return Aggregate.of(next(iter(data["transparency"].values())))
+        return TransparencyAnswer.of(next(iter(data["transparency"].values())))
 
     async def _data(
         self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
@@ -270,10 +278,13 @@ def request_context(
     document_id = payload.get("documentId")
     if document_id is not None:
         line = variables.get("productLine")
+        # Approved queries answer closed reporting periods only: by default the last
+        # closed calendar quarter, named by its last second (DESIGN.md, Trust 5).
+        period_end = last_closed_period(now or datetime.now(UTC)).closes_at
         return RequestContext(
             op="transparency",
             depth=DEFAULT_DEPTH,
-            as_of=as_of,
+            as_of=period_end,
             purpose=purpose or f"approved query {document_id}",
             doc=str(document_id),
             vars=variables_hash(variables),

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from oretrail.verify import Verification
 
 __all__ = [
-    "Aggregate",
-    "AggregateGroup",
     "Exposure",
     "Gap",
     "Origin",
@@ -168,31 +166,30 @@ class Participant:
 
 
 @dataclass(frozen=True, slots=True)
-class AggregateGroup:
+class PublishedGroup:
     name: str
     share: float  # from 0 to 1
-    contributors: int
 
 
 @dataclass(frozen=True, slots=True)
-class Aggregate:
-    """A published aggregate of an approved query: groups of at least k organisations."""
+class TransparencyAnswer:
+    """The published answer of an approved query for a closed reporting period: only
+    groups that pass the threshold, dominance and complement rules, no counts."""
 
+    period_start: date
+    period_end: date
     k: int
-    products: int
-    suppressed: int
-    residual: float | None
-    groups: tuple[AggregateGroup, ...]
+    dominance: float  # from 0 to 1
+    answered_at: datetime
+    groups: tuple[PublishedGroup, ...]
 
     @classmethod
-    def of(cls, answer: Mapping[str, Any]) -> Aggregate:
+    def of(cls, answer: Mapping[str, Any]) -> TransparencyAnswer:
         return cls(
+            period_start=date.fromisoformat(answer["period"]["start"]),
+            period_end=date.fromisoformat(answer["period"]["end"]),
             k=int(answer["k"]),
-            products=int(answer["products"]),
-            suppressed=int(answer["suppressed"]),
-            residual=None if answer.get("residual") is None else float(answer["residual"]),
-            groups=tuple(
-                AggregateGroup(g["name"], float(g["share"]), int(g["contributors"]))
-                for g in answer["groups"]
-            ),
+            dominance=float(answer["dominance"]),
+            answered_at=datetime.fromisoformat(answer["answeredAt"]),
+            groups=tuple(PublishedGroup(g["name"], float(g["share"])) for g in answer["groups"]),
         )

@@ -460,3 +460,19 @@ async def test_migration_0004_drops_links_that_name_no_organisation(runner: Cyph
     store = Neo4jModelStore(runner)
     await store.record_trace(chain())
     assert await store.exposed_products(lot=ORE, facility=None, caller="oem") == [PACK]
+
+
+async def test_one_transparency_answer_is_kept_per_key_and_survives_a_reopen(
+    open_store: Open,
+) -> None:
+    """DESIGN.md, Trust 5: one answer per query, variables and closed period."""
+    store = open_store()
+    key = "cobalt-origin-countries|vars-hash|2026-07-01/2026-09-30"
+    assert await store.transparency_answer(key) is None
+    first = '{"groups": [["CD", 0.74]]}'
+    assert await store.keep_transparency_answer(key, first) == first
+    # A later (or concurrent) run keeps nothing new: the first answer stands.
+    assert await store.keep_transparency_answer(key, '{"groups": []}') == first
+    other = "cobalt-origin-countries|vars-hash|2026-04-01/2026-06-30"
+    assert await store.transparency_answer(other) is None
+    assert await open_store().transparency_answer(key) == first

@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import aiohttp
 import pytest
 
 from oretrail.auth.callers import USER_CERT_TYP, UserIdentity
+from oretrail.auth.declarations import HEADER_APPROVED_QUERY
 from oretrail.auth.grants import GRANT_TYP
 from oretrail.auth.keys import SigningKey, generate_signing_key, thumbprint
 from oretrail.auth.pinned import STATEMENT_TYP
@@ -28,8 +30,10 @@ from oretrail.auth.roots import sign_root_list
 from oretrail.auth.tokens import FEDERATION, GATEWAY, mint, node_audience, org_issuer
 from oretrail.bootstrap import Federation, FederationConfig
 from oretrail.client import signed_headers
+from oretrail.domain.transparency import last_closed_period
+from oretrail.gateway.approved import load_approved
 from oretrail.report import TRACE_QUERY
-from tests.conftest import PACK, graphql, served_federation
+from tests.conftest import CONFIG_DIR, PACK, graphql, served_federation
 from tests.support.trust import ask_node, edited_sample, statuses
 
 pytestmark = pytest.mark.e2e
@@ -547,6 +551,15 @@ async def test_quantities_withheld_from_the_caller_reach_the_supplier_sealed(
         assert grant["sealed"].count(".") == 4
 
 
+# Transparency requests name the end of the last closed quarter and carry the approved
+# query's declaration, as the gateway forwards it (auth.declarations).
+PERIOD = last_closed_period(datetime.now(UTC))
+AS_OF = PERIOD.closes_at
+DECLARED = {
+    HEADER_APPROVED_QUERY: load_approved(CONFIG_DIR / "approved").get("artisanal-share").forwarded()
+}
+
+
 def payload(grant: str) -> dict[str, Any]:
     body = grant.split(".")[1]
     decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -567,17 +580,22 @@ async def _transparency_roots_come_only_from_the_owners_signed_list(federation: 
     ngo = federation.user("transparency-watch")
     line = "nordvolt-packs-2026"
     request = sign_request(
-        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+        ngo,
+        RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line, as_of=AS_OF),
     )
     lists = {
-        "the owner's": sign_root_list(federation.keys.member("nordvolt").org_key, line, [PACK]),
-        "a rival's": sign_root_list(federation.keys.member("rivalauto").org_key, line, [PACK]),
+        "the owner's": sign_root_list(
+            federation.keys.member("nordvolt").org_key, line, [PACK], PERIOD.label
+        ),
+        "a rival's": sign_root_list(
+            federation.keys.member("rivalauto").org_key, line, [PACK], PERIOD.label
+        ),
         "the gateway's": mint(
             SigningKey(
                 org_issuer("nordvolt"), federation.keys.gateway.kid, federation.keys.gateway.private
             ),
             "roots+jwt",
-            {"sub": line, "aud": FEDERATION, "roots": [PACK]},
+            {"sub": line, "aud": FEDERATION, "roots": [PACK], "period": PERIOD.label},
             lifetime=60,
         ),
     }
@@ -589,11 +607,13 @@ async def _transparency_roots_come_only_from_the_owners_signed_list(federation: 
             request,
             ngo.certificate,
             {"ids": [PACK]},
-            extra={HEADER_ROOTS: roots},
+            extra={HEADER_ROOTS: roots, **DECLARED},
         )
         outcomes[name] = statuses(body)[0][1] if status == 200 else status
     assert outcomes == {"the owner's": "FOUND", "a rival's": "WITHHELD", "the gateway's": 401}
-    status, _ = await ask_node(federation, "nordvolt", request, ngo.certificate, {"ids": [PACK]})
+    status, _ = await ask_node(
+        federation, "nordvolt", request, ngo.certificate, {"ids": [PACK]}, extra=DECLARED
+    )
     assert status == 401
 
 
@@ -622,7 +642,7 @@ async def walk(
                 user.certificate,
                 {"ids": ids, "grants": grants},
                 query=TRANSPARENCY_WALK,
-                extra={HEADER_ROOTS: roots},
+                extra={HEADER_ROOTS: roots, **DECLARED},
             )
             assert status == 200, body
             for answer in body["data"]["lots"]["answers"]:
@@ -645,7 +665,8 @@ async def test_a_transparency_request_gives_only_what_the_transparency_rule_give
     roots = federation.transparency_roots(line)
     ngo = federation.user("transparency-watch")
     approved = sign_request(
-        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+        ngo,
+        RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line, as_of=AS_OF),
     )
     answers = await walk(federation, ngo, approved, roots)
     found = [a for a in answers.values() if a["status"] == "FOUND"]
@@ -653,7 +674,7 @@ async def test_a_transparency_request_gives_only_what_the_transparency_rule_give
     assert all(a["lot"]["facility"]["name"] is None for a in found)
     rival = federation.user("rivalauto")
     for signer, doc in ((rival, "artisanal-share"), (ngo, "not-approved")):
-        context = RequestContext(op="transparency", depth=20, doc=doc, line=line)
+        context = RequestContext(op="transparency", depth=20, doc=doc, line=line, as_of=AS_OF)
         attempt = sign_request(signer, context)
         _, body = await ask_node(
             federation,
@@ -661,7 +682,7 @@ async def test_a_transparency_request_gives_only_what_the_transparency_rule_give
             attempt,
             signer.certificate,
             {"ids": [PACK]},
-            extra={HEADER_ROOTS: roots},
+            extra={HEADER_ROOTS: roots, **DECLARED},
         )
         assert statuses(body) == [(PACK, "WITHHELD")]
 
@@ -677,16 +698,22 @@ async def _an_owner_withdraws_a_root_with_a_newer_list(federation: Federation) -
     key = federation.keys.member("nordvolt").org_key
     ngo = federation.user("transparency-watch")
     request = sign_request(
-        ngo, RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line)
+        ngo,
+        RequestContext(op="transparency", depth=20, doc="artisanal-share", line=line, as_of=AS_OF),
     )
     old = mint(
         key,
         "roots+jwt",
-        {"sub": line, "aud": FEDERATION, "roots": [PACK]},
+        {"sub": line, "aud": FEDERATION, "roots": [PACK], "period": PERIOD.label},
         lifetime=600,
         now=time.time() - 60,
     )
-    new = mint(key, "roots+jwt", {"sub": line, "aud": FEDERATION, "roots": []}, lifetime=600)
+    new = mint(
+        key,
+        "roots+jwt",
+        {"sub": line, "aud": FEDERATION, "roots": [], "period": PERIOD.label},
+        lifetime=600,
+    )
     outcomes = []
     for roots in (old, new, old):
         status, body = await ask_node(
@@ -695,7 +722,7 @@ async def _an_owner_withdraws_a_root_with_a_newer_list(federation: Federation) -
             request,
             ngo.certificate,
             {"ids": [PACK]},
-            extra={HEADER_ROOTS: roots},
+            extra={HEADER_ROOTS: roots, **DECLARED},
         )
         outcomes.append(statuses(body)[0][1] if status == 200 else status)
     assert outcomes == ["FOUND", "WITHHELD", 401]

@@ -74,7 +74,7 @@ def test_every_type_field_and_argument_is_described(service: str) -> None:
     assert undescribed == []
 
 
-FRACTION_WORDS = ("share", "fraction", "coverage", "recycled", "unknown", "tolerance", "residual")
+FRACTION_WORDS = ("share", "fraction", "coverage", "recycled", "unknown", "tolerance", "dominance")
 
 
 def test_fractions_say_they_run_from_0_to_1() -> None:
@@ -93,6 +93,6 @@ def test_fractions_say_they_run_from_0_to_1() -> None:
                         checked.append(f"{t.name}.{what}")
                         assert "from 0 to 1" in (text or ""), f"{service} {t.name}.{what}"
     # 11 today: ElementShare.share, ElementCoverage.coverage and .unknown, Origin's two recycled
-    # fractions, overAllocations(tolerance), Aggregate.residual, AggregateGroup.share
+    # fractions, overAllocations(tolerance), TransparencyAnswer.dominance, PublishedGroup.share
     # (gateway); ElementContent.fraction and Lot's two recycled fractions (node).
     assert len(checked) >= 11, checked

@@ -145,3 +145,30 @@ def test_each_sample_policy_loads(path: Path) -> None:
         "auditor",
         "transparency",
     ]
+
+
+DIGEST = "sha256:" + "A" * 43
+
+
+def test_approved_queries_pin_one_declaration_digest_each(tmp_path: Path) -> None:
+    policy = load_policy(
+        policy_file(tmp_path, f'[approved_queries]\nartisanal-share = "{DIGEST}"\n\n' + GOOD)
+    )
+    assert dict(policy.approved_queries) == {"artisanal-share": DIGEST}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        'approved_queries = ["artisanal-share"]\n',  # an id alone: any version would do
+        '[approved_queries]\nartisanal-share = "sha256:short"\n',
+        '[approved_queries]\nartisanal-share = "' + DIGEST.replace("sha256", "md5") + '"\n',
+        f'[approved_queries]\n"Artisanal Share" = "{DIGEST}"\n',
+    ],
+    ids=["list-of-ids", "short-digest", "other-hash", "bad-id"],
+)
+def test_an_approved_query_without_a_valid_pinned_digest_is_refused(
+    tmp_path: Path, table: str
+) -> None:
+    message = refusal(tmp_path, table + "\n" + GOOD)
+    assert "approved_queries must be a table of approved query id" in message

@@ -69,7 +69,7 @@ async def test_a_key_not_pinned_and_an_edited_record_are_refused() -> None:
 
 async def test_another_kind_of_token_is_not_a_record() -> None:
     key = org_key("nordvolt")
-    roots = sign_root_list(key, "line", [LOT])
+    roots = sign_root_list(key, "line", [LOT], "2026-07-01/2026-09-30")
     with pytest.raises(TokenRejected, match="token type is not risk-record\\+jwt"):
         await verify_risk_record(roots, ring(key), org="nordvolt")
 

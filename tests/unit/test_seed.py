@@ -68,8 +68,16 @@ def test_the_sample_federation_covers_every_tier_of_the_chain() -> None:
     }
     assert tiers <= roles
     artisanal = [f for s in seeds.values() for f in s.facilities if f.artisanal]
-    # Kasulo's cobalt site in Lualaba; the Chipwi rare-earth diggings in Kachin (issue 15).
-    assert sorted((f.country, f.cahra) for f in artisanal) == [("CD", True), ("MM", True)]
+    # Four artisanal cooperatives in Lualaba (CAHRA): enough for the product line's
+    # artisanal share to be published under k = 3 (docs/sample-data.md); and the Chipwi
+    # rare-earth diggings in Kachin (issue 15).
+    assert sorted((f.id.split(":")[-1], f.country, f.cahra) for f in artisanal) == [
+        ("chipwi-leach", "MM", True),
+        ("kando-site", "CD", True),
+        ("kasulo-site", "CD", True),
+        ("mutoshi-site", "CD", True),
+        ("tshala-site", "CD", True),
+    ]
 
 
 def test_each_seed_file_holds_only_its_own_organisations_lots() -> None:

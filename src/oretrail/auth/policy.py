@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -84,8 +84,9 @@ class Policy:
     """Default deny: a caller sees the union of the groups its matching rules grant."""
 
     rules: tuple[Rule, ...] = ()
-    # The approved transparency queries (by id) this node answers (DESIGN.md, Trust 5).
-    approved_queries: frozenset[str] = frozenset()
+    # The approved transparency queries this node answers: id -> the digest of the one
+    # declaration it answers under that id (auth.declarations; DESIGN.md, Trust 5).
+    approved_queries: Mapping[str, str] = field(default_factory=dict)
 
     def granted(
         self, relations: Collection[Relation], org: str, roles: Collection[str]
@@ -100,6 +101,7 @@ class Policy:
 # The only key a policy file has at its top level, and the keys of one rule.
 POLICY_KEYS = ("rules", "approved_queries")
 _QUERY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+_DIGEST = re.compile(r"sha256:[A-Za-z0-9_-]{43}")
 RULE_KEYS = ("relation", "groups", "orgs", "roles")
 # Relations the node derives for itself, which no rule may name.
 _DERIVED_RELATIONS = frozenset({"approver"})
@@ -111,7 +113,8 @@ def load_policy(path: Path) -> Policy:
     """Read a policy file strictly; every problem names the file, line, rule and key.
 
     Raises ConfigError for a missing or unreadable file, invalid TOML, a top-level
-    key other than ``rules``, and in a rule: a key other than ``relation``,
+    key other than ``rules`` and ``approved_queries`` (a table of query id to the
+    ``sha256:`` digest of the declaration answered), and in a rule: a key other than ``relation``,
     ``groups``, ``orgs`` and ``roles``, a missing ``relation`` or ``groups``, a
     relation, field group or role outside its closed list, an organisation that is
     not a registry slug, an empty list, or a value of the wrong type.
@@ -135,14 +138,18 @@ def load_policy(path: Path) -> Policy:
     rules = raw.get("rules", [])
     if not isinstance(rules, list):
         raise source.error(None, "rules", "rules must be a list of [[rules]] tables")
-    approved = raw.get("approved_queries", [])
-    if not isinstance(approved, list) or not all(
-        isinstance(q, str) and _QUERY_ID.fullmatch(q) for q in approved
+    approved = raw.get("approved_queries", {})
+    if not isinstance(approved, dict) or not all(
+        _QUERY_ID.fullmatch(q) and isinstance(d, str) and _DIGEST.fullmatch(d)
+        for q, d in approved.items()
     ):
         raise source.error(
-            None, "approved_queries", "approved_queries must be a list of approved query ids"
+            None,
+            "approved_queries",
+            'approved_queries must be a table of approved query id = "sha256:<digest of its '
+            'declaration>" (`oretrail approved list` shows each digest)',
         )
-    return Policy(tuple(_rule(source, i, r) for i, r in enumerate(rules)), frozenset(approved))
+    return Policy(tuple(_rule(source, i, r) for i, r in enumerate(rules)), dict(approved))
 
 
 def _rule(source: _Source, index: int, raw: object) -> Rule:

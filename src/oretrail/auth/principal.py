@@ -7,9 +7,12 @@ Every data request to a node carries three things (DESIGN.md, Trust 2):
 - ``Oretrail-Gateway``: the gateway's token for this call (auth.gateway_auth);
 
 and, for a transparency request, ``Oretrail-Roots``: the product line owner's
-signed root list (auth.roots). The node verifies all of them against its own
-pinned registry copy; the caller's organisation and roles come from the
-certificate and that copy, never from anything the gateway says.
+signed root list for one reporting period (auth.roots), and
+``Oretrail-Approved-Query``: the approved query's declaration, which the node
+checks against the digest its own policy lists (auth.declarations). The node
+verifies all of them against its own pinned registry copy; the caller's
+organisation and roles come from the certificate and that copy, never from
+anything the gateway says.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class Principal:
     roles: frozenset[str]
     # Lot ids this request names as roots (for transparency: the owner's signed list).
     roots: frozenset[str]
+    # Transparency only: the reporting period the owner's root list is for, and the
+    # approved query's declaration as forwarded (checked against the node's policy).
+    roots_period: str | None = None
+    declaration: str | None = None
 
     @property
     def org(self) -> str:
@@ -99,9 +106,9 @@ class NodeAuthority:
         # Verified signed requests by (request, certificate): one trace brings the same
         # request to a node once per hop; it is verified once, until it expires.
         self._requests: dict[tuple[str, str], SignedRequest] = {}
-        # The newest root list seen per (owner, line): an owner withdraws a root by
-        # signing a newer list, and an older one is refused from then on.
-        self._root_lists: dict[tuple[str, str], int] = {}
+        # The newest root list seen per (owner, line, period): an owner withdraws a
+        # root by signing a newer list, and an older one is refused from then on.
+        self._root_lists: dict[tuple[str, str, str], int] = {}
 
     async def principal(
         self,
@@ -109,6 +116,7 @@ class NodeAuthority:
         certificate: str | None,
         gateway: str | None,
         roots: str | None = None,
+        declaration: str | None = None,
     ) -> Principal:
         """Verify a request's credentials; TokenRejected names the first that fails."""
         if not authorization or not certificate:
@@ -132,12 +140,16 @@ class NodeAuthority:
             listed = await verify_root_list(
                 roots, self.pinned.org_keys, context.line, clock=self._clock
             )
-            newest = self._root_lists.setdefault((listed.owner, listed.line), listed.issued)
+            seen = (listed.owner, listed.line, listed.period)
+            newest = self._root_lists.setdefault(seen, listed.issued)
             if listed.issued < newest:
                 raise TokenRejected("a newer root list of this product line has been seen")
-            self._root_lists[listed.owner, listed.line] = listed.issued
+            self._root_lists[seen] = listed.issued
             # Only the line's owner lists roots: they are its own lots.
             opened = frozenset(r for r in listed.roots if r.split(":")[3:4] == [listed.owner])
+            return Principal(
+                request, self.pinned.roles(request.org), opened, listed.period, declaration
+            )
         return Principal(request, self.pinned.roles(request.org), opened)
 
     def forget_requests(self) -> None:

@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 
+from oretrail.auth.declarations import PERIOD_KINDS, declaration_digest, encode_declaration
 from oretrail.auth.keys import KeyRing, SigningKey
+from oretrail.auth.policy import FIELD_GROUPS
 from oretrail.auth.tokens import org_issuer
+from oretrail.domain.disclosure import MIN_K
 from oretrail.errors import ConfigError, InvalidInput
 
 __all__ = [
@@ -33,10 +37,13 @@ __all__ = [
     "load_approved",
     "load_product_lines",
     "load_signed_roots",
+    "roots_key",
     "save_signed_roots",
 ]
 
 TYPES = {"String": str, "Int": int, "Float": float}
+# Field groups no approved query may declare (DESIGN.md, Trust 5; docs/transparency.md).
+NEVER_DECLARED = frozenset({"facility", "suppliers", "customers"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,23 +78,38 @@ class ApprovedQuery:
     approvers: tuple[str, ...]
     parameters: Mapping[str, Parameter]
     source: Path
+    # The field groups nodes may give for it, and its reporting period (Trust 5).
+    fields: tuple[str, ...] = ()
+    period: str = "quarter"
     approvals: dict[str, str] = field(default_factory=dict)
 
-    def digest(self) -> bytes:
-        """What approvers sign: the document and every piece of metadata that shapes it."""
-        body = {
+    def declaration(self) -> dict[str, Any]:
+        """The document and every piece of metadata that shapes what it publishes."""
+        return {
             "id": self.id,
             "purpose": self.purpose,
             "document": self.document,
             "k": self.k,
             "approvers": list(self.approvers),
             "parameters": {
-                n: [p.type, p.values, p.minimum, p.maximum]
+                n: [p.type, None if p.values is None else list(p.values), p.minimum, p.maximum]
                 for n, p in sorted(self.parameters.items())
             },
+            "fields": sorted(self.fields),
+            "period": self.period,
         }
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+    def digest(self) -> bytes:
+        """What approvers sign: SHA-256 of the declaration's RFC 8785 canonical JSON."""
+        return hashlib.sha256(rfc8785.dumps(self.declaration())).digest()
+
+    def pinned_digest(self) -> str:
+        """The digest as node policies list it (``sha256:<base64url>``)."""
+        return declaration_digest(self.declaration())
+
+    def forwarded(self) -> str:
+        """The declaration as forwarded to nodes (auth.declarations)."""
+        return encode_declaration(self.declaration())
 
     def variables(self, given: object) -> dict[str, Any]:
         """The caller's variables, checked against the declared types and bounds."""
@@ -180,6 +202,8 @@ def _read(path: Path) -> ApprovedQuery:
     try:
         k = int(raw["k"])
         approvers = tuple(str(a) for a in raw["approvers"])
+        fields = tuple(str(f) for f in raw["fields"])
+        period = str(raw.get("period", "quarter"))
         query = ApprovedQuery(
             id=str(raw["id"]),
             purpose=str(raw["purpose"]),
@@ -191,11 +215,30 @@ def _read(path: Path) -> ApprovedQuery:
                 for name, spec in raw.get("parameters", {}).items()
             },
             source=path,
+            fields=fields,
+            period=period,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: approved query lacks or mistypes {exc}") from None
-    if k < 2:
-        raise ConfigError(f"{path}: k must be at least 2 (a group of one is one organisation)")
+    if k < MIN_K:
+        raise ConfigError(
+            f"{path}: k must be at least {MIN_K} (DESIGN.md, Trust 5: a group is published "
+            "only with at least 3 contributing organisations)"
+        )
+    unknown = sorted(set(fields) - set(FIELD_GROUPS))
+    if unknown or not fields:
+        raise ConfigError(
+            f"{path}: fields must list field groups of {', '.join(FIELD_GROUPS)}"
+            + (f"; unknown {unknown[0]!r}" if unknown else "")
+        )
+    never = sorted(set(fields) & NEVER_DECLARED)
+    if never:
+        raise ConfigError(
+            f"{path}: an approved query may not declare {never[0]!r}: facility detail, "
+            "supplier names and customers never leave a node for a transparency query"
+        )
+    if period not in PERIOD_KINDS:
+        raise ConfigError(f"{path}: period must be one of {', '.join(PERIOD_KINDS)}")
     if not approvers:
         raise ConfigError(f"{path}: an approved query needs at least one approver")
     return query
@@ -225,7 +268,8 @@ class Transparency:
 
     queries: ApprovedRegistry
     product_lines: Mapping[str, tuple[str, ...]]
-    # Each line's root list as its owner signed it (auth.roots), forwarded to nodes.
+    # Each line's root list per reporting period as its owner signed it (auth.roots),
+    # forwarded to nodes; keyed by :func:`roots_key`.
     signed_roots: dict[str, str] = field(default_factory=dict)
 
     def products(self, line: str) -> tuple[str, ...]:
@@ -234,15 +278,21 @@ class Transparency:
         except KeyError:
             raise InvalidInput(f"there is no product line {line[:80]!r}") from None
 
-    def signed_root_list(self, line: str) -> str:
+    def signed_root_list(self, line: str, period: str) -> str:
+        """The owner's root list of ``line`` for ``period`` (``FIRST/LAST`` dates)."""
         self.products(line)
         try:
-            return self.signed_roots[line]
+            return self.signed_roots[roots_key(line, period)]
         except KeyError:
             raise InvalidInput(
-                f"product line {line[:80]!r} has no root list signed by its owner; "
-                "run `oretrail approved sign-roots --org OWNER`"
+                f"product line {line[:80]!r} has no root list signed by its owner for the "
+                f"reporting period {period}; run `oretrail approved sign-roots --org OWNER`"
             ) from None
+
+
+def roots_key(line: str, period: str) -> str:
+    """Where a line's signed root list for one period is kept: ``<line>@<period>``."""
+    return f"{line}@{period}"
 
 
 def load_product_lines(path: Path) -> dict[str, tuple[str, ...]]:
@@ -265,7 +315,8 @@ def load_product_lines(path: Path) -> dict[str, tuple[str, ...]]:
 
 
 def load_signed_roots(path: Path) -> dict[str, str]:
-    """Product lines' signed root lists saved by ``oretrail approved sign-roots``."""
+    """Product lines' signed root lists saved by ``oretrail approved sign-roots``, by
+    :func:`roots_key`."""
     if not path.exists():
         return {}
     try:

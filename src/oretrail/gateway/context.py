@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from oretrail.auth.declarations import HEADER_APPROVED_QUERY
 from oretrail.auth.gateway_auth import gateway_token
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.pinned import PinnedRegistry
@@ -79,19 +80,29 @@ class GatewayContext:
             )
         return context
 
-    def node_headers(self, roots_list: str | None = None) -> NodeHeaders:
+    def node_headers(
+        self, roots_list: str | None = None, declaration: str | None = None
+    ) -> NodeHeaders:
         """Makes the headers of each call to a node: the caller's request, unchanged."""
-        return NodeHeaders(self.signing_key, self.caller.request, roots_list)
+        return NodeHeaders(self.signing_key, self.caller.request, roots_list, declaration)
 
 
 class NodeHeaders:
     """The caller's signed request and certificate, forwarded unchanged, plus a fresh
     gateway token for each call (auth.gateway_auth)."""
 
-    def __init__(self, key: SigningKey, request: SignedRequest, roots_list: str | None) -> None:
+    def __init__(
+        self,
+        key: SigningKey,
+        request: SignedRequest,
+        roots_list: str | None,
+        declaration: str | None = None,
+    ) -> None:
         self._key = key
         self._request = request
         self._roots = roots_list
+        # An approved query's declaration, forwarded for nodes to check (auth.declarations).
+        self._declaration = declaration
 
     def __call__(self, node: str) -> Mapping[str, str]:
         headers = {
@@ -101,4 +112,6 @@ class NodeHeaders:
         }
         if self._roots is not None:
             headers[HEADER_ROOTS] = self._roots
+        if self._declaration is not None:
+            headers[HEADER_APPROVED_QUERY] = self._declaration
         return headers

@@ -10,7 +10,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from oretrail.domain.attribution import Gap
-from oretrail.domain.disclosure import Disclosure
 from oretrail.domain.lotgraph import GapReason
 from oretrail.domain.risks import Check, RiskKind, allocation_only
 from oretrail.gateway.exposure import Exposure
@@ -22,14 +21,12 @@ from oretrail.standards.dpp_sources import Party, TracedProduct
 from oretrail.store.model_port import TraceSummary
 
 __all__ = [
-    "Aggregate",
     "ExposureType",
     "OverAllocationType",
     "ParticipantType",
     "SupplyLinkType",
     "TraceRecordType",
     "TraceType",
-    "aggregate_type",
     "exposure_type",
     "trace_record_type",
     "trace_type",
@@ -508,49 +505,6 @@ class OverAllocationType:
     )
     outputs: int | None = strawberry.field(
         description="Consuming lots in the caller's own records; null for its own lots' totals."
-    )
-
-
-@strawberry.type(description="One published group of an aggregate.")
-class AggregateGroup:
-    name: str = strawberry.field(
-        description="The group: an ISO 3166-1 alpha-2 country code or UNKNOWN, ASM or "
-        "NOT_ASM, POST_CONSUMER, PRE_CONSUMER or PRIMARY, as the query groups."
-    )
-    share: float = strawberry.field(description="The group's share of the total, from 0 to 1.")
-    contributors: int = strawberry.field(
-        description="How many organisations contribute to the group (at least k)."
-    )
-
-
-@strawberry.type(
-    description="A published aggregate: groups of at least k organisations; the rest only counted."
-)
-class Aggregate:
-    """A published aggregate: groups of at least k organisations; the rest only counted."""
-
-    k: int = strawberry.field(
-        description="The least number of contributing organisations a group needs to be shown."
-    )
-    products: int = strawberry.field(description="How many products of the line were traced.")
-    suppressed: int = strawberry.field(description="How many groups were suppressed (>= 0).")
-    residual: float | None = strawberry.field(
-        description="The share not shown (suppressed groups and unknown), from 0 to 1; "
-        "null when publishing it would reveal a suppressed group."
-    )
-    groups: list[AggregateGroup] = strawberry.field(description="The groups shown.")
-
-
-def aggregate_type(disclosure: Disclosure, products: int) -> Aggregate:
-    return Aggregate(
-        k=disclosure.k,
-        products=products,
-        suppressed=disclosure.suppressed,
-        residual=disclosure.residual,
-        groups=[
-            AggregateGroup(name=g.name, share=g.share, contributors=len(g.contributors))
-            for g in disclosure.shown
-        ],
     )
 
 

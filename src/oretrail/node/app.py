@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 
 from oretrail.asgi import BearerProtected, bearer_token, health_endpoint, json_endpoint
 from oretrail.auth.access_log import AccessLog, LogTampered
+from oretrail.auth.declarations import HEADER_APPROVED_QUERY
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.policy import Policy
 from oretrail.auth.principal import (
@@ -142,6 +143,7 @@ def build_node_app(
             headers.get(HEADER_CERTIFICATE),
             headers.get(HEADER_GATEWAY),
             headers.get(HEADER_ROOTS),
+            headers.get(HEADER_APPROVED_QUERY),
         )
 
     async def statement(request: Request) -> Response:

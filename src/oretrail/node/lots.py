@@ -13,17 +13,19 @@ why. The GraphQL schema renders the outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from oretrail.auth.declarations import decode_declaration
 from oretrail.auth.grants import Claim, ContinuationGrant, InputLink
 from oretrail.auth.policy import FIELD_GROUPS, Policy, Relation
 from oretrail.auth.principal import NodeAuthority, Principal
 from oretrail.auth.tokens import token_hash
 from oretrail.domain.model import Certificate, Facility, Lot, Shipment, parse_lot_id
-from oretrail.errors import Forbidden, InvalidInput, InvalidLotId
+from oretrail.domain.transparency import closed_period_ending
+from oretrail.errors import Forbidden, InvalidInput, InvalidLotId, TokenRejected
 from oretrail.node.evidence import RequestEntry
 from oretrail.node_api import MAX_GRANTS_PER_REQUEST, MAX_IDS_PER_REQUEST
 from oretrail.store.port import GraphStore
@@ -61,6 +63,8 @@ class NodeContext:
     authority: NodeAuthority
     policy: Policy
     entry: RequestEntry
+    # The node's clock, to judge whether a reporting period is closed.
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 class LotStatus(Enum):
@@ -118,8 +122,9 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
         withheld = [Decision(i, "WITHHELD", [], [], str(forbidden)) for i in ids]
         await log_decisions(ctx, "lots", withheld)
         raise forbidden
+    declared: frozenset[str] | None = None
     if principal.op == "transparency":
-        refusal = _transparency_refusal(ctx)
+        refusal, declared = _transparency_terms(ctx)
         if refusal is not None:
             refused = [Decision(i, "WITHHELD", [], [], refusal) for i in ids]
             await log_decisions(ctx, "lots", refused)
@@ -186,6 +191,11 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
         if prev is not None and principal.op != "transparency":
             relations.add(Relation.DOWNSTREAM)
         granted = ctx.policy.granted(relations, principal.org, principal.roles)
+        if declared is not None:
+            # An approved query is given only what its declaration lists, and never a
+            # site's details or a supplier's name, whatever a rule grants (Trust 5).
+            granted = granted & declared - NEVER_FOR_TRANSPARENCY
+            about = tuple(_anonymous(c) for c in about)
         if "identity" not in granted:
             reason = "the owner's policy withholds this lot from this caller"
             given[lot_id] = Given(lot_id, LotStatus.WITHHELD, reason)
@@ -212,21 +222,49 @@ async def answer_lots(ctx: NodeContext, ids: Sequence[str], grants: Sequence[str
 
 # Roles a caller must hold, by this node's own registry copy, to run approved queries.
 TRANSPARENCY_ROLES = frozenset({"NGO", "AUDITOR"})
+# Field groups a transparency request never gets, whatever a rule or declaration says.
+NEVER_FOR_TRANSPARENCY = frozenset({"facility", "suppliers", "customers"})
 
 
-def _transparency_refusal(ctx: NodeContext) -> str | None:
-    """Why this node answers no lot of a transparency request, or None.
+def _transparency_terms(ctx: NodeContext) -> tuple[str | None, frozenset[str]]:
+    """Why this node answers no lot of a transparency request (or None), and the field
+    groups the approved query declares.
 
-    Only approved queries this node's own policy lists, and only for NGO or auditor
-    callers by its own registry copy (DESIGN.md, Trust 5).
+    Only the approved queries this node's own policy lists, each under the one
+    declaration whose digest it lists; only for NGO or auditor callers by its own
+    registry copy; only for an as-of that ends a closed reporting period of the
+    declared kind; and only with the owner's root list for that period (DESIGN.md,
+    Trust 5).
     """
     principal = ctx.principal
-    query = principal.request.context.doc
+    context = principal.request.context
+    query = context.doc
     if query not in ctx.policy.approved_queries:
-        return f"this node does not answer the transparency query {query[:80]!r}"
+        return f"this node does not answer the transparency query {query[:80]!r}", frozenset()
+    if principal.declaration is None:
+        return "the approved query's declaration was not forwarded", frozenset()
+    try:
+        declaration = decode_declaration(principal.declaration, ctx.policy.approved_queries, query)
+    except TokenRejected as exc:
+        return str(exc), frozenset()
     if not principal.roles & TRANSPARENCY_ROLES:
-        return "transparency queries are answered to NGO and auditor callers only"
-    return None
+        return "transparency queries are answered to NGO and auditor callers only", frozenset()
+    period = closed_period_ending(context.as_of, declaration.period, ctx.now())
+    if isinstance(period, str):
+        return period, frozenset()
+    if principal.roots_period != period.label:
+        return (
+            f"the product line's root list is for {principal.roots_period}, "
+            f"not for the reporting period {period.label}",
+            frozenset(),
+        )
+    return None, declaration.fields
+
+
+def _anonymous(certificate: Certificate) -> Certificate:
+    """A certificate as a transparency request gets it: what it attests and when, not
+    which site or which certificate (its id and subject name the facility)."""
+    return replace(certificate, id="", subject="")
 
 
 def _opening(  # noqa: PLR0917 - one lot's facts, gathered by the caller

@@ -68,7 +68,10 @@ class MemoryModelStore:
         self._views: dict[str, _View] = defaultdict(_View)
         self._traces: list[TraceSummary] = []
         self._risk_records: dict[str, dict[str, RiskRecord]] = defaultdict(dict)
+        # Transparency answers by key: the first kept for a key is the one answer.
+        self._answers: dict[str, str] = {}
         self._write_lock = asyncio.Lock()
+        self._answer_lock = asyncio.Lock()
         if self._journal is not None:
             data_dir_ = self._journal.parent
             data_dir_.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,8 @@ class MemoryModelStore:
         elif entry["kind"] == "risk_record":
             kept = decode_risk_record(entry["record"])
             self._risk_records[kept.org].setdefault(kept.id, kept)
+        elif entry["kind"] == "transparency":
+            self._answers.setdefault(entry["key"], entry["answer"])
 
     def _apply_trace(self, record: TraceRecord) -> None:
         view = self._views[record.summary.caller]
@@ -149,6 +154,15 @@ class MemoryModelStore:
     async def risk_records(self, *, org: str) -> list[RiskRecord]:
         kept = self._risk_records.get(org, {}).values()
         return sorted(kept, key=lambda r: (r.signed_at, r.id))
+
+    async def transparency_answer(self, key: str) -> str | None:
+        return self._answers.get(key)
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        async with self._answer_lock:
+            if key not in self._answers:
+                await self._commit({"kind": "transparency", "key": key, "answer": answer})
+            return self._answers[key]
 
     async def trace_history(
         self, *, root: str | None, caller: str | None, limit: int

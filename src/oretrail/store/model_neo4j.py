@@ -152,3 +152,11 @@ class Neo4jModelStore:
     async def risk_records(self, *, org: str) -> list[RiskRecord]:
         rows = await self._runner.read("model/risk_records", org=org)
         return [decode_risk_record(r["record"]) for r in rows]
+
+    async def transparency_answer(self, key: str) -> str | None:
+        rows = await self._runner.read("model/transparency_answer", key=key)
+        return str(rows[0]["answer"]) if rows else None
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        rows = await self._runner.write("model/keep_transparency_answer", key=key, answer=answer)
+        return str(rows[0]["answer"])

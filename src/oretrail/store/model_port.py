@@ -253,6 +253,18 @@ class ModelStore(Protocol):
         (never another organisation's)."""
         ...
 
+    async def transparency_answer(self, key: str) -> str | None:
+        """The answer kept under ``key`` (an approved query, its variables and a closed
+        reporting period), or None (DESIGN.md, Trust 5: one answer per period)."""
+        ...
+
+    async def keep_transparency_answer(self, key: str, answer: str) -> str:
+        """Keep ``answer`` under ``key`` unless one is kept already; return the one kept.
+
+        The first answer of a period wins, so concurrent runs return the same figures.
+        """
+        ...
+
 
 def encode_risk_record(record: RiskRecord) -> dict[str, Any]:
     """A record as plain JSON values (dates as ISO 8601 text), for journals and Cypher."""

@@ -1,0 +1,3 @@
+MERGE (a:TransparencyAnswer {key: $key})
+ON CREATE SET a.answer = $answer
+RETURN a.answer AS answer

@@ -1,0 +1,2 @@
+MATCH (a:TransparencyAnswer {key: $key})
+RETURN a.answer AS answer
