@@ -51,7 +51,7 @@ def test_a_new_lot_is_added_and_a_lot_imported_again_replaces_the_one_held(
     shutil.copyfile(SEED_DIR / f"{ORG}.toml", store)
     document = json.loads(exported.read_text(encoding="utf-8"))
     made = document["epcisBody"]["eventList"][0]
-    # CS-2026-102 again with 13 t instead of 14 t, and a new lot CS-2026-103 of 7 t
+    # CS-2026-102 again with 13 t instead of 14 t, and a new lot CS-2026-199 of 7 t
     # made from CS-2026-102 (an input of our own, defined in the store).
     made["outputQuantityList"][0]["quantity"] = 13
     again = json.loads(json.dumps(made))
@@ -60,7 +60,7 @@ def test_a_new_lot_is_added_and_a_lot_imported_again_replaces_the_one_held(
         {"epcClass": "urn:oretrail:lot:boreal-cobalt:CS-2026-102", "quantity": 7, "uom": "TNE"}
     ]
     again["outputQuantityList"] = [
-        {"epcClass": "urn:oretrail:lot:boreal-cobalt:CS-2026-103", "quantity": 7, "uom": "TNE"}
+        {"epcClass": "urn:oretrail:lot:boreal-cobalt:CS-2026-199", "quantity": 7, "uom": "TNE"}
     ]
     document["epcisBody"]["eventList"] = [made, again]
     path = tmp_path / "more.jsonld"
@@ -69,11 +69,12 @@ def test_a_new_lot_is_added_and_a_lot_imported_again_replaces_the_one_held(
     assert status == 0, err
     assert "2 lots, 2 input links, 0 shipments" in out
     lots = {lot.id.rsplit(":", 1)[1]: lot for lot in load_seed(store).lots}
-    assert set(lots) == {"CS-2026-102", "CS-2026-103"}
+    # CS-2026-103, the product line's second sulfate, was in the store and stays.
+    assert set(lots) == {"CS-2026-102", "CS-2026-103", "CS-2026-199"}
     assert lots["CS-2026-102"].quantity.value == 13.0
-    assert [(link.lot, link.quantity.value) for link in lots["CS-2026-103"].inputs] == [
+    assert [(link.lot, link.quantity.value) for link in lots["CS-2026-199"].inputs] == [
         ("urn:oretrail:lot:boreal-cobalt:CS-2026-102", 7.0)
     ]
-    # The shipment and the certificate the store held are still there.
-    assert len(load_seed(store).shipments) == 1
+    # The two shipments and the certificate the store held are still there.
+    assert len(load_seed(store).shipments) == 2
     assert len(load_seed(store).certificates) == 1

@@ -7,6 +7,7 @@ import copy
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ def good_document() -> dict[str, Any]:
     copperbelt-trading's CH-2026-014; event 1 ships 2.4 t of it to helios-cathode."""
     registry = load_registry(CONFIG_DIR / "registry.toml")
     seed = load_seed(SEED_DIR / f"{ORG}.toml")
+    # Only CS-2026-102 and its shipment (the store's second lot is not needed here).
+    seed = replace(
+        seed,
+        lots=tuple(lot for lot in seed.lots if lot.id == CS),
+        shipments=tuple(s for s in seed.shipments if s.lot == CS),
+    )
     return export_epcis(
         seed, Gs1Directory.from_registry(registry), datetime(2026, 11, 30, tzinfo=UTC)
     )
@@ -61,7 +68,7 @@ def undefined_input(d: dict[str, Any]) -> None:
         {"epcClass": "urn:oretrail:lot:boreal-cobalt:NEVER-MADE", "quantity": 1, "uom": "TNE"}
     ]
     extra["outputQuantityList"] = [
-        {"epcClass": "urn:oretrail:lot:boreal-cobalt:CS-2026-103", "quantity": 1, "uom": "TNE"}
+        {"epcClass": "urn:oretrail:lot:boreal-cobalt:CS-2026-199", "quantity": 1, "uom": "TNE"}
     ]
     events(d).append(extra)
 
