@@ -361,9 +361,12 @@ class _Rebuild:
             return
         response = answer.get("response")
         if isinstance(response, Mapping) and "data" not in response and "evidence" in response:
-            # The node's signed refusal of the whole request: every id is WITHHELD.
+            # The node's signed refusal of the whole request: every id it owns is WITHHELD.
+            # The ids are the gateway's word (the signature does not cover them), and a
+            # node's refusal speaks for its own lots alone.
             for lot_id in ids:
-                self.signed_gaps[lot_id] = GapReason.WITHHELD
+                if _owner(lot_id) == node:
+                    self.signed_gaps[lot_id] = GapReason.WITHHELD
             return
         try:
             replies = parse_lots(node, ids, dict(answer["response"]))
@@ -374,7 +377,9 @@ class _Rebuild:
                 if lot_id in self.opened:
                     self.found.problems.append(f"{where}: lot {lot_id} is answered twice")
                 self.opened[lot_id] = reply.lot
-            elif reply.reason is not None:
+            elif reply.reason is not None and _owner(lot_id) == node:
+                # Any node asked for another's lot truly says it holds no such lot; only
+                # the owner's NOT_FOUND or WITHHELD makes the lot a signed gap.
                 self.signed_gaps[lot_id] = reply.reason
 
     def walk(self, root: str, max_depth: int) -> LotGraph:
@@ -399,10 +404,7 @@ class _Rebuild:
     def gap(self, lot_id: str, level: int, max_depth: int) -> Unopened:
         """Why ``lot_id`` is not opened, if the evidence supports it; a problem if not."""
         problems = self.found.problems
-        try:
-            owner = parse_lot_id(lot_id).org
-        except InvalidLotId:
-            owner = ""
+        owner = _owner(lot_id)
         claim = self.reported.get(lot_id)
         detail = str(claim.get("detail", "")) if claim is not None else ""
         if level > max_depth:
@@ -441,6 +443,14 @@ class _Rebuild:
                 f"{lot_id}: {reason} (reported by the gateway: {detail[:120]})"
             )
         return Unopened(lot_id, owner, reason, detail)
+
+
+def _owner(lot_id: str) -> str:
+    """The organisation a lot id names ("" if it is not a lot id)."""
+    try:
+        return parse_lot_id(lot_id).org
+    except InvalidLotId:
+        return ""
 
 
 def _compare(
