@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +145,35 @@ async def test_a_lot_asked_of_its_owner_without_its_grant_is_caught(
     answer = await signed_gap(federation, caller, honest, "kasulo-coop", KASULO)
     found = verify_evidence(dropped_as_signed_gap(honest, answer, registry), pinned=registry)
     assert not found.ok, found.unvouched
+
+
+@pytest.mark.parametrize(
+    ("what", "hostile"),
+    [
+        # 2**63 is valid JSON but no exact double: RFC 8785 cannot write it.
+        ("an integer past 2**53", "9223372036854775808"),
+        # Python reads 1e400 as infinity, which RFC 8785 refuses.
+        ("a number that overflows to infinity", "1e400"),
+        # 600 nested arrays: the JSON reader takes them, a recursive walk does not.
+        ("deep nesting", "[" * 600 + "]" * 600),
+    ],
+)
+def test_oretrail_verify_refuses_a_hostile_answer_without_a_traceback(
+    honest: dict[str, Any], tmp_path: Path, what: str, hostile: str
+) -> None:
+    """A value planted in a node's answer is reported as a problem of that answer."""
+    bundle = copy.deepcopy(honest)
+    bundle["answers"][0]["response"]["data"]["planted"] = "PLANTED"
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(bundle).replace('"PLANTED"', hostile), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "oretrail", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1, (what, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr
+    assert "answer 0" in run.stderr, run.stderr[-2000:]
+    assert "RFC 8785" in run.stderr, run.stderr[-2000:]

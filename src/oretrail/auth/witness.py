@@ -65,6 +65,9 @@ class EvidenceRejected(OretrailError):
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 canonical JSON; strings that are not Unicode text are escaped first.
 
+    Raises EvidenceRejected for a value RFC 8785 cannot write (a non-finite number, an
+    integer beyond 2**53 that is not an exact double) or nested too deep to walk.
+
     A lone surrogate (``"\\ud800"`` from a JSON escape) cannot be encoded as UTF-8;
     it is written as the six characters ``\\ud800`` so the value still hashes.
 
@@ -76,16 +79,23 @@ def canonical_json(value: Any) -> bytes:
     float that both Python and ECMAScript write in plain decimal notation.
     """
     try:
-        plain = _plain(value)
-    except _NotPlain:
-        plain = None
-    try:
-        if plain is not None:
-            text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            return text.encode("utf-8")
-        return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
-        return rfc8785.dumps(_escaped(value))
+        try:
+            plain = _plain(value)
+        except _NotPlain:
+            plain = None
+        try:
+            if plain is not None:
+                text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                return text.encode("utf-8")
+            return rfc8785.dumps(value)
+        except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+            return rfc8785.dumps(_escaped(value))
+    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+        # A hostile bundle can hold numbers RFC 8785 cannot write (infinity, integers past
+        # 2**53) or nesting deeper than the stack: no digest, so nothing it claims verifies.
+        raise EvidenceRejected(
+            f"the value cannot be written as RFC 8785 JSON: {type(exc).__name__}"
+        ) from None
 
 
 class _NotPlain(Exception):
