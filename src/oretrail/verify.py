@@ -58,6 +58,7 @@ __all__ = [
     "recompute",
     "risk_settings",
     "roles_of",
+    "trace_view",
     "verify_evidence",
 ]
 
@@ -174,48 +175,165 @@ def recompute(
 
 def compare_answer(answer: Mapping[str, Any], found: Verification) -> None:
     """Add to ``found`` every way the trace answer the caller was shown (the gateway's
-    GraphQL ``trace`` fields) differs from the figures its evidence recomputes to.
+    GraphQL ``trace`` fields, as ``oretrail.report.TRACE_QUERY`` asks them) differs from
+    the trace its evidence recomputes to.
 
-    A gateway could send an honest bundle beside a dishonest answer; only the fields
-    the answer holds are compared: coverage, origins and their shares, gaps, risks.
+    A gateway could send an honest bundle beside a dishonest answer. Every field the
+    answer holds that the evidence determines is compared: root, as-of, depth, elements;
+    each origin's owner, material, custody, recycled shares, facility (name, kind,
+    country, region, artisanal, CAHRA, activities) and element shares; coverage and
+    unknown; each gap's owner, reason, via and shares; each risk's owner, evidence and
+    shares; the checks not made; the lots and the edges. A field left out of the answer
+    is not compared (the caller did not ask for it); one the answer holds as null or
+    another shape is a difference. Free text only the gateway writes (a gap's detail,
+    the allocation note) is not compared.
     """
     if found.report is None:
         return
-    mine = trace_figures(found.report)
-    mine_origins = {o["lot"]: o["shares"] for o in mine["origins"]}
-    shown: dict[str, Any] = {}
-    if isinstance(answer.get("coverage"), list):
-        shown["coverage"] = {c.get("element"): c.get("coverage") for c in answer["coverage"]}
-    if isinstance(answer.get("origins"), list):
-        shown["origins"] = {
-            o.get("lot"): {s.get("element"): s.get("share") for s in o.get("shares") or []}
-            for o in answer["origins"]
-        }
-    if isinstance(answer.get("gaps"), list):
-        shown["gaps"] = sorted((g.get("lot"), g.get("reason")) for g in answer["gaps"])
-    if isinstance(answer.get("risks"), list):
-        shown["risks"] = sorted((r.get("kind"), r.get("lot") or "") for r in answer["risks"])
-    expected = {
-        "coverage": mine["coverage"],
-        "origins": mine_origins,
-        "gaps": sorted((g["lot"], g["reason"]) for g in mine["gaps"]),
-        "risks": sorted((r["kind"], r["lot"] or "") for r in mine["risks"]),
-    }
-    for key, value in shown.items():
-        if not _same(_lists(expected[key]), _lists(value)):
+    expected = trace_view(found.report)
+    for key, value in expected.items():
+        if key not in answer:
+            continue
+        mine, shown = value, _shown_like(answer[key], value)
+        if key in _IDENTITY:
+            mine, shown = _sorted_items(mine, _IDENTITY[key]), _sorted_items(shown, _IDENTITY[key])
+        if not _same(mine, shown):
             found.problems.append(
                 f"the trace answer's {key} differ from what its evidence recomputes to: "
-                f"{_difference(_lists(expected[key]), _lists(value))}"
+                f"{_difference(mine, shown)}"
             )
 
 
-def _lists(value: object) -> object:
-    """Tuples as lists, so answers read from JSON compare with recomputed figures."""
-    if isinstance(value, tuple | list):
-        return [_lists(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _lists(v) for k, v in value.items()}
-    return value
+# Lists whose order carries no meaning, and the members that name an item of each.
+_IDENTITY: dict[str, tuple[str, ...]] = {
+    "origins": ("lot",),
+    "coverage": ("element",),
+    "gaps": ("lot", "reason"),
+    "risks": ("kind", "lot", "owner"),
+    "notChecked": ("check", "lot"),
+    "lots": ("id",),
+    "edges": ("consumer", "input"),
+}
+
+
+def trace_view(report: TraceReport) -> dict[str, Any]:
+    """The trace answer ``report`` gives, as JSON in the GraphQL field names of
+    ``oretrail.report.TRACE_QUERY`` (the fields the evidence determines; see
+    :func:`compare_answer`), built as ``gateway.types.trace_type`` builds it."""
+    graph, attribution = report.graph, report.attribution
+
+    def shares(values: Mapping[str, float], approximate: Collection[str] | None = None) -> Any:
+        return [
+            {"element": e, "share": v}
+            | ({} if approximate is None else {"approximate": e in approximate})
+            for e, v in sorted(values.items())
+        ]
+
+    origins = []
+    for o in attribution.origins:
+        lot = graph.lots[o.lot]
+        f = lot.facility
+        origins.append(
+            {
+                "lot": o.lot,
+                "owner": o.owner,
+                "material": lot.material,
+                "custody": None if o.custody is None else str(o.custody),
+                "recycledPostConsumer": lot.recycled_post_consumer,
+                "recycledPreConsumer": lot.recycled_pre_consumer,
+                "facility": None
+                if f is None
+                else {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "country": f.country,
+                    "region": f.region,
+                    "artisanal": f.artisanal,
+                    "cahra": f.cahra,
+                    "activities": sorted(str(a) for a in f.activities or ()),
+                },
+                "shares": shares(o.shares, o.approximate),
+            }
+        )
+    return {
+        "root": graph.root,
+        "asOf": report.as_of.isoformat(),
+        "maxDepth": report.max_depth,
+        "elements": list(attribution.elements),
+        "origins": origins,
+        "coverage": [
+            {"element": e, "coverage": c, "unknown": max(0.0, 1 - c)}
+            for e, c in sorted(attribution.coverage.items())
+        ],
+        "gaps": [
+            {
+                "lot": g.lot,
+                "owner": g.owner,
+                "reason": str(g.reason),
+                "via": g.via,
+                "shares": shares(g.shares),
+            }
+            for g in attribution.gaps
+        ],
+        "risks": [
+            {
+                "kind": str(r.kind),
+                "lot": r.lot,
+                "owner": r.owner,
+                "evidence": r.evidence,
+                "shares": shares(r.shares),
+            }
+            for r in report.risks
+        ],
+        "notChecked": [
+            {"check": str(u.check), "lot": u.lot, "owner": u.owner, "reason": u.reason}
+            for u in report.unchecked
+        ],
+        "lots": [
+            {
+                "id": i,
+                "owner": lot.owner,
+                "opened": True,
+                "material": lot.material,
+                "custody": None if lot.custody is None else str(lot.custody),
+            }
+            for i, lot in sorted(graph.lots.items())
+        ]
+        + [
+            {"id": i, "owner": u.owner, "opened": False, "material": None, "custody": None}
+            for i, u in sorted(graph.unopened.items())
+        ],
+        "edges": [
+            {"consumer": c, "input": link.lot, "kilograms": link.kilograms}
+            for c, link in graph.edges()
+        ],
+    }
+
+
+def _shown_like(shown: object, mine: object) -> object:
+    """``shown`` cut to the shape of ``mine``: objects keep only the members ``mine``
+    has (a member left out reads as null), lists keep their items; other shapes stay
+    as they are and so compare unequal."""
+    if isinstance(mine, Mapping):
+        if not isinstance(shown, Mapping):
+            return shown
+        return {k: _shown_like(shown.get(k), v) for k, v in mine.items()}
+    if isinstance(mine, list):
+        if not isinstance(shown, list):
+            return shown
+        template = mine[0] if mine else None
+        return [_shown_like(item, template) for item in shown]
+    return shown
+
+
+def _sorted_items(items: object, names: tuple[str, ...]) -> object:
+    """A list of objects in the order of the members ``names`` (as text)."""
+    if not isinstance(items, list):
+        return items
+    return sorted(
+        items,
+        key=lambda v: [str(v.get(n)) for n in names] if isinstance(v, Mapping) else [str(v)],
+    )
 
 
 def check_signed_answer(

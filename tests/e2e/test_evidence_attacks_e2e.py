@@ -13,6 +13,8 @@ import copy
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,10 @@ import pytest
 
 from oretrail.auth.callers import UserIdentity
 from oretrail.bootstrap import Federation, FederationConfig
+from oretrail.client import GatewayClient
+from oretrail.client_results import Trace
 from oretrail.report import TRACE_EVIDENCE_QUERY
-from oretrail.verify import verify_evidence
+from oretrail.verify import Verification, compare_answer, verify_evidence
 from tests.conftest import PACK, graphql, oem_token
 from tests.e2e.test_evidence_e2e import (
     AS_OF,
@@ -177,3 +181,101 @@ def test_oretrail_verify_refuses_a_hostile_answer_without_a_traceback(
     assert "Traceback" not in run.stderr
     assert "answer 0" in run.stderr, run.stderr[-2000:]
     assert "RFC 8785" in run.stderr, run.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def client_trace(federation: Federation, sample_config: FederationConfig) -> Trace:
+    """An honest trace, asked with its evidence by the typed client, checked by it."""
+
+    async def run() -> Trace:
+        async with GatewayClient(
+            federation.gateway_url,
+            oem_token(federation),
+            pinned=own_registry(federation, sample_config),
+        ) as gateway:
+            return await gateway.trace(PACK, as_of=date.fromisoformat(AS_OF), evidence=True)
+
+    return asyncio.run(run())
+
+
+def kasulo_origin(shown: dict[str, Any]) -> dict[str, Any]:
+    [origin] = [o for o in shown["origins"] if o["lot"] == KASULO]
+    return origin
+
+
+def _relabel_country(shown: dict[str, Any]) -> None:
+    kasulo_origin(shown)["facility"]["country"] = "AU"
+
+
+def _clear_cahra(shown: dict[str, Any]) -> None:
+    kasulo_origin(shown)["facility"]["cahra"] = False
+
+
+def _clear_artisanal(shown: dict[str, Any]) -> None:
+    facility = kasulo_origin(shown)["facility"]
+    facility["artisanal"] = not facility["artisanal"]
+
+
+def _change_owner(shown: dict[str, Any]) -> None:
+    kasulo_origin(shown)["owner"] = "kambove-mining"
+
+
+def _change_material(shown: dict[str, Any]) -> None:
+    kasulo_origin(shown)["material"] = "recycled black mass"
+
+
+def _halve_risk_shares(shown: dict[str, Any]) -> None:
+    [risk] = [r for r in shown["risks"] if r["kind"] == "CAHRA_ORIGIN" and r["lot"] == KASULO]
+    risk["shares"] = [{**s, "share": s["share"] / 2} for s in risk["shares"]]
+
+
+def _null_risks(shown: dict[str, Any]) -> None:
+    shown["risks"] = None
+
+
+def _drop_element(shown: dict[str, Any]) -> None:
+    shown["elements"] = [e for e in shown["elements"] if e != "Co"]
+
+
+def _shallower(shown: dict[str, Any]) -> None:
+    shown["maxDepth"] = 3
+
+
+def _hide_unknown(shown: dict[str, Any]) -> None:
+    shown["coverage"] = [{**c, "unknown": 0.0} for c in shown["coverage"]]
+
+
+def _edit_edge(shown: dict[str, Any]) -> None:
+    shown["edges"][0]["kilograms"] *= 2
+
+
+@pytest.mark.parametrize(
+    ("key", "edit"),
+    [
+        ("origins", _relabel_country),
+        ("origins", _clear_cahra),
+        ("origins", _clear_artisanal),
+        ("origins", _change_owner),
+        ("origins", _change_material),
+        ("risks", _halve_risk_shares),
+        ("risks", _null_risks),
+        ("elements", _drop_element),
+        ("maxDepth", _shallower),
+        ("coverage", _hide_unknown),
+        ("edges", _edit_edge),
+    ],
+)
+def test_a_trace_answer_edited_beside_an_honest_bundle_is_caught(
+    client_trace: Trace, key: str, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    """The gateway shows the caller an answer other than its evidence recomputes to: an
+    origin's country, CAHRA or ASM flag relabelled, a risk's shares cut, a field nulled.
+    The honest answer itself compares equal field for field."""
+    assert client_trace.verification is not None
+    assert client_trace.verification.problems == []
+    shown = copy.deepcopy(dict(client_trace.raw))
+    edit(shown)
+    found = Verification(report=client_trace.verification.report)
+    compare_answer(shown, found)
+    assert len(found.problems) == 1, found.problems
+    assert f"answer's {key} differ" in found.problems[0]
