@@ -199,7 +199,8 @@ def client_trace(federation: Federation, sample_config: FederationConfig) -> Tra
 
 
 def kasulo_origin(shown: dict[str, Any]) -> dict[str, Any]:
-    [origin] = [o for o in shown["origins"] if o["lot"] == KASULO]
+    origins: list[dict[str, Any]] = [o for o in shown["origins"] if o["lot"] == KASULO]
+    [origin] = origins
     return origin
 
 
