@@ -37,6 +37,7 @@ from oretrail.auth.requests import RequestContext
 from oretrail.auth.tokens import node_issuer, token_hash
 from oretrail.auth.witness import (
     EvidenceRejected,
+    call_hash,
     evidence_matches,
     request_hash,
     verify_answer,
@@ -138,7 +139,9 @@ def verify_evidence(
         answer = _object(raw, f"answers[{number}]")
         node = answer.get("node")
         try:
-            check_signed_answer(answer.get("response"), str(node), registry, request_hash)
+            check_signed_answer(
+                answer.get("response"), str(node), registry, request_hash, answer.get("variables")
+            )
         except EvidenceRejected as exc:
             found.problems.append(f"answer {number} (node {str(node)[:60]!r}): {exc}")
             continue
@@ -337,11 +340,18 @@ def _sorted_items(items: object, names: tuple[str, ...]) -> object:
 
 
 def check_signed_answer(
-    response: object, node: str, registry: PinnedRegistry, request: str
+    response: object,
+    node: str,
+    registry: PinnedRegistry,
+    request: str,
+    variables: object = None,
 ) -> None:
     """Raise EvidenceRejected unless ``response`` is ``node``'s signed answer to the
     signed request ``request`` (its ``SignedRequest.hash``), with a log receipt under a
-    checkpoint the node signed. The node's key comes from ``registry`` alone."""
+    checkpoint the node signed. The node's key comes from ``registry`` alone. With
+    ``variables`` (the call's GraphQL variables, as the bundle lists them), a GraphQL
+    answer must name them (``call``), so the ids asked and grants presented are the
+    node's word."""
     if not isinstance(response, Mapping):
         raise EvidenceRejected("the response is not a JSON object")
     evidence = _evidence_of(response)
@@ -363,6 +373,15 @@ def check_signed_answer(
             raise EvidenceRejected(f"the answer is signed as {claims.iss}, not {node}'s node")
         if claims.req != request_hash(request):
             raise EvidenceRejected("the node signed this answer for another request")
+        graphql = isinstance(response.get("extensions"), Mapping)
+        if (
+            variables is not None
+            and graphql
+            and (not isinstance(variables, Mapping) or claims.call != call_hash(variables))
+        ):
+            raise EvidenceRejected(
+                "the node signed this answer for another call (ids or grants differ)"
+            )
         evidence_matches(claims, receipt, response)
         return
     assert problem is not None
@@ -463,7 +482,11 @@ class _Rebuild:
     def __init__(self, bundle: Mapping[str, Any], found: Verification) -> None:
         self.found = found
         self.opened: dict[str, TracedLot] = {}
-        self.signed_gaps: dict[str, GapReason] = {}
+        # Per lot, its owner's signed NOT_FOUND or WITHHELD answers, each with the grants
+        # its call presented (as the node signed them; none for a whole refusal).
+        self.signed_gaps: dict[str, list[tuple[GapReason, frozenset[str]]]] = {}
+        # Per lot, the grants opened lots' signed answers issued for it.
+        self.issued: dict[str, set[str]] = {}
         self.reported: dict[str, Mapping[str, Any]] = {}
         for raw in _list(bundle.get("gaps"), "gaps"):
             gap = _object(raw, "gaps[]")
@@ -484,8 +507,10 @@ class _Rebuild:
             # node's refusal speaks for its own lots alone.
             for lot_id in ids:
                 if _owner(lot_id) == node:
-                    self.signed_gaps[lot_id] = GapReason.WITHHELD
+                    self.signed(lot_id, GapReason.WITHHELD, frozenset())
             return
+        raw_grants = variables.get("grants") if isinstance(variables, Mapping) else None
+        presented = frozenset(g for g in raw_grants or () if isinstance(g, str))
         try:
             replies = parse_lots(node, ids, dict(answer["response"]))
         except InvalidNodeAnswer:
@@ -495,10 +520,31 @@ class _Rebuild:
                 if lot_id in self.opened:
                     self.found.problems.append(f"{where}: lot {lot_id} is answered twice")
                 self.opened[lot_id] = reply.lot
+                for link in reply.lot.inputs:
+                    self.issued.setdefault(link.lot, set()).update(reply.grants.get(link.lot, ()))
             elif reply.reason is not None and _owner(lot_id) == node:
                 # Any node asked for another's lot truly says it holds no such lot; only
                 # the owner's NOT_FOUND or WITHHELD makes the lot a signed gap.
-                self.signed_gaps[lot_id] = reply.reason
+                self.signed(lot_id, reply.reason, presented)
+
+    def signed(self, lot_id: str, reason: GapReason, presented: frozenset[str]) -> None:
+        self.signed_gaps.setdefault(lot_id, []).append((reason, presented))
+
+    def signed_gap(self, lot_id: str) -> GapReason | None:
+        """The owner's signed reason for not opening ``lot_id``, if it answered a call that
+        presented a grant issued for the lot (any call, for a lot no grant names)."""
+        answers = self.signed_gaps.get(lot_id)
+        if not answers:
+            return None
+        issued = self.issued.get(lot_id)
+        for reason, presented in answers:
+            if not issued or presented & issued:
+                return reason
+        self.found.problems.append(
+            f"lot {lot_id}: its owner's signed {answers[0][0]} answered a call that did not "
+            "present the grant its consumer's node issued for it: a branch was dropped"
+        )
+        return answers[0][0]
 
     def walk(self, root: str, max_depth: int) -> LotGraph:
         """Breadth first from ``root``, so each lot is met at its shallowest depth."""
@@ -527,7 +573,7 @@ class _Rebuild:
         detail = str(claim.get("detail", "")) if claim is not None else ""
         if level > max_depth:
             return Unopened(lot_id, owner, GapReason.DEPTH_LIMIT, detail or "beyond the depth")
-        signed = self.signed_gaps.get(lot_id)
+        signed = self.signed_gap(lot_id)
         if signed is not None:
             if claim is None or claim.get("reason") != str(signed):
                 problems.append(

@@ -132,11 +132,6 @@ async def test_a_whole_refusal_by_another_node_opens_no_signed_gap(
     assert any(KASULO in p for p in found), found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the signed answer does not cover the call's ids and grants: the verifier "
-    "cannot tell a withheld lot from one asked without the grant that opens it",
-)
 async def test_a_lot_asked_of_its_owner_without_its_grant_is_caught(
     federation: Federation,
     sample_config: FederationConfig,
@@ -149,6 +144,28 @@ async def test_a_lot_asked_of_its_owner_without_its_grant_is_caught(
     answer = await signed_gap(federation, caller, honest, "kasulo-coop", KASULO)
     found = verify_evidence(dropped_as_signed_gap(honest, answer, registry), pinned=registry)
     assert not found.ok, found.unvouched
+
+
+async def test_a_grant_listed_beside_an_answer_but_not_presented_is_caught(
+    federation: Federation,
+    sample_config: FederationConfig,
+    caller: UserIdentity,
+    honest: dict[str, Any],
+) -> None:
+    """The same withheld answer, with the grant written into the call's variables after
+    the fact: the node signed the variables it was asked with, so the edit shows."""
+    registry = own_registry(federation, sample_config)
+    answer = await signed_gap(federation, caller, honest, "kasulo-coop", KASULO)
+    issued = [
+        c["grant"]
+        for a in honest["answers"]
+        for c in a["response"]["data"]["lots"]["continuations"]
+        if KASULO in c["lots"]
+    ]
+    assert issued
+    answer["variables"] = {**answer["variables"], "grants": issued}
+    found = problems(dropped_as_signed_gap(honest, answer, registry), registry)
+    assert any("another call" in p for p in found), found
 
 
 @pytest.mark.parametrize(
