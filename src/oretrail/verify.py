@@ -37,6 +37,7 @@ from oretrail.auth.requests import RequestContext
 from oretrail.auth.tokens import node_issuer, token_hash
 from oretrail.auth.witness import (
     EvidenceRejected,
+    call_hash,
     evidence_matches,
     request_hash,
     verify_answer,
@@ -58,6 +59,7 @@ __all__ = [
     "recompute",
     "risk_settings",
     "roles_of",
+    "trace_view",
     "verify_evidence",
 ]
 
@@ -137,7 +139,9 @@ def verify_evidence(
         answer = _object(raw, f"answers[{number}]")
         node = answer.get("node")
         try:
-            check_signed_answer(answer.get("response"), str(node), registry, request_hash)
+            check_signed_answer(
+                answer.get("response"), str(node), registry, request_hash, answer.get("variables")
+            )
         except EvidenceRejected as exc:
             found.problems.append(f"answer {number} (node {str(node)[:60]!r}): {exc}")
             continue
@@ -174,56 +178,180 @@ def recompute(
 
 def compare_answer(answer: Mapping[str, Any], found: Verification) -> None:
     """Add to ``found`` every way the trace answer the caller was shown (the gateway's
-    GraphQL ``trace`` fields) differs from the figures its evidence recomputes to.
+    GraphQL ``trace`` fields, as ``oretrail.report.TRACE_QUERY`` asks them) differs from
+    the trace its evidence recomputes to.
 
-    A gateway could send an honest bundle beside a dishonest answer; only the fields
-    the answer holds are compared: coverage, origins and their shares, gaps, risks.
+    A gateway could send an honest bundle beside a dishonest answer. Every field the
+    answer holds that the evidence determines is compared: root, as-of, depth, elements;
+    each origin's owner, material, custody, recycled shares, facility (name, kind,
+    country, region, artisanal, CAHRA, activities) and element shares; coverage and
+    unknown; each gap's owner, reason, via and shares; each risk's owner, evidence and
+    shares; the checks not made; the lots and the edges. A field left out of the answer
+    is not compared (the caller did not ask for it); one the answer holds as null or
+    another shape is a difference. Free text only the gateway writes (a gap's detail,
+    the allocation note) is not compared.
     """
     if found.report is None:
         return
-    mine = trace_figures(found.report)
-    mine_origins = {o["lot"]: o["shares"] for o in mine["origins"]}
-    shown: dict[str, Any] = {}
-    if isinstance(answer.get("coverage"), list):
-        shown["coverage"] = {c.get("element"): c.get("coverage") for c in answer["coverage"]}
-    if isinstance(answer.get("origins"), list):
-        shown["origins"] = {
-            o.get("lot"): {s.get("element"): s.get("share") for s in o.get("shares") or []}
-            for o in answer["origins"]
-        }
-    if isinstance(answer.get("gaps"), list):
-        shown["gaps"] = sorted((g.get("lot"), g.get("reason")) for g in answer["gaps"])
-    if isinstance(answer.get("risks"), list):
-        shown["risks"] = sorted((r.get("kind"), r.get("lot") or "") for r in answer["risks"])
-    expected = {
-        "coverage": mine["coverage"],
-        "origins": mine_origins,
-        "gaps": sorted((g["lot"], g["reason"]) for g in mine["gaps"]),
-        "risks": sorted((r["kind"], r["lot"] or "") for r in mine["risks"]),
-    }
-    for key, value in shown.items():
-        if not _same(_lists(expected[key]), _lists(value)):
+    expected = trace_view(found.report)
+    for key, value in expected.items():
+        if key not in answer:
+            continue
+        mine, shown = value, _shown_like(answer[key], value)
+        if key in _IDENTITY:
+            mine, shown = _sorted_items(mine, _IDENTITY[key]), _sorted_items(shown, _IDENTITY[key])
+        if not _same(mine, shown):
             found.problems.append(
                 f"the trace answer's {key} differ from what its evidence recomputes to: "
-                f"{_difference(_lists(expected[key]), _lists(value))}"
+                f"{_difference(mine, shown)}"
             )
 
 
-def _lists(value: object) -> object:
-    """Tuples as lists, so answers read from JSON compare with recomputed figures."""
-    if isinstance(value, tuple | list):
-        return [_lists(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _lists(v) for k, v in value.items()}
-    return value
+# Lists whose order carries no meaning, and the members that name an item of each.
+_IDENTITY: dict[str, tuple[str, ...]] = {
+    "origins": ("lot",),
+    "coverage": ("element",),
+    "gaps": ("lot", "reason"),
+    "risks": ("kind", "lot", "owner"),
+    "notChecked": ("check", "lot"),
+    "lots": ("id",),
+    "edges": ("consumer", "input"),
+}
+
+
+def trace_view(report: TraceReport) -> dict[str, Any]:
+    """The trace answer ``report`` gives, as JSON in the GraphQL field names of
+    ``oretrail.report.TRACE_QUERY`` (the fields the evidence determines; see
+    :func:`compare_answer`), built as ``gateway.types.trace_type`` builds it."""
+    graph, attribution = report.graph, report.attribution
+
+    def shares(values: Mapping[str, float], approximate: Collection[str] | None = None) -> Any:
+        return [
+            {"element": e, "share": v}
+            | ({} if approximate is None else {"approximate": e in approximate})
+            for e, v in sorted(values.items())
+        ]
+
+    origins = []
+    for o in attribution.origins:
+        lot = graph.lots[o.lot]
+        f = lot.facility
+        origins.append(
+            {
+                "lot": o.lot,
+                "owner": o.owner,
+                "material": lot.material,
+                "custody": None if o.custody is None else str(o.custody),
+                "recycledPostConsumer": lot.recycled_post_consumer,
+                "recycledPreConsumer": lot.recycled_pre_consumer,
+                "facility": None
+                if f is None
+                else {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "country": f.country,
+                    "region": f.region,
+                    "artisanal": f.artisanal,
+                    "cahra": f.cahra,
+                    "activities": sorted(str(a) for a in f.activities or ()),
+                },
+                "shares": shares(o.shares, o.approximate),
+            }
+        )
+    return {
+        "root": graph.root,
+        "asOf": report.as_of.isoformat(),
+        "maxDepth": report.max_depth,
+        "elements": list(attribution.elements),
+        "origins": origins,
+        "coverage": [
+            {"element": e, "coverage": c, "unknown": max(0.0, 1 - c)}
+            for e, c in sorted(attribution.coverage.items())
+        ],
+        "gaps": [
+            {
+                "lot": g.lot,
+                "owner": g.owner,
+                "reason": str(g.reason),
+                "via": g.via,
+                "shares": shares(g.shares),
+            }
+            for g in attribution.gaps
+        ],
+        "risks": [
+            {
+                "kind": str(r.kind),
+                "lot": r.lot,
+                "owner": r.owner,
+                "evidence": r.evidence,
+                "shares": shares(r.shares),
+            }
+            for r in report.risks
+        ],
+        "notChecked": [
+            {"check": str(u.check), "lot": u.lot, "owner": u.owner, "reason": u.reason}
+            for u in report.unchecked
+        ],
+        "lots": [
+            {
+                "id": i,
+                "owner": lot.owner,
+                "opened": True,
+                "material": lot.material,
+                "custody": None if lot.custody is None else str(lot.custody),
+            }
+            for i, lot in sorted(graph.lots.items())
+        ]
+        + [
+            {"id": i, "owner": u.owner, "opened": False, "material": None, "custody": None}
+            for i, u in sorted(graph.unopened.items())
+        ],
+        "edges": [
+            {"consumer": c, "input": link.lot, "kilograms": link.kilograms}
+            for c, link in graph.edges()
+        ],
+    }
+
+
+def _shown_like(shown: object, mine: object) -> object:
+    """``shown`` cut to the shape of ``mine``: objects keep only the members ``mine``
+    has (a member left out reads as null), lists keep their items; other shapes stay
+    as they are and so compare unequal."""
+    if isinstance(mine, Mapping):
+        if not isinstance(shown, Mapping):
+            return shown
+        return {k: _shown_like(shown.get(k), v) for k, v in mine.items()}
+    if isinstance(mine, list):
+        if not isinstance(shown, list):
+            return shown
+        template = mine[0] if mine else None
+        return [_shown_like(item, template) for item in shown]
+    return shown
+
+
+def _sorted_items(items: object, names: tuple[str, ...]) -> object:
+    """A list of objects in the order of the members ``names`` (as text)."""
+    if not isinstance(items, list):
+        return items
+    return sorted(
+        items,
+        key=lambda v: [str(v.get(n)) for n in names] if isinstance(v, Mapping) else [str(v)],
+    )
 
 
 def check_signed_answer(
-    response: object, node: str, registry: PinnedRegistry, request: str
+    response: object,
+    node: str,
+    registry: PinnedRegistry,
+    request: str,
+    variables: object = None,
 ) -> None:
     """Raise EvidenceRejected unless ``response`` is ``node``'s signed answer to the
     signed request ``request`` (its ``SignedRequest.hash``), with a log receipt under a
-    checkpoint the node signed. The node's key comes from ``registry`` alone."""
+    checkpoint the node signed. The node's key comes from ``registry`` alone. With
+    ``variables`` (the call's GraphQL variables, as the bundle lists them), a GraphQL
+    answer must name them (``call``), so the ids asked and grants presented are the
+    node's word."""
     if not isinstance(response, Mapping):
         raise EvidenceRejected("the response is not a JSON object")
     evidence = _evidence_of(response)
@@ -245,6 +373,15 @@ def check_signed_answer(
             raise EvidenceRejected(f"the answer is signed as {claims.iss}, not {node}'s node")
         if claims.req != request_hash(request):
             raise EvidenceRejected("the node signed this answer for another request")
+        graphql = isinstance(response.get("extensions"), Mapping)
+        if (
+            variables is not None
+            and graphql
+            and (not isinstance(variables, Mapping) or claims.call != call_hash(variables))
+        ):
+            raise EvidenceRejected(
+                "the node signed this answer for another call (ids or grants differ)"
+            )
         evidence_matches(claims, receipt, response)
         return
     assert problem is not None
@@ -345,7 +482,11 @@ class _Rebuild:
     def __init__(self, bundle: Mapping[str, Any], found: Verification) -> None:
         self.found = found
         self.opened: dict[str, TracedLot] = {}
-        self.signed_gaps: dict[str, GapReason] = {}
+        # Per lot, its owner's signed NOT_FOUND or WITHHELD answers, each with the grants
+        # its call presented (as the node signed them; none for a whole refusal).
+        self.signed_gaps: dict[str, list[tuple[GapReason, frozenset[str]]]] = {}
+        # Per lot, the grants opened lots' signed answers issued for it.
+        self.issued: dict[str, set[str]] = {}
         self.reported: dict[str, Mapping[str, Any]] = {}
         for raw in _list(bundle.get("gaps"), "gaps"):
             gap = _object(raw, "gaps[]")
@@ -361,10 +502,15 @@ class _Rebuild:
             return
         response = answer.get("response")
         if isinstance(response, Mapping) and "data" not in response and "evidence" in response:
-            # The node's signed refusal of the whole request: every id is WITHHELD.
+            # The node's signed refusal of the whole request: every id it owns is WITHHELD.
+            # The ids are the gateway's word (the signature does not cover them), and a
+            # node's refusal speaks for its own lots alone.
             for lot_id in ids:
-                self.signed_gaps[lot_id] = GapReason.WITHHELD
+                if _owner(lot_id) == node:
+                    self.signed(lot_id, GapReason.WITHHELD, frozenset())
             return
+        raw_grants = variables.get("grants") if isinstance(variables, Mapping) else None
+        presented = frozenset(g for g in raw_grants or () if isinstance(g, str))
         try:
             replies = parse_lots(node, ids, dict(answer["response"]))
         except InvalidNodeAnswer:
@@ -374,8 +520,31 @@ class _Rebuild:
                 if lot_id in self.opened:
                     self.found.problems.append(f"{where}: lot {lot_id} is answered twice")
                 self.opened[lot_id] = reply.lot
-            elif reply.reason is not None:
-                self.signed_gaps[lot_id] = reply.reason
+                for link in reply.lot.inputs:
+                    self.issued.setdefault(link.lot, set()).update(reply.grants.get(link.lot, ()))
+            elif reply.reason is not None and _owner(lot_id) == node:
+                # Any node asked for another's lot truly says it holds no such lot; only
+                # the owner's NOT_FOUND or WITHHELD makes the lot a signed gap.
+                self.signed(lot_id, reply.reason, presented)
+
+    def signed(self, lot_id: str, reason: GapReason, presented: frozenset[str]) -> None:
+        self.signed_gaps.setdefault(lot_id, []).append((reason, presented))
+
+    def signed_gap(self, lot_id: str) -> GapReason | None:
+        """The owner's signed reason for not opening ``lot_id``, if it answered a call that
+        presented a grant issued for the lot (any call, for a lot no grant names)."""
+        answers = self.signed_gaps.get(lot_id)
+        if not answers:
+            return None
+        issued = self.issued.get(lot_id)
+        for reason, presented in answers:
+            if not issued or presented & issued:
+                return reason
+        self.found.problems.append(
+            f"lot {lot_id}: its owner's signed {answers[0][0]} answered a call that did not "
+            "present the grant its consumer's node issued for it: a branch was dropped"
+        )
+        return answers[0][0]
 
     def walk(self, root: str, max_depth: int) -> LotGraph:
         """Breadth first from ``root``, so each lot is met at its shallowest depth."""
@@ -399,15 +568,12 @@ class _Rebuild:
     def gap(self, lot_id: str, level: int, max_depth: int) -> Unopened:
         """Why ``lot_id`` is not opened, if the evidence supports it; a problem if not."""
         problems = self.found.problems
-        try:
-            owner = parse_lot_id(lot_id).org
-        except InvalidLotId:
-            owner = ""
+        owner = _owner(lot_id)
         claim = self.reported.get(lot_id)
         detail = str(claim.get("detail", "")) if claim is not None else ""
         if level > max_depth:
             return Unopened(lot_id, owner, GapReason.DEPTH_LIMIT, detail or "beyond the depth")
-        signed = self.signed_gaps.get(lot_id)
+        signed = self.signed_gap(lot_id)
         if signed is not None:
             if claim is None or claim.get("reason") != str(signed):
                 problems.append(
@@ -441,6 +607,14 @@ class _Rebuild:
                 f"{lot_id}: {reason} (reported by the gateway: {detail[:120]})"
             )
         return Unopened(lot_id, owner, reason, detail)
+
+
+def _owner(lot_id: str) -> str:
+    """The organisation a lot id names ("" if it is not a lot id)."""
+    try:
+        return parse_lot_id(lot_id).org
+    except InvalidLotId:
+        return ""
 
 
 def _compare(

@@ -42,6 +42,9 @@ _DASH = "\u2014 "
 _ED25519 = b"\x01"
 # A checkpoint is a few hundred bytes; anything much longer is not one of ours.
 MAX_NOTE_BYTES = 16 * 1024
+# No log of ours holds 2**63 entries (auth.merkle's proofs stop at 63 levels).
+MAX_TREE_SIZE = 2**63 - 1
+_MAX_SIZE_DIGITS = len(str(MAX_TREE_SIZE))
 
 
 class CheckpointRejected(OretrailError):
@@ -100,7 +103,14 @@ def parse_checkpoint(note: object) -> tuple[Checkpoint, str, list[tuple[str, byt
     if len(lines) < 3:
         raise CheckpointRejected("a checkpoint's text has an origin, a size and a root hash")
     origin, size_text, root_text = lines[0], lines[1], lines[2]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    # ASCII digits only: str.isdigit() also takes "\u00b2" (which int() refuses) and
+    # other scripts' digits; and at most 2**63 - 1, so int() never meets a huge number.
+    if (
+        not (size_text.isascii() and size_text.isdigit())
+        or (size_text != "0" and size_text.startswith("0"))
+        or len(size_text) > _MAX_SIZE_DIGITS
+        or int(size_text) > MAX_TREE_SIZE
+    ):
         raise CheckpointRejected(f"checkpoint size {size_text[:30]!r} is not a decimal number")
     try:
         root = base64.b64decode(root_text, validate=True)

@@ -116,7 +116,7 @@ def _read_note(file: Path) -> str:
     if text.lstrip().startswith("{"):
         try:
             note = json.loads(text).get("checkpoint")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             note = None
         if not isinstance(note, str):
             raise LogTampered(f'{file}: JSON without a "checkpoint" note')
@@ -135,9 +135,12 @@ def _external(
     for file in receipt_files:
         try:
             document = json.loads(file.read_text(encoding="utf-8"))
+            found = list(_found_receipts(document))
         except (OSError, ValueError) as exc:
             raise LogTampered(f"{file}: cannot read receipts: {exc}") from None
-        for raw, answer in _found_receipts(document):
+        except RecursionError:  # nesting deeper than the reader (or the walk) goes
+            raise LogTampered(f"{file}: cannot read receipts: nested too deep") from None
+        for raw, answer in found:
             note = raw.get("checkpoint")
             if not isinstance(note, str) or note.split("\n", 1)[0] != origin:
                 continue  # another node's receipt

@@ -10,9 +10,11 @@ carries, in ``extensions.evidence`` (GraphQL) or a top-level ``evidence`` member
                  "checkpoint": "<signed note>", "proof": ["<base64 hash>", ...]}}
 
 The answer is an EdDSA JWS (``typ`` answer+jwt) by the node key over
-``{iss, iat, jti, req, digest, index, leaf, size, root}``: the caller's request
-hash (hex SHA-256 of the signed request, null if it never verified), the
-response digest (:func:`response_digest`) and the receipt's leaf and checkpoint.
+``{iss, iat, jti, req, call, digest, index, leaf, size, root}``: the caller's
+request hash (hex SHA-256 of the signed request, null if it never verified), the
+call's hash (:func:`call_hash` of the GraphQL variables it was asked with: the ids
+and the grants presented; null for a refusal before they were read), the response
+digest (:func:`response_digest`) and the receipt's leaf and checkpoint.
 The node, the gateway and ``oretrail verify`` all use these functions.
 """
 
@@ -43,6 +45,7 @@ __all__ = [
     "AnswerClaims",
     "EvidenceRejected",
     "Receipt",
+    "call_hash",
     "canonical_json",
     "evidence_matches",
     "request_hash",
@@ -65,6 +68,9 @@ class EvidenceRejected(OretrailError):
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 canonical JSON; strings that are not Unicode text are escaped first.
 
+    Raises EvidenceRejected for a value RFC 8785 cannot write (a non-finite number, an
+    integer beyond 2**53 that is not an exact double) or nested too deep to walk.
+
     A lone surrogate (``"\\ud800"`` from a JSON escape) cannot be encoded as UTF-8;
     it is written as the six characters ``\\ud800`` so the value still hashes.
 
@@ -76,16 +82,23 @@ def canonical_json(value: Any) -> bytes:
     float that both Python and ECMAScript write in plain decimal notation.
     """
     try:
-        plain = _plain(value)
-    except _NotPlain:
-        plain = None
-    try:
-        if plain is not None:
-            text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            return text.encode("utf-8")
-        return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
-        return rfc8785.dumps(_escaped(value))
+        try:
+            plain = _plain(value)
+        except _NotPlain:
+            plain = None
+        try:
+            if plain is not None:
+                text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                return text.encode("utf-8")
+            return rfc8785.dumps(value)
+        except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+            return rfc8785.dumps(_escaped(value))
+    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+        # A hostile bundle can hold numbers RFC 8785 cannot write (infinity, integers past
+        # 2**53) or nesting deeper than the stack: no digest, so nothing it claims verifies.
+        raise EvidenceRejected(
+            f"the value cannot be written as RFC 8785 JSON: {type(exc).__name__}"
+        ) from None
 
 
 class _NotPlain(Exception):
@@ -151,6 +164,15 @@ def response_digest(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(covered)).hexdigest()
 
 
+def call_hash(variables: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the RFC 8785 JSON of a call's GraphQL variables (ids, grants...).
+
+    The node signs it, so the ids asked and the grants presented are the node's word,
+    not the gateway's: a lot refused because its grant was left out is told apart.
+    """
+    return hashlib.sha256(canonical_json(dict(variables))).hexdigest()
+
+
 def request_hash(signed_request_hash: str | None) -> str | None:
     """Hex SHA-256 of a caller's signed request, from ``SignedRequest.hash`` (base64url)."""
     if signed_request_hash is None:
@@ -192,15 +214,21 @@ class AnswerClaims:
     leaf: str
     size: int
     root: str
+    # call_hash of the variables the node was asked with; None: not read (a refusal).
+    call: str | None = None
 
 
-def sign_answer(key: SigningKey, req: str | None, digest: str, receipt: Receipt) -> str:
-    """The node's signed answer over the request hash, response digest and receipt."""
+def sign_answer(
+    key: SigningKey, req: str | None, digest: str, receipt: Receipt, call: str | None = None
+) -> str:
+    """The node's signed answer over the request hash, the call's hash, the response
+    digest and the receipt."""
     payload = {
         "iss": key.issuer,
         "iat": int(time.time()),
         "jti": secrets.token_urlsafe(16),
         "req": req,
+        "call": call,
         "digest": digest,
         "index": receipt.index,
         "leaf": receipt.leaf.hex(),
@@ -239,7 +267,10 @@ def verify_answer(token: object, public: Ed25519PublicKey) -> AnswerClaims:
     if header.get("typ") != ANSWER_TYP or any(h in header for h in (*KEY_HEADERS, "crit")):
         raise EvidenceRejected("the signed answer's header is not an answer+jwt header")
     try:
-        answer = AnswerClaims(**{name: claims[name] for name in AnswerClaims.__slots__})
+        answer = AnswerClaims(
+            **{name: claims[name] for name in AnswerClaims.__slots__ if name != "call"},
+            call=claims.get("call"),
+        )
     except KeyError as exc:
         raise EvidenceRejected(f"the signed answer lacks the claim {exc.args[0]!r}") from None
     if (
@@ -249,6 +280,7 @@ def verify_answer(token: object, public: Ed25519PublicKey) -> AnswerClaims:
         or not _is_hex64(answer.digest)
         or not _is_hex64(answer.leaf)
         or not (answer.req is None or _is_hex64(answer.req))
+        or not (answer.call is None or _is_hex64(answer.call))
     ):
         raise EvidenceRejected("the signed answer's claims are malformed")
     return answer

@@ -90,6 +90,9 @@ class _NodeGraphQL(GraphQLOverHTTP[NodeContext]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        # The signed answer names the call: the ids asked and the grants presented.
+        variables = request_data.variables
+        context.entry.variables = dict(variables) if isinstance(variables, dict) else {}
         # The gateway's lots document (every trace hop) skips the general executor.
         lots = match_lots(
             request_data.query,

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from oretrail.auth.access_log import AccessLog
 from oretrail.auth.keys import SigningKey
 from oretrail.auth.principal import Principal
-from oretrail.auth.witness import request_hash, response_digest, sign_answer
+from oretrail.auth.witness import call_hash, request_hash, response_digest, sign_answer
 from oretrail.domain.model import Shipment
 from oretrail.node.shipment_log import ShipmentLog
 
@@ -42,6 +42,8 @@ class RequestEntry:
     lots: list[dict[str, Any]] = field(default_factory=list)
     # Shipment records the decisions consulted (witnessed before the answer leaves).
     shipments: list[Shipment] = field(default_factory=list)
+    # The GraphQL variables the request was answered with (None: never read).
+    variables: dict[str, Any] | None = None
     sealed: bool = False
 
     def add(self, query: str, lots: list[dict[str, Any]]) -> None:
@@ -103,7 +105,9 @@ class Witness:
         }
         entry.sealed = True
         receipt = await self.log.append(record)
-        return {"answer": sign_answer(self.key, req, digest, receipt), "receipt": receipt.to_json()}
+        call = None if entry.variables is None else call_hash(entry.variables)
+        answer = sign_answer(self.key, req, digest, receipt, call)
+        return {"answer": answer, "receipt": receipt.to_json()}
 
 
 def _refusal_body(raw: bytes, status: int) -> tuple[dict[str, Any], str]:
