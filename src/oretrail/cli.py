@@ -257,6 +257,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
     )
     trace.add_argument(
+        "--progress",
+        action="store_true",
+        help="say every second on stderr how long the trace has run, also when stderr is "
+        "not a terminal (on a terminal it always does)",
+    )
+    trace.add_argument(
         "--evidence",
         type=Path,
         default=None,
@@ -422,7 +428,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             evidence=args.evidence is not None,
             pinned=pinned,
         )
-        traced = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
+        traced = asyncio.run(
+            _with_progress(f"tracing {args.lot} through {url}", call, asked=args.progress)
+        )
         trace = dict(traced.raw)
         bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
@@ -479,19 +487,27 @@ def _endpoint_port(endpoint: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
-    """Await ``call``; on a terminal, say every second on stderr how long it has taken."""
-    if not sys.stderr.isatty():
+async def _with_progress(what: str, call: Awaitable[_T], *, asked: bool = False) -> _T:
+    """Await ``call``, saying every second on stderr how long it has taken: on a
+    terminal as one line rewritten in place; elsewhere only when ``asked``
+    (--progress), as one line per second (``oretrail: <what> ... <n> s``), so that
+    logs and tests see it. Standard output is never touched."""
+    terminal = sys.stderr.isatty()
+    if not (terminal or asked):
         return await call
     task = asyncio.ensure_future(call)
     started = time.monotonic()
     try:
         while not (await asyncio.wait({task}, timeout=1.0))[0]:
-            elapsed = time.monotonic() - started
-            print(f"\roretrail: {what} ... {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
+            line = f"oretrail: {what} ... {time.monotonic() - started:.0f} s"
+            if terminal:
+                print(f"\r{line}", end="", file=sys.stderr, flush=True)
+            else:
+                print(line, file=sys.stderr, flush=True)
     finally:
         task.cancel()
-        print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
+        if terminal:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
     return task.result()
 
 

@@ -372,3 +372,26 @@ def test_an_interrupt_while_the_command_starts_shows_no_traceback() -> None:
     # fast machine, interrupted in main: 130 either way for the user.
     assert process.returncode in (-signal.SIGINT, 130), (process.returncode, err)
     assert out == "" or process.returncode == 130
+
+
+def test_a_slow_trace_shows_progress_on_stderr_and_json_alone_on_stdout(tmp_path: Path) -> None:
+    """--progress on a pipe: a line per second on stderr while the gateway waits for the
+    mine (2 s late), the JSON alone on stdout; without --progress, stderr stays empty."""
+    with slow_mine_federation(tmp_path) as (federation, _):
+        user = str(federation.user("nordvolt").save(tmp_path))
+        args = ["trace", PACK, "--gateway", federation.gateway_url, "--user", user]
+        args += ["--as-of", "2026-11-26", "--json"]
+        run = oretrail(*args, "--progress")
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["root"] == PACK
+        lines = run.stderr.splitlines()
+        # The mine alone answers 2 s late: at least the lines at 1 s and 2 s, each whole.
+        assert len(lines) >= 2, run.stderr
+        for line in lines:
+            assert line.startswith(f"oretrail: tracing {PACK} through "), line
+            assert line.endswith(" s"), line
+        assert lines[0].endswith(" ... 1 s"), lines[0]
+        quiet = oretrail(*args)
+        assert quiet.returncode == 0, quiet.stderr
+        assert quiet.stderr == ""
+        assert json.loads(quiet.stdout)["root"] == PACK
