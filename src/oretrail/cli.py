@@ -51,7 +51,13 @@ from oretrail.cli_due_diligence import (
 )
 from oretrail.cli_epcis import add_epcis_commands, run_epcis_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.cli_http import (
+    CommandFailed,
+    add_user_arguments,
+    check_gateway_url,
+    load_user,
+    post_to_gateway,
+)
 from oretrail.cli_passports import (
     add_export_commands,
     passport_summary,
@@ -277,13 +283,7 @@ def _parser() -> argparse.ArgumentParser:
         help="with --evidence: your own pinned registry copy to check the nodes' keys "
         "against (default: the snapshot the gateway sends, noted as such)",
     )
-    trace.add_argument(
-        "--user",
-        type=Path,
-        default=None,
-        help="your user key (.pem, with its .cert beside it) from `oretrail keys certify` "
-        "(default: $ORETRAIL_USER)",
-    )
+    add_user_arguments(trace)
 
     seed = commands.add_parser(
         "seed",
@@ -416,7 +416,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
-        user = load_user(args.user)
+        user = load_user(args.user, args.token_file)
         pinned = None if args.pinned is None else load_pinned(args.pinned)
         call = _query_trace(
             url,

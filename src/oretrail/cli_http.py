@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from oretrail.auth.callers import UserIdentity
-from oretrail.client import DEFAULT_TIMEOUT, GatewayClient
+import jwt
 
-__all__ = ["CommandFailed", "check_gateway_url", "load_user", "post_to_gateway"]
+from oretrail.auth.callers import USER_CERT_TYP, UserIdentity
+from oretrail.auth.keys import load_signing_key
+from oretrail.auth.tokens import org_of
+from oretrail.client import DEFAULT_TIMEOUT, GatewayClient
+from oretrail.errors import ConfigError
+
+__all__ = [
+    "CommandFailed",
+    "add_user_arguments",
+    "check_gateway_url",
+    "load_token_file",
+    "load_user",
+    "post_to_gateway",
+]
+
+# The keys a token file may hold (docs/api.md, "Token files").
+TOKEN_FILE_KEYS = frozenset({"key", "certificate"})
 
 
 class CommandFailed(Exception):
@@ -49,12 +66,96 @@ async def post_to_gateway(
     return document
 
 
-def load_user(path: Path | None) -> UserIdentity:
-    """The caller's user key and certificate: ``path``, or $ORETRAIL_USER."""
+def add_user_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--user PEM`` or ``--token-file FILE``: who signs the command's requests."""
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument(
+        "--user",
+        type=Path,
+        default=None,
+        help="your user key (.pem, with its .cert beside it) from `oretrail keys certify` "
+        "(default: $ORETRAIL_USER)",
+    )
+    who.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a TOML file naming your user key and its certificate (key = ..., "
+        "certificate = ...; docs/api.md); each request is still signed here",
+    )
+
+
+def load_user(path: Path | None, token_file: Path | None = None) -> UserIdentity:
+    """The caller's user key and certificate: from ``token_file``, ``path``, or
+    $ORETRAIL_USER, in that order. CommandFailed (one line) when there is none."""
+    if token_file is not None:
+        return load_token_file(token_file)
     where = path or (Path(os.environ["ORETRAIL_USER"]) if os.environ.get("ORETRAIL_USER") else None)
     if where is None:
         raise CommandFailed(
-            "a user key is needed: pass --user or set ORETRAIL_USER "
+            "a user key is needed: pass --user or --token-file, or set ORETRAIL_USER "
             "(development: `oretrail keys certify --org <member> --sub <you>`)"
         )
     return UserIdentity.load(where)
+
+
+def load_token_file(path: Path) -> UserIdentity:
+    """The user key and certificate a token file names.
+
+    The file is TOML: ``key`` (the user's private key, PEM, as `oretrail keys certify`
+    writes it) and optionally ``certificate`` (its organisation's user certificate,
+    default: the key's path with ``.cert``); relative paths are read from the file's
+    folder. It holds no bearer token: a signed request binds exactly one document and
+    its variables (DESIGN.md, Trust 2), so the command signs each request itself.
+    The user id is the certificate's ``sub``, read unverified (the gateway verifies).
+    Raises CommandFailed naming the file (and key) for anything missing or malformed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CommandFailed(f"--token-file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandFailed(f"--token-file {path}: cannot read it: {exc}") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CommandFailed(f"--token-file {path}: not TOML: {exc}") from None
+    unknown = sorted(set(table) - TOKEN_FILE_KEYS)
+    if unknown:
+        raise CommandFailed(
+            f"--token-file {path}: unknown key {unknown[0]!r} (expected key and certificate)"
+        )
+    key_path = _named_path(path, table, "key")
+    if key_path is None:
+        raise CommandFailed(f"--token-file {path}: no 'key' (the path of your user key)")
+    cert_path = _named_path(path, table, "certificate") or key_path.with_suffix(".cert")
+    try:
+        key = load_signing_key(key_path)
+    except ConfigError as exc:
+        raise CommandFailed(f"--token-file {path}: {exc}") from None
+    org = org_of(key.issuer)
+    if org is None:
+        raise CommandFailed(f"--token-file {path}: {key_path} is not a user key of an organisation")
+    try:
+        certificate = cert_path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandFailed(f"--token-file {path}: cannot read the certificate: {exc}") from None
+    try:
+        header = jwt.get_unverified_header(certificate)
+        claims = jwt.decode(certificate, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        raise CommandFailed(f"--token-file {path}: {cert_path} is not a user certificate") from None
+    sub = claims.get("sub")
+    if header.get("typ") != USER_CERT_TYP or not isinstance(sub, str) or not sub:
+        raise CommandFailed(f"--token-file {path}: {cert_path} is not a user certificate")
+    return UserIdentity(org, sub, key, certificate)
+
+
+def _named_path(token_file: Path, table: dict[str, Any], name: str) -> Path | None:
+    value = table.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise CommandFailed(f"--token-file {token_file}: {name!r} must be a path (a string)")
+    return token_file.parent / Path(value).expanduser()

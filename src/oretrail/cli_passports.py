@@ -20,7 +20,7 @@ from graphql import FieldNode, NameNode, OperationDefinitionNode, parse, print_a
 
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import load_org_key
-from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_http import CommandFailed, add_user_arguments, load_user, post_to_gateway
 from oretrail.standards.vc import sign_credential
 
 __all__ = [
@@ -80,9 +80,7 @@ def add_export_commands(
             default=None,
             help="judge certificates on this date, YYYY-MM-DD",
         )
-        command.add_argument(
-            "--user", type=Path, default=None, help="your user key (default: $ORETRAIL_USER)"
-        )
+        add_user_arguments(command)
         command.add_argument(
             "--keys",
             type=Path,
@@ -100,7 +98,7 @@ def add_export_commands(
 
 
 def run_export_command(args: argparse.Namespace) -> int:
-    user = load_user(args.user)
+    user = load_user(args.user, args.token_file)
     # The key is opened first: a missing key fails before any trace is run.
     org_key = None if args.unsigned else load_org_key(args.keys, user.org)
     passports = asyncio.run(

@@ -395,3 +395,61 @@ def test_a_slow_trace_shows_progress_on_stderr_and_json_alone_on_stdout(tmp_path
         assert quiet.returncode == 0, quiet.stderr
         assert quiet.stderr == ""
         assert json.loads(quiet.stdout)["root"] == PACK
+
+
+def test_a_missing_token_file_is_one_line() -> None:
+    run = oretrail("trace", PACK, "--token-file", "no/such/token.toml")
+    assert_one_line_failure(run, "--token-file no/such/token.toml: no such file")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("key = ", "not TOML"),
+        ('key = "user.pem"\ntoken = "eyJ..."', "unknown key 'token'"),
+        ('certificate = "user.cert"', "no 'key'"),
+        ("key = 7", "'key' must be a path"),
+        ('key = "absent.pem"', "cannot read signing key"),
+        ('key = "user.pem"\ncertificate = "user.pem"', "is not a user certificate"),
+    ],
+)
+def test_a_malformed_token_file_is_one_line_naming_it(
+    tmp_path: Path, user_key: str, text: str, message: str
+) -> None:
+    key = Path(user_key)
+    key.rename(tmp_path / "user.pem")
+    (tmp_path / "token.toml").write_text(text + "\n", encoding="utf-8")
+    run = oretrail("trace", PACK, "--token-file", str(tmp_path / "token.toml"))
+    assert_one_line_failure(run, f"--token-file {tmp_path / 'token.toml'}")
+    assert message in run.stderr, run.stderr
+
+
+def test_user_and_token_file_together_are_a_usage_error(user_key: str) -> None:
+    run = oretrail("trace", PACK, "--user", user_key, "--token-file", "token.toml")
+    assert_one_line_failure(run, "not allowed with argument")
+
+
+def test_a_token_file_names_the_key_and_certificate_that_sign_each_request(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """Paths relative to the token file, the certificate under a name of its own: the
+    trace runs as nordvolt's user (the gateway verified the signed request)."""
+    pem = federation.user("nordvolt", "ann@nordvolt").save(tmp_path / "keys")
+    pem.with_suffix(".cert").rename(tmp_path / "keys" / "issued-today.cert")
+    (tmp_path / "token.toml").write_text(
+        'key = "keys/ann@nordvolt.pem"\ncertificate = "keys/issued-today.cert"\n',
+        encoding="utf-8",
+    )
+    run = oretrail(
+        "trace",
+        PACK,
+        "--gateway",
+        federation.gateway_url,
+        "--token-file",
+        str(tmp_path / "token.toml"),
+        "--as-of",
+        "2026-11-26",
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["root"] == PACK
