@@ -17,11 +17,11 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from oretrail import __version__
@@ -53,10 +53,12 @@ from oretrail.cli_epcis import add_epcis_commands, run_epcis_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
 from oretrail.cli_http import (
     CommandFailed,
+    add_progress_argument,
     add_user_arguments,
     check_gateway_url,
     load_user,
     post_to_gateway,
+    with_progress,
 )
 from oretrail.cli_passports import (
     add_export_commands,
@@ -79,7 +81,6 @@ from oretrail.verify import Verification
 
 __all__ = ["main", "schema_sdl"]
 
-_T = TypeVar("_T")
 
 # Exit statuses beside EXIT_FAILED (2): 130 for an interrupt (128 + SIGINT) and 141
 # for a closed output pipe (128 + SIGPIPE).
@@ -262,12 +263,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
     )
-    trace.add_argument(
-        "--progress",
-        action="store_true",
-        help="say every second on stderr how long the trace has run, also when stderr is "
-        "not a terminal (on a terminal it always does)",
-    )
+    add_progress_argument(trace)
     trace.add_argument(
         "--evidence",
         type=Path,
@@ -429,7 +425,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             pinned=pinned,
         )
         traced = asyncio.run(
-            _with_progress(f"tracing {args.lot} through {url}", call, asked=args.progress)
+            with_progress(f"tracing {args.lot} through {url}", call, asked=args.progress)
         )
         trace = dict(traced.raw)
         bundle = trace.pop("evidence", None)
@@ -485,30 +481,6 @@ def _endpoint_port(endpoint: str) -> int:
     """The port a registry endpoint names, or its scheme's (80 for http, 443 for https)."""
     parts = urlsplit(endpoint)
     return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-async def _with_progress(what: str, call: Awaitable[_T], *, asked: bool = False) -> _T:
-    """Await ``call``, saying every second on stderr how long it has taken: on a
-    terminal as one line rewritten in place; elsewhere only when ``asked``
-    (--progress), as one line per second (``oretrail: <what> ... <n> s``), so that
-    logs and tests see it. Standard output is never touched."""
-    terminal = sys.stderr.isatty()
-    if not (terminal or asked):
-        return await call
-    task = asyncio.ensure_future(call)
-    started = time.monotonic()
-    try:
-        while not (await asyncio.wait({task}, timeout=1.0))[0]:
-            line = f"oretrail: {what} ... {time.monotonic() - started:.0f} s"
-            if terminal:
-                print(f"\r{line}", end="", file=sys.stderr, flush=True)
-            else:
-                print(line, file=sys.stderr, flush=True)
-    finally:
-        task.cancel()
-        if terminal:
-            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
-    return task.result()
 
 
 def _write_evidence(path: Path, bundle: object, found: Verification | None) -> int:

@@ -23,7 +23,14 @@ from typing import Any
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import load_org_key
 from oretrail.auth.risk_records import sign_risk_record
-from oretrail.cli_http import CommandFailed, add_user_arguments, load_user, post_to_gateway
+from oretrail.cli_http import (
+    CommandFailed,
+    add_progress_argument,
+    add_user_arguments,
+    load_user,
+    post_to_gateway,
+    with_progress,
+)
 from oretrail.config import Registry
 from oretrail.domain.risk_management import MANAGEABLE_FLAGS, Decision
 from oretrail.due_diligence.render import to_html, to_markdown
@@ -78,6 +85,7 @@ def add_due_diligence_commands(commands: Any) -> None:
         help="also render the HTML page in headless Chromium to this PNG",
     )
     add_user_arguments(report)
+    add_progress_argument(report)
 
     record = commands.add_parser(
         "risk-record",
@@ -105,8 +113,9 @@ def add_due_diligence_commands(commands: Any) -> None:
 def run_due_diligence_command(args: argparse.Namespace, registry: Registry) -> int:
     if args.command == "report":
         user = load_user(args.user, args.token_file)
+        fetched = fetch_report(args.gateway, user, args.lot, args.max_depth, args.as_of)
         document = asyncio.run(
-            fetch_report(args.gateway, user, args.lot, args.max_depth, args.as_of)
+            with_progress(f"tracing {args.lot} for its report", fetched, asked=args.progress)
         )
         rendered = _render(document, args.format)
         if args.output is None:

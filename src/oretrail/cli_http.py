@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import sys
+import time
 import tomllib
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import jwt
@@ -19,12 +23,16 @@ from oretrail.errors import ConfigError
 
 __all__ = [
     "CommandFailed",
+    "add_progress_argument",
     "add_user_arguments",
     "check_gateway_url",
     "load_token_file",
     "load_user",
     "post_to_gateway",
+    "with_progress",
 ]
+
+_T = TypeVar("_T")
 
 # The keys a token file may hold (docs/api.md, "Token files").
 TOKEN_FILE_KEYS = frozenset({"key", "certificate"})
@@ -64,6 +72,40 @@ async def post_to_gateway(
     async with GatewayClient(url, user, timeout=timeout) as gateway:
         _, document = await gateway.post(payload)
     return document
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    """``--progress``: progress lines on stderr also when it is not a terminal."""
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="say every second on stderr how long the trace has run, also when stderr is "
+        "not a terminal (on a terminal it always does)",
+    )
+
+
+async def with_progress(what: str, call: Awaitable[_T], *, asked: bool = False) -> _T:
+    """Await ``call``, saying every second on stderr how long it has taken: on a
+    terminal as one line rewritten in place; elsewhere only when ``asked``
+    (--progress), as one line per second (``oretrail: <what> ... <n> s``), so that
+    logs and tests see it. Standard output is never touched."""
+    terminal = sys.stderr.isatty()
+    if not (terminal or asked):
+        return await call
+    task = asyncio.ensure_future(call)
+    started = time.monotonic()
+    try:
+        while not (await asyncio.wait({task}, timeout=1.0))[0]:
+            line = f"oretrail: {what} ... {time.monotonic() - started:.0f} s"
+            if terminal:
+                print(f"\r{line}", end="", file=sys.stderr, flush=True)
+            else:
+                print(line, file=sys.stderr, flush=True)
+    finally:
+        task.cancel()
+        if terminal:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
+    return task.result()
 
 
 def add_user_arguments(parser: argparse.ArgumentParser) -> None:

@@ -376,7 +376,8 @@ def test_an_interrupt_while_the_command_starts_shows_no_traceback() -> None:
 
 def test_a_slow_trace_shows_progress_on_stderr_and_json_alone_on_stdout(tmp_path: Path) -> None:
     """--progress on a pipe: a line per second on stderr while the gateway waits for the
-    mine (2 s late), the JSON alone on stdout; without --progress, stderr stays empty."""
+    mine (2 s late), the JSON alone on stdout; without --progress, stderr stays empty.
+    `export dpp` and `report`, which trace too, say so the same way."""
     with slow_mine_federation(tmp_path) as (federation, _):
         user = str(federation.user("nordvolt").save(tmp_path))
         args = ["trace", PACK, "--gateway", federation.gateway_url, "--user", user]
@@ -395,6 +396,16 @@ def test_a_slow_trace_shows_progress_on_stderr_and_json_alone_on_stdout(tmp_path
         assert quiet.returncode == 0, quiet.stderr
         assert quiet.stderr == ""
         assert json.loads(quiet.stdout)["root"] == PACK
+        # The commands that trace for a document say the same.
+        common = [PACK, "--gateway", federation.gateway_url, "--user", user, "--progress"]
+        common += ["--as-of", "2026-11-26"]
+        exported = oretrail("export", "dpp", *common, "--unsigned")
+        reported = oretrail("report", *common, "--format", "json")
+        for run, made in ((exported, "passport"), (reported, "report")):
+            assert run.returncode == 0, run.stderr
+            assert PACK in json.dumps(json.loads(run.stdout))
+            first = run.stderr.splitlines()[0]
+            assert first == f"oretrail: tracing {PACK} for its {made} ... 1 s", run.stderr
 
 
 def test_a_missing_token_file_is_one_line() -> None:
