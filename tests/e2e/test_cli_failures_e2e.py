@@ -4,9 +4,10 @@ The kinds, each with a test below: a usage error; a port out of range; an addres
 that cannot be bound (taken, or not a host); a Neo4j URI of another protocol; a
 --gateway that is not a URL; a gateway that is down, or stuck past --timeout; a
 file that does not exist, is not UTF-8, or a directory that cannot be made; a
-config typo (unknown key) or out-of-range value, named by file and key. Beside
-them: an interrupt (one line, status 130, the trace not recorded), output into a
-closed pipe (quiet, status 141), and --json (JSON alone on stdout).
+config typo (unknown key) or out-of-range value, named by file and key; a
+--token-file that is missing or malformed. Beside them: an interrupt (one line,
+status 130, the trace not recorded), output into a closed pipe (quiet, status 141),
+--json (JSON alone on stdout) and --progress (progress lines on stderr only).
 """
 
 from __future__ import annotations
