@@ -1,4 +1,5 @@
-"""How the `oretrail` command talks to a running gateway."""
+"""How the `oretrail` command talks to a running gateway: who signs its requests
+(--user, --token-file, $ORETRAIL_USER) and the progress it shows while it waits."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-# The keys a token file may hold (docs/api.md, "Token files").
+# The keys a token file may hold (docs/api.md, "The CLI: --user or --token-file").
 TOKEN_FILE_KEYS = frozenset({"key", "certificate"})
 
 
@@ -96,7 +97,8 @@ async def with_progress(what: str, call: Awaitable[_T], *, asked: bool = False) 
     started = time.monotonic()
     try:
         while not (await asyncio.wait({task}, timeout=1.0))[0]:
-            line = f"oretrail: {what} ... {time.monotonic() - started:.0f} s"
+            # Whole seconds elapsed, rounded down: a late wake-up still says 1 s first.
+            line = f"oretrail: {what} ... {int(time.monotonic() - started)} s"
             if terminal:
                 print(f"\r{line}", end="", file=sys.stderr, flush=True)
             else:
