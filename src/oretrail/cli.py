@@ -17,11 +17,11 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from oretrail import __version__
@@ -51,7 +51,15 @@ from oretrail.cli_due_diligence import (
 )
 from oretrail.cli_epcis import add_epcis_commands, run_epcis_command
 from oretrail.cli_graph import add_graph_commands, run_graph_command
-from oretrail.cli_http import CommandFailed, check_gateway_url, load_user, post_to_gateway
+from oretrail.cli_http import (
+    CommandFailed,
+    add_progress_argument,
+    add_user_arguments,
+    check_gateway_url,
+    load_user,
+    post_to_gateway,
+    with_progress,
+)
 from oretrail.cli_passports import (
     add_export_commands,
     passport_summary,
@@ -73,7 +81,6 @@ from oretrail.verify import Verification
 
 __all__ = ["main", "schema_sdl"]
 
-_T = TypeVar("_T")
 
 # Exit statuses beside EXIT_FAILED (2): 130 for an interrupt (128 + SIGINT) and 141
 # for a closed output pipe (128 + SIGPIPE).
@@ -256,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the gateway's answer (default {DEFAULT_TIMEOUT:g})",
     )
+    add_progress_argument(trace)
     trace.add_argument(
         "--evidence",
         type=Path,
@@ -271,13 +279,7 @@ def _parser() -> argparse.ArgumentParser:
         help="with --evidence: your own pinned registry copy to check the nodes' keys "
         "against (default: the snapshot the gateway sends, noted as such)",
     )
-    trace.add_argument(
-        "--user",
-        type=Path,
-        default=None,
-        help="your user key (.pem, with its .cert beside it) from `oretrail keys certify` "
-        "(default: $ORETRAIL_USER)",
-    )
+    add_user_arguments(trace)
 
     seed = commands.add_parser(
         "seed",
@@ -410,7 +412,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "trace":
         url = check_gateway_url(args.gateway)
-        user = load_user(args.user)
+        user = load_user(args.user, args.token_file)
         pinned = None if args.pinned is None else load_pinned(args.pinned)
         call = _query_trace(
             url,
@@ -422,7 +424,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             evidence=args.evidence is not None,
             pinned=pinned,
         )
-        traced = asyncio.run(_with_progress(f"tracing {args.lot} through {url}", call))
+        traced = asyncio.run(
+            with_progress(f"tracing {args.lot} through {url}", call, asked=args.progress)
+        )
         trace = dict(traced.raw)
         bundle = trace.pop("evidence", None)
         print(json.dumps(trace, indent=2) if args.json else format_trace(trace))
@@ -477,22 +481,6 @@ def _endpoint_port(endpoint: str) -> int:
     """The port a registry endpoint names, or its scheme's (80 for http, 443 for https)."""
     parts = urlsplit(endpoint)
     return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-async def _with_progress(what: str, call: Awaitable[_T]) -> _T:
-    """Await ``call``; on a terminal, say every second on stderr how long it has taken."""
-    if not sys.stderr.isatty():
-        return await call
-    task = asyncio.ensure_future(call)
-    started = time.monotonic()
-    try:
-        while not (await asyncio.wait({task}, timeout=1.0))[0]:
-            elapsed = time.monotonic() - started
-            print(f"\roretrail: {what} ... {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
-    finally:
-        task.cancel()
-        print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
-    return task.result()
 
 
 def _write_evidence(path: Path, bundle: object, found: Verification | None) -> int:

@@ -26,7 +26,7 @@ from oretrail.auth.party_keys import (
 from oretrail.auth.roots import sign_root_list
 from oretrail.bootstrap import load_federation_config
 from oretrail.cli_args import seconds
-from oretrail.cli_http import load_user, post_to_gateway
+from oretrail.cli_http import add_user_arguments, load_user, post_to_gateway
 from oretrail.client import DEFAULT_TIMEOUT, signed_headers
 from oretrail.domain.model import parse_lot_id
 from oretrail.domain.transparency import last_closed_period
@@ -105,7 +105,7 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "one header per line, ready for curl -H.",
     )
     sign.add_argument("payload", nargs="?", default="-", help="payload file (default: stdin)")
-    sign.add_argument("--user", type=Path, default=None, help="user key (default $ORETRAIL_USER)")
+    add_user_arguments(sign)
 
     node = commands.add_parser(
         "node", help="work with a node's records", description="Inspect what a node recorded."
@@ -184,7 +184,7 @@ def add_auth_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default="http://127.0.0.1:8100/graphql",
         help="gateway GraphQL URL (default http://127.0.0.1:8100/graphql)",
     )
-    run.add_argument("--user", type=Path, default=None, help="user key (default $ORETRAIL_USER)")
+    add_user_arguments(run)
     run.add_argument(
         "--timeout",
         type=seconds,
@@ -221,7 +221,7 @@ def run_auth_command(args: argparse.Namespace, config_dir: Path) -> int:
             raise ConfigError(f"the payload is not JSON: {exc}") from None
         if not isinstance(payload, dict):
             raise ConfigError("the payload must be a JSON object")
-        for name, value in signed_headers(load_user(args.user), payload).items():
+        for name, value in signed_headers(load_user(args.user, args.token_file), payload).items():
             print(f"{name}: {value}")
         return 0
     report = audit_log(args.log, _audit_keys(args), args.receipts, args.witness)
@@ -310,7 +310,7 @@ def _approved(args: argparse.Namespace, config_dir: Path) -> int:
         save_signed_roots(config_dir / "product_lines.roots.json", config.transparency)
         print(f"{participant.id} signed the root lists of: {', '.join(signed_lines) or 'nothing'}")
         return 0
-    user = load_user(args.user)
+    user = load_user(args.user, args.token_file)
     variables = {}
     for item in args.variables:
         name, sep, value = item.partition("=")

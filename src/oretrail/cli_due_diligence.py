@@ -23,7 +23,14 @@ from typing import Any
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import load_org_key
 from oretrail.auth.risk_records import sign_risk_record
-from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_http import (
+    CommandFailed,
+    add_progress_argument,
+    add_user_arguments,
+    load_user,
+    post_to_gateway,
+    with_progress,
+)
 from oretrail.config import Registry
 from oretrail.domain.risk_management import MANAGEABLE_FLAGS, Decision
 from oretrail.due_diligence.render import to_html, to_markdown
@@ -77,7 +84,8 @@ def add_due_diligence_commands(commands: Any) -> None:
         default=None,
         help="also render the HTML page in headless Chromium to this PNG",
     )
-    report.add_argument("--user", type=Path, default=None, help="your user key (or $ORETRAIL_USER)")
+    add_user_arguments(report)
+    add_progress_argument(report)
 
     record = commands.add_parser(
         "risk-record",
@@ -99,14 +107,15 @@ def add_due_diligence_commands(commands: Any) -> None:
     submit = actions.add_parser("submit", help="hand a signed record to the gateway")
     submit.add_argument("record", type=Path, help="file holding the signed record")
     submit.add_argument("--gateway", default=DEFAULT_GATEWAY, help="gateway GraphQL URL")
-    submit.add_argument("--user", type=Path, default=None, help="your user key")
+    add_user_arguments(submit)
 
 
 def run_due_diligence_command(args: argparse.Namespace, registry: Registry) -> int:
     if args.command == "report":
-        user = load_user(args.user)
+        user = load_user(args.user, args.token_file)
+        fetched = fetch_report(args.gateway, user, args.lot, args.max_depth, args.as_of)
         document = asyncio.run(
-            fetch_report(args.gateway, user, args.lot, args.max_depth, args.as_of)
+            with_progress(f"tracing {args.lot} for its report", fetched, asked=args.progress)
         )
         rendered = _render(document, args.format)
         if args.output is None:
@@ -129,7 +138,7 @@ def run_due_diligence_command(args: argparse.Namespace, registry: Registry) -> i
         )
         print(token)
         return 0
-    user = load_user(args.user)
+    user = load_user(args.user, args.token_file)
     token = args.record.read_text(encoding="utf-8").strip()
     answer = asyncio.run(
         post_to_gateway(

@@ -20,7 +20,14 @@ from graphql import FieldNode, NameNode, OperationDefinitionNode, parse, print_a
 
 from oretrail.auth.callers import UserIdentity
 from oretrail.auth.party_keys import load_org_key
-from oretrail.cli_http import CommandFailed, load_user, post_to_gateway
+from oretrail.cli_http import (
+    CommandFailed,
+    add_progress_argument,
+    add_user_arguments,
+    load_user,
+    post_to_gateway,
+    with_progress,
+)
 from oretrail.standards.vc import sign_credential
 
 __all__ = [
@@ -80,9 +87,8 @@ def add_export_commands(
             default=None,
             help="judge certificates on this date, YYYY-MM-DD",
         )
-        command.add_argument(
-            "--user", type=Path, default=None, help="your user key (default: $ORETRAIL_USER)"
-        )
+        add_user_arguments(command)
+        add_progress_argument(command)
         command.add_argument(
             "--keys",
             type=Path,
@@ -100,11 +106,12 @@ def add_export_commands(
 
 
 def run_export_command(args: argparse.Namespace) -> int:
-    user = load_user(args.user)
+    user = load_user(args.user, args.token_file)
     # The key is opened first: a missing key fails before any trace is run.
     org_key = None if args.unsigned else load_org_key(args.keys, user.org)
+    queried = query_passports(args.gateway, user, args.lot, args.max_depth, args.as_of)
     passports = asyncio.run(
-        query_passports(args.gateway, user, args.lot, args.max_depth, args.as_of)
+        with_progress(f"tracing {args.lot} for its passport", queried, asked=args.progress)
     )
     credential = passports[_FIELDS[args.export_format]]
     if not isinstance(credential, dict):

@@ -4,9 +4,10 @@ The kinds, each with a test below: a usage error; a port out of range; an addres
 that cannot be bound (taken, or not a host); a Neo4j URI of another protocol; a
 --gateway that is not a URL; a gateway that is down, or stuck past --timeout; a
 file that does not exist, is not UTF-8, or a directory that cannot be made; a
-config typo (unknown key) or out-of-range value, named by file and key. Beside
-them: an interrupt (one line, status 130, the trace not recorded), output into a
-closed pipe (quiet, status 141), and --json (JSON alone on stdout).
+config typo (unknown key) or out-of-range value, named by file and key; a
+--token-file that is missing or malformed. Beside them: an interrupt (one line,
+status 130, the trace not recorded), output into a closed pipe (quiet, status 141),
+--json (JSON alone on stdout) and --progress (progress lines on stderr only).
 """
 
 from __future__ import annotations
@@ -372,3 +373,95 @@ def test_an_interrupt_while_the_command_starts_shows_no_traceback() -> None:
     # fast machine, interrupted in main: 130 either way for the user.
     assert process.returncode in (-signal.SIGINT, 130), (process.returncode, err)
     assert out == "" or process.returncode == 130
+
+
+def test_a_slow_trace_shows_progress_on_stderr_and_json_alone_on_stdout(tmp_path: Path) -> None:
+    """--progress on a pipe: a line per second on stderr while the gateway waits for the
+    mine (2 s late), the JSON alone on stdout; without --progress, stderr stays empty.
+    `export dpp` and `report`, which trace too, say so the same way."""
+    with slow_mine_federation(tmp_path) as (federation, _):
+        user = str(federation.user("nordvolt").save(tmp_path))
+        args = ["trace", PACK, "--gateway", federation.gateway_url, "--user", user]
+        args += ["--as-of", "2026-11-26", "--json"]
+        run = oretrail(*args, "--progress")
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["root"] == PACK
+        lines = run.stderr.splitlines()
+        # The mine alone answers 2 s late: at least the lines at 1 s and 2 s, each whole.
+        assert len(lines) >= 2, run.stderr
+        for line in lines:
+            assert line.startswith(f"oretrail: tracing {PACK} through "), line
+            assert line.endswith(" s"), line
+        assert lines[0].endswith(" ... 1 s"), lines[0]
+        quiet = oretrail(*args)
+        assert quiet.returncode == 0, quiet.stderr
+        assert quiet.stderr == ""
+        assert json.loads(quiet.stdout)["root"] == PACK
+        # The commands that trace for a document say the same.
+        common = [PACK, "--gateway", federation.gateway_url, "--user", user, "--progress"]
+        common += ["--as-of", "2026-11-26"]
+        exported = oretrail("export", "dpp", *common, "--unsigned")
+        reported = oretrail("report", *common, "--format", "json")
+        for run, made in ((exported, "passport"), (reported, "report")):
+            assert run.returncode == 0, run.stderr
+            assert PACK in json.dumps(json.loads(run.stdout))
+            first = run.stderr.splitlines()[0]
+            assert first == f"oretrail: tracing {PACK} for its {made} ... 1 s", run.stderr
+
+
+def test_a_missing_token_file_is_one_line() -> None:
+    run = oretrail("trace", PACK, "--token-file", "no/such/token.toml")
+    assert_one_line_failure(run, "--token-file no/such/token.toml: no such file")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("key = ", "not TOML"),
+        ('key = "user.pem"\ntoken = "eyJ..."', "unknown key 'token'"),
+        ('certificate = "user.cert"', "no 'key'"),
+        ("key = 7", "'key' must be a path"),
+        ('key = "absent.pem"', "cannot read signing key"),
+        ('key = "user.pem"\ncertificate = "user.pem"', "is not a user certificate"),
+    ],
+)
+def test_a_malformed_token_file_is_one_line_naming_it(
+    tmp_path: Path, user_key: str, text: str, message: str
+) -> None:
+    key = Path(user_key)
+    key.rename(tmp_path / "user.pem")
+    (tmp_path / "token.toml").write_text(text + "\n", encoding="utf-8")
+    run = oretrail("trace", PACK, "--token-file", str(tmp_path / "token.toml"))
+    assert_one_line_failure(run, f"--token-file {tmp_path / 'token.toml'}")
+    assert message in run.stderr, run.stderr
+
+
+def test_user_and_token_file_together_are_a_usage_error(user_key: str) -> None:
+    run = oretrail("trace", PACK, "--user", user_key, "--token-file", "token.toml")
+    assert_one_line_failure(run, "not allowed with argument")
+
+
+def test_a_token_file_names_the_key_and_certificate_that_sign_each_request(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """Paths relative to the token file, the certificate under a name of its own: the
+    trace runs as nordvolt's user (the gateway verified the signed request)."""
+    pem = federation.user("nordvolt", "ann@nordvolt").save(tmp_path / "keys")
+    pem.with_suffix(".cert").rename(tmp_path / "keys" / "issued-today.cert")
+    (tmp_path / "token.toml").write_text(
+        'key = "keys/ann@nordvolt.pem"\ncertificate = "keys/issued-today.cert"\n',
+        encoding="utf-8",
+    )
+    run = oretrail(
+        "trace",
+        PACK,
+        "--gateway",
+        federation.gateway_url,
+        "--token-file",
+        str(tmp_path / "token.toml"),
+        "--as-of",
+        "2026-11-26",
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["root"] == PACK

@@ -8,6 +8,7 @@ nordvolt's organisation key, loaded from files as a user would.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -306,3 +307,58 @@ def test_the_gateway_serves_the_page_and_its_files_under_its_policy_and_nothing_
     assert fetch("POST", base)[0] == 405
     assert fetch("GET", base + "viewer/%2e%2e/%2e%2e/config/registry.toml")[0] == 404
     assert fetch("GET", base + "graphql")[0] == 405
+
+
+def downloaded(page: Page, link_name: str, folder: Path) -> tuple[str, str]:
+    """Click the link named ``link_name``; the suggested file name and the file's text."""
+    with page.expect_download() as started:
+        page.get_by_role("link", name=link_name).click()
+    download = started.value
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    return download.suggested_filename, path.read_text(encoding="utf-8")
+
+
+def test_the_trace_offers_its_passports_and_due_diligence_report_for_download(
+    federation: Federation, page: Page, tmp_path: Path
+) -> None:
+    """The pack's trace offers the trace, its product and battery passports (unsigned,
+    the page says who signs them), and, on request, its due-diligence report."""
+    sign_in(page, federation, tmp_path)
+    run_trace(page, PACK)
+    local = PACK.rsplit(":", 1)[1]  # PACK-2026-0412
+
+    name, text = downloaded(page, "Download the trace (JSON)", tmp_path)
+    assert name == f"trace-{local}-{AS_OF}.json"
+    trace = json.loads(text)
+    assert trace["root"] == PACK
+    assert "productPassport" not in trace  # each passport is a download of its own
+
+    name, text = downloaded(page, "Download the digital product passport", tmp_path)
+    assert name == f"product-passport-{local}-{AS_OF}.json"
+    passport = json.loads(text)
+    assert "VerifiableCredential" in passport["type"]
+    assert passport["credentialSubject"]["id"] == PACK
+    assert "proof" not in passport  # unsigned: the organisation signs it
+    name, text = downloaded(page, "Download the battery passport", tmp_path)
+    assert name == f"battery-passport-{local}-{AS_OF}.json"
+    assert json.loads(text)["credentialSubject"]["id"] == PACK
+    note = page.locator("#passport-note")
+    assert note.is_visible()
+    assert "oretrail export dpp" in (note.text_content() or "")
+
+    # The due-diligence report: asked for, signed and traced again, then offered.
+    assert page.get_by_role("link", name="Download the due-diligence report (JSON)").count() == 0
+    page.get_by_role("button", name="Prepare the due-diligence report").click()
+    page.locator("#due-diligence-status", has_text="ready").or_(
+        page.locator("#due-diligence-status", has_text="not available")
+    ).wait_for(timeout=60_000)
+    name, text = downloaded(page, "Download the due-diligence report (JSON)", tmp_path)
+    assert name == f"due-diligence-{local}-{AS_OF}.json"
+    assert PACK in text
+    json.loads(text)
+    name, text = downloaded(page, "Download the due-diligence report (HTML)", tmp_path)
+    assert name.endswith(".html")
+    assert text.lstrip().lower().startswith("<!doctype html")
+    assert PACK in text
+    _assert_accessible(page)

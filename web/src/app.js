@@ -19,13 +19,20 @@ export const TRACE_QUERY = `query Trace($lot: ID!, $maxDepth: Int, $asOf: Date) 
     allocationNote
     lots { id owner opened material custody }
     edges { consumer input kilograms shares { element share } }
+    productPassport batteryPassport
   }
+}`;
+
+// The due-diligence report of the traced product: a trace of its own, signed as one.
+export const DUE_DILIGENCE_QUERY = `query DueDiligence($lot: ID!, $maxDepth: Int, $asOf: Date) {
+  dueDiligence(lot: $lot, maxDepth: $maxDepth, asOf: $asOf) { product document html }
 }`;
 
 const TIMEOUT_MS = 120_000;
 const $ = (selector) => document.querySelector(selector);
 let user = null;
 let running = null;
+let traced = null; // the variables of the trace shown, for its due-diligence report
 
 function cell(row, text, header = false) {
   const c = document.createElement(header ? "th" : "td");
@@ -48,6 +55,39 @@ function headRow(table, names) {
 }
 
 const shareOf = (shares, element) => shares.find((s) => s.element === element);
+
+/** Point `link` at a download of `text` named `name`; the previous blob is released. */
+function offerDownload(link, text, type, name) {
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  link.hidden = false;
+}
+
+/** The `data` of a GraphQL answer to `query`, signed by the user for exactly it;
+ * throws an Error with a one-line message for a GraphQL error or no answer. */
+async function signedQuery(query, variables, field, signal) {
+  const headers = await signedTraceHeaders(user, query, variables);
+  const response = await fetch("graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+    signal,
+  });
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new Error(`the gateway answered ${response.status} without a GraphQL body`);
+  }
+  if (body.errors?.length) {
+    const e = body.errors[0];
+    const code = e.extensions?.code ? ` (${e.extensions.code})` : "";
+    throw new Error(`${e.message}${code}`);
+  }
+  if (!body.data?.[field]) throw new Error(`the gateway answered ${response.status} with no ${field}`);
+  return body.data[field];
+}
 
 function progress(step, text) {
   $("#progress").hidden = false;
@@ -102,29 +142,12 @@ async function onTrace(event) {
   $("#cancel-button").disabled = false;
   try {
     progress(1, "Signing the request with your key…");
-    const headers = await signedTraceHeaders(user, TRACE_QUERY, variables);
+    const answer = signedQuery(TRACE_QUERY, variables, "trace", running.signal);
     progress(2, "Tracing through the federation's nodes… 0 s");
-    const response = await fetch("graphql", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
-      body: JSON.stringify({ query: TRACE_QUERY, variables }),
-      signal: running.signal,
-    });
-    progress(3, "Reading the answer…");
-    let body;
-    try {
-      body = await response.json();
-    } catch {
-      throw new Error(`the gateway answered ${response.status} without a GraphQL body`);
-    }
-    if (body.errors?.length) {
-      const e = body.errors[0];
-      const code = e.extensions?.code ? ` (${e.extensions.code})` : "";
-      throw new Error(`${e.message}${code}`);
-    }
-    if (!body.data?.trace) throw new Error(`the gateway answered ${response.status} with no trace`);
+    const trace = await answer;
     progress(4, "Drawing…");
-    show(body.data.trace);
+    traced = variables;
+    show(trace);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     progress(4, `Done: traced in ${seconds} s.`);
   } catch (error) {
@@ -173,17 +196,70 @@ function show(trace) {
     cell(row, percent(c.coverage));
     cell(row, percent(c.unknown));
   }
-  const blob = new Blob([JSON.stringify(trace, null, 2)], { type: "application/json" });
-  const link = $("#download-report");
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(blob);
-  link.download = `trace-${localId(trace.root)}-${trace.asOf}.json`;
+  showDownloads(trace);
 
   showGraph(trace, names);
   showFlows(trace, names, shortNames(trace));
   showOrigins(trace);
   showGaps(trace, names);
   showRisks(trace, names);
+}
+
+/** The trace, and its passports where the gateway built them (unsigned); the
+ * due-diligence report is prepared on request (it runs a trace of its own). */
+function showDownloads(trace) {
+  const { productPassport, batteryPassport, ...rest } = trace;
+  const stem = `${localId(trace.root)}-${trace.asOf}`;
+  const json = (value) => JSON.stringify(value, null, 2);
+  offerDownload($("#download-report"), json(rest), "application/json", `trace-${stem}.json`);
+  const passports = [
+    ["product-passport", productPassport],
+    ["battery-passport", batteryPassport],
+  ];
+  for (const [kind, passport] of passports) {
+    $(`#${kind}-item`).hidden = !passport;
+    if (passport) offerDownload($(`#download-${kind}`), json(passport), "application/json", `${kind}-${stem}.json`);
+  }
+  $("#passport-note").hidden = !(productPassport || batteryPassport);
+  $("#due-diligence-button").disabled = false;
+  $("#due-diligence-status").textContent = "";
+  $("#download-due-diligence-json").hidden = true;
+  $("#download-due-diligence-html").hidden = true;
+}
+
+async function onDueDiligence() {
+  if (!user || !traced || running) return;
+  const variables = traced;
+  const button = $("#due-diligence-button");
+  const status = $("#due-diligence-status");
+  button.disabled = true;
+  $("#trace-button").disabled = true;
+  $("#cancel-button").disabled = false;
+  running = new AbortController();
+  const timeout = setTimeout(() => running?.abort("timeout"), TIMEOUT_MS);
+  status.textContent = "Preparing the due-diligence report (a trace of its own)…";
+  try {
+    const report = await signedQuery(DUE_DILIGENCE_QUERY, variables, "dueDiligence", running.signal);
+    if (traced !== variables) return; // another trace is shown now
+    const stem = `due-diligence-${localId(report.product)}-${variables.asOf}`;
+    offerDownload($("#download-due-diligence-json"), JSON.stringify(report.document, null, 2), "application/json", `${stem}.json`);
+    offerDownload($("#download-due-diligence-html"), report.html, "text/html", `${stem}.html`);
+    status.textContent = "Due-diligence report ready:";
+  } catch (error) {
+    const reason = running.signal.aborted ? running.signal.reason : null;
+    status.textContent =
+      reason === "timeout"
+        ? `The gateway did not answer within ${TIMEOUT_MS / 1000} s.`
+        : reason
+          ? "Due-diligence report cancelled."
+          : `Due-diligence report not available: ${error.message}`;
+    button.disabled = false;
+  } finally {
+    clearTimeout(timeout);
+    running = null;
+    $("#trace-button").disabled = !user;
+    $("#cancel-button").disabled = true;
+  }
 }
 
 /** Names short enough for a Sankey column: the site's first word for an origin, else the
@@ -362,6 +438,7 @@ function start() {
   $("#signin").addEventListener("submit", onSignIn);
   $("#trace-form").addEventListener("submit", onTrace);
   $("#cancel-button").addEventListener("click", () => running?.abort("cancelled"));
+  $("#due-diligence-button").addEventListener("click", onDueDiligence);
   $("#as-of").value = new Date().toISOString().slice(0, 10);
   const params = new URLSearchParams(location.search);
   if (params.get("lot")) $("#lot").value = params.get("lot");
