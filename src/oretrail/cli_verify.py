@@ -36,6 +36,14 @@ def add_verify_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="your own pinned registry copy (public keys), e.g. <keys>/<org>/pinned.json; "
         "without it the bundle's snapshot, supplied by the gateway, is used (noted)",
     )
+    verify.add_argument(
+        "--request",
+        type=Path,
+        default=None,
+        help="a file holding the signed request you sent (the compact JWS, as `oretrail "
+        "request sign` prints it): the bundle must answer that request, not another "
+        "caller's trace of the same lot",
+    )
     verify.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
@@ -55,8 +63,38 @@ def read_bundle(path: Path) -> dict[str, Any]:
 def run_verify(args: argparse.Namespace) -> int:
     bundle = read_bundle(args.evidence)
     pinned: PinnedRegistry | None = None if args.pinned is None else load_pinned(args.pinned)
-    found = verify_evidence(bundle, pinned=pinned)
+    request = None if args.request is None else _read_request(args.request)
+    found = verify_evidence(bundle, pinned=pinned, request_token=request)
+    if request is None:
+        found.notes.append(
+            "the bundle was not checked against a request you signed (--request): it may "
+            "answer another caller's trace of the same lot"
+        )
     return report_verification(found, as_json=args.json)
+
+
+def _read_request(path: Path) -> str:
+    """The signed request in ``path``: a compact JWS, the header lines `oretrail request
+    sign` prints, or JSON headers; CommandFailed names the file otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandFailed(f"{path}: cannot read the signed request: {exc}") from None
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "authorization":
+            text = value.strip().removeprefix("Bearer ").strip()
+            break
+    if text.startswith("{"):
+        try:
+            headers = json.loads(text)
+        except (ValueError, RecursionError):
+            raise CommandFailed(f"{path}: not a signed request nor JSON headers") from None
+        bearer = headers.get("Authorization") if isinstance(headers, dict) else None
+        text = bearer.removeprefix("Bearer ").strip() if isinstance(bearer, str) else ""
+    if text.count(".") != 2 or not text.isascii() or " " in text:
+        raise CommandFailed(f"{path}: not a signed request (a compact JWS)")
+    return text
 
 
 def report_verification(found: Verification, *, as_json: bool = False) -> int:

@@ -345,3 +345,43 @@ async def test_a_trace_answer_that_differs_from_its_evidence_is_caught(
     assert "coverage" in found.problems[0]
     assert "risks" in found.problems[1]
     assert "CAHRA_ORIGIN" in found.problems[1]
+
+
+def test_oretrail_verify_checks_the_bundle_answers_the_request_given(
+    federation: Federation,
+    sample_config: FederationConfig,
+    honest: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    registry = own_registry(federation, sample_config)
+    pinned = tmp_path / "pinned.json"
+    pinned.write_text(json.dumps(registry.to_json()), encoding="utf-8")
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps(honest), encoding="utf-8")
+    mine = tmp_path / "mine.txt"
+    mine.write_text(f"Authorization: Bearer {honest['request']}\n", encoding="utf-8")
+    # Another caller's request for the same lot: a bundle answering it is not mine.
+    other = asyncio.run(traced_bundle(federation))["request"]
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text(other, encoding="utf-8")
+
+    def run(request: Path) -> subprocess.CompletedProcess[str]:
+        argv = ["verify", str(evidence), "--pinned", str(pinned), "--request", str(request)]
+        return subprocess.run(
+            [sys.executable, "-m", "oretrail", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert run(mine).returncode == 0
+    refused = run(theirs)
+    assert refused.returncode == 1
+    assert "another request than the one you signed" in refused.stderr
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("not a token", encoding="utf-8")
+    broken = run(garbage)
+    assert broken.returncode == 2
+    assert broken.stderr.count("\n") == 1
+    assert "not a signed request" in broken.stderr
