@@ -80,6 +80,24 @@ def honest(federation: Federation) -> dict[str, Any]:
     return asyncio.run(traced_bundle(federation))
 
 
+def pinned_file(registry: PinnedRegistry, folder: Path) -> Path:
+    """The caller's own pinned registry copy, as `oretrail keys export` writes it."""
+    path = folder / "pinned.json"
+    path.write_text(json.dumps(registry.to_json()), encoding="utf-8")
+    return path
+
+
+def oretrail_verify(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    """`oretrail verify ...` as a user runs it, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "oretrail", "verify", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def restated(bundle: dict[str, Any], registry: PinnedRegistry) -> dict[str, Any]:
     """The dishonest gateway's figures: recomputed from the answers it kept, so they
     agree with whatever it did to them."""
@@ -246,9 +264,7 @@ def test_oretrail_verify_checks_a_bundle_file(
     honest: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    registry = own_registry(federation, sample_config)
-    pinned = tmp_path / "pinned.json"
-    pinned.write_text(json.dumps(registry.to_json()), encoding="utf-8")
+    pinned = pinned_file(own_registry(federation, sample_config), tmp_path)
     good = tmp_path / "evidence.json"
     good.write_text(json.dumps(honest), encoding="utf-8")
     bad = tmp_path / "tampered.json"
@@ -257,13 +273,7 @@ def test_oretrail_verify_checks_a_bundle_file(
     bad.write_text(json.dumps(tampered), encoding="utf-8")
 
     def run(path: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "oretrail", "verify", str(path), "--pinned", str(pinned)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return oretrail_verify(path, "--pinned", pinned)
 
     ok = run(good)
     assert ok.returncode == 0, ok.stderr
@@ -353,9 +363,7 @@ def test_oretrail_verify_checks_the_bundle_answers_the_request_given(
     honest: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    registry = own_registry(federation, sample_config)
-    pinned = tmp_path / "pinned.json"
-    pinned.write_text(json.dumps(registry.to_json()), encoding="utf-8")
+    pinned = pinned_file(own_registry(federation, sample_config), tmp_path)
     evidence = tmp_path / "evidence.json"
     evidence.write_text(json.dumps(honest), encoding="utf-8")
     mine = tmp_path / "mine.txt"
@@ -366,14 +374,7 @@ def test_oretrail_verify_checks_the_bundle_answers_the_request_given(
     theirs.write_text(other, encoding="utf-8")
 
     def run(request: Path) -> subprocess.CompletedProcess[str]:
-        argv = ["verify", str(evidence), "--pinned", str(pinned), "--request", str(request)]
-        return subprocess.run(
-            [sys.executable, "-m", "oretrail", *argv],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return oretrail_verify(evidence, "--pinned", pinned, "--request", request)
 
     assert run(mine).returncode == 0
     refused = run(theirs)
