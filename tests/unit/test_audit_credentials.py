@@ -57,8 +57,8 @@ def audit(key: SigningKey = AUDITOR, index: int = 7, until: date = date(2028, 4,
 
 
 def lists(revoked: frozenset[int], key: SigningKey = AUDITOR) -> StatusListFetch:
-    async def fetch(url: str) -> str:
-        assert url == LIST_URL
+    async def fetch(auditor: str, url: str) -> str:
+        assert (auditor, url) == ("assurance-partners", LIST_URL)
         return sign_status_list(key, url, revoked)
 
     return fetch

@@ -96,9 +96,9 @@ class CredentialCheck:
     certificate: Certificate | None = None
 
 
-# Fetches the status list credential (a vc+jwt) at a URL; raises OSError or
-# CredentialRejected when it cannot.
-StatusListFetch = Callable[[str], Awaitable[str]]
+# Fetches the status list credential (a vc+jwt) the auditor (organisation id) publishes
+# at a URL; raises OSError or CredentialRejected when it cannot.
+StatusListFetch = Callable[[str, str], Awaitable[str]]
 
 
 def _day_start(day: date) -> str:
@@ -201,9 +201,17 @@ def _bit(bits: bytes, index: int) -> bool:
 
 
 def sign_status_list(
-    key: SigningKey, url: str, revoked: Collection[int], *, now: datetime | None = None
+    key: SigningKey,
+    url: str,
+    revoked: Collection[int],
+    *,
+    ttl_ms: int | None = None,
+    now: datetime | None = None,
 ) -> str:
-    """The issuer's status list credential for ``url``, revocation purpose, as a ``vc+jwt``."""
+    """The issuer's status list credential for ``url``, revocation purpose, as a ``vc+jwt``.
+
+    ``ttl_ms`` is how long verifiers may cache it (the spec's ``ttl``, milliseconds).
+    """
     issued = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     credential = {
         "@context": [VC_CONTEXT],
@@ -216,6 +224,7 @@ def sign_status_list(
             "type": "BitstringStatusList",
             "statusPurpose": "revocation",
             "encodedList": encode_status_list(revoked),
+            **({} if ttl_ms is None else {"ttl": ttl_ms}),
         },
     }
     return sign_credential(credential, key)
@@ -276,7 +285,9 @@ async def check_audit_credential(
         return CredentialCheck(CredentialStatus.FORGED, str(exc))
     url, index = entry
     try:
-        bits = await read_status_list(await fetch_status_list(url), url, org_keys, claimed or "")
+        bits = await read_status_list(
+            await fetch_status_list(auditor, url), url, org_keys, claimed or ""
+        )
         revoked = _bit(bits, index)
     except (OSError, CredentialRejected) as exc:
         return CredentialCheck(
