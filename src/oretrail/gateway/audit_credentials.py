@@ -10,8 +10,9 @@ auditor publishes, valid on the lot's production date. Plain records stay UNVERI
 Status lists are fetched over HTTP from the auditor's own endpoint (the scheme, host
 and port of its endpoint in the pinned copy, at the path the credential names, so a
 credential cannot make the gateway call anywhere else) and cached for the ``ttl`` the
-list states (Bitstring Status List v1.0, section 2.2: milliseconds), at most :data:`MAX_TTL_SECONDS`: a revocation takes effect
-within that time, with nothing restarted.
+list states (Bitstring Status List v1.0, section 2.2: milliseconds), at most
+:data:`MAX_TTL_SECONDS`: a revocation takes effect within that time, with nothing
+restarted.
 """
 
 from __future__ import annotations
