@@ -6,7 +6,10 @@ the auditor's node takes effect on the next trace, with nothing restarted."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,12 +19,12 @@ from typing import Any
 import pytest
 
 from oretrail.auth.keys import SigningKey, generate_signing_key
-from oretrail.auth.party_keys import FederationKeys
+from oretrail.auth.party_keys import FederationKeys, save_member_keys
 from oretrail.bootstrap import Federation, FederationConfig, approve_as_members
 from oretrail.config import Registry
 from oretrail.report import TRACE_QUERY
 from oretrail.standards.audit_credentials import issue_audit_credential, sign_status_list
-from tests.conftest import PACK, SEED_DIR, graphql, oem_token, served_federation
+from tests.conftest import PACK, ROOT, SEED_DIR, graphql, oem_token, served_federation
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +45,7 @@ class Running:
     federation: Federation
     auditor: SigningKey
     status_file: Path
+    roles: dict[str, list[str]]
 
 
 def credential(
@@ -129,7 +133,8 @@ def running(
     config = replace(sample_config, registry=Registry(participants))
     approve_as_members(config, keys)
     with served_federation(config, keys=keys) as federation:
-        yield Running(federation, auditor, status_file)
+        roles = {org: [str(r) for r in p.roles] for org, p in participants.items()}
+        yield Running(federation, auditor, status_file, roles)
 
 
 async def audit_flags(federation: Federation) -> dict[str, str]:
@@ -191,3 +196,72 @@ async def test_a_revocation_takes_effect_without_restarting_anything(running: Ru
         running.status_file.write_text(
             sign_status_list(running.auditor, LIST_URL, set(), ttl_ms=TTL_MS)
         )
+
+
+def oretrail(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oretrail", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+async def test_the_cli_issues_revokes_and_verifies_against_the_running_auditor(
+    running: Running, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    save_member_keys(running.federation.keys.member("assurance-partners"), keys)
+    # The verifier's own pinned copy: every member's keys and live endpoints.
+    pinned = tmp_path / "pinned.json"
+    copy = running.federation.keys.pinned(running.roles, running.federation.node_urls)
+    pinned.write_text(json.dumps(copy.to_json()), encoding="utf-8")
+    url = "http://127.0.0.1:8116/credentials/status/2"
+    status_list = running.status_file.parent / "2.jwt"
+    auditor = ("--org", "assurance-partners", "--keys", str(keys))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return oretrail(*args)
+
+    # The list is created by revoking an index no credential uses (0); ttl 0: no cache.
+    revoke = ("credential", "revoke", *auditor, "--list", str(status_list), "--status-list", url)
+    created = await asyncio.to_thread(run, *revoke, "--index", "0", "--ttl-ms", "0")
+    assert created.returncode == 0, created.stderr
+    assert "revoked index 0" in created.stdout
+    issued = await asyncio.to_thread(
+        run,
+        "credential", "issue", *auditor,
+        "--id", "RMAP-2026-BCR-040",
+        "--facility", "urn:oretrail:facility:boreal-cobalt:kokkola-refinery",
+        "--standard", "RMAP", "--scope", "cobalt refiner reassessment",
+        "--valid-from", "2026-01-01", "--valid-until", "2026-12-31",
+        "--status-list", url, "--index", "12",
+    )  # fmt: skip
+    assert issued.returncode == 0, issued.stderr
+    token = tmp_path / "audit.jwt"
+    token.write_text(issued.stdout)
+    verify = ("credential", "verify", str(token), "--pinned", str(pinned))
+    valid = await asyncio.to_thread(run, *verify, "--on", "2026-06-01")
+    assert valid.returncode == 0, valid.stderr + valid.stdout
+    assert valid.stdout.startswith("VALID: signed by assurance-partners, valid on 2026-06-01")
+    # 2027-01-01 is the day after validUntil 2026-12-31.
+    late = await asyncio.to_thread(run, *verify, "--on", "2027-01-01")
+    assert (late.returncode, late.stdout.split(":")[0]) == (1, "EXPIRED")
+    again = await asyncio.to_thread(run, *revoke, "--index", "12", "--ttl-ms", "0")
+    assert "(2 revoked in all)" in again.stdout
+    revoked = await asyncio.to_thread(run, *verify, "--on", "2026-06-01")
+    assert (revoked.returncode, revoked.stdout.split(":")[0]) == (1, "REVOKED")
+    # A member that is not an auditor cannot issue.
+    refiner = tmp_path / "refiner"
+    save_member_keys(running.federation.keys.member("boreal-cobalt"), refiner)
+    refused = await asyncio.to_thread(
+        run,
+        "credential", "issue", "--org", "boreal-cobalt", "--keys", str(refiner),
+        "--id", "X", "--facility", "urn:oretrail:facility:boreal-cobalt:kokkola-refinery",
+        "--standard", "RMAP", "--scope", "self", "--valid-from", "2026-01-01",
+        "--valid-until", "2026-12-31", "--status-list", url, "--index", "1",
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "boreal-cobalt is not a registered AUDITOR" in refused.stderr

@@ -31,7 +31,11 @@ import aiohttp
 from oretrail.auth.pinned import PinnedRegistry
 from oretrail.domain.lotgraph import LotGraph, TracedLot
 from oretrail.domain.model import Certificate
-from oretrail.standards.audit_credentials import CredentialStatus, check_audit_credential
+from oretrail.standards.audit_credentials import (
+    CredentialCheck,
+    CredentialStatus,
+    check_audit_credential,
+)
 from oretrail.standards.vc import MAX_CREDENTIAL_BYTES
 
 __all__ = ["MAX_TTL_SECONDS", "AuditCredentials", "StatusListCache"]
@@ -142,14 +146,18 @@ class AuditCredentials:
             certificates.append(await self._checked(presented, presented.credential, day))
         return replace(lot, certificates=tuple(certificates))
 
-    async def _checked(self, presented: Certificate, token: str, day: date) -> Certificate:
-        result = await check_audit_credential(
+    async def check_one(self, token: str, day: date) -> CredentialCheck:
+        """One credential's check on ``day`` (``oretrail credential verify``)."""
+        return await check_audit_credential(
             token,
             org_keys=self._pinned.org_keys,
             auditors=self._auditors(),
             day=day,
             fetch_status_list=self._fetch,
         )
+
+    async def _checked(self, presented: Certificate, token: str, day: date) -> Certificate:
+        result = await self.check_one(token, day)
         stated = result.certificate
         status = result.status
         if stated is not None and stated.subject != presented.subject:
