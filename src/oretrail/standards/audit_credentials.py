@@ -38,7 +38,7 @@ from typing import Any
 
 import jwt
 
-from oretrail.auth.keys import SigningKey
+from oretrail.auth.keys import SigningKey, TrustedKey
 from oretrail.auth.tokens import KeySource, org_issuer, org_of
 from oretrail.domain.model import Certificate
 from oretrail.errors import InvalidInput
@@ -245,7 +245,10 @@ async def read_status_list(token: str, url: str, org_keys: KeySource, issuer: st
         or subject.get("statusPurpose") != "revocation"
     ):
         raise CredentialRejected(f"{url} does not hold a revocation status list")
-    return decode_status_list(subject.get("encodedList"))  # type: ignore[arg-type]
+    encoded = subject.get("encodedList")
+    if not isinstance(encoded, str):
+        raise CredentialRejected(f"the status list at {url} has no encodedList")
+    return decode_status_list(encoded)
 
 
 async def check_audit_credential(
@@ -326,7 +329,7 @@ def _claimed_issuer(token: str) -> str | None:
     return issuer_id(payload)
 
 
-async def _issuer_key(token: str, org_keys: KeySource) -> Any:
+async def _issuer_key(token: str, org_keys: KeySource) -> TrustedKey | None:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:
