@@ -195,7 +195,10 @@ def node_app(
             yield MemoryGraphStore(data)
 
         opener = in_memory
-    return build_node_app(opener, security, dev=dev)
+    # An auditor's published status lists live beside its seed: <seed dir>/status/<org>/.
+    where = seed or participant.seed
+    status_lists = where.parent / "status" / participant.id if where is not None else None
+    return build_node_app(opener, security, dev=dev, status_lists=status_lists)
 
 
 def model_opener(settings: ModelSettings, graph_dir: Path) -> ModelOpener:

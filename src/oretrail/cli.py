@@ -43,6 +43,7 @@ from oretrail.bootstrap import (
 )
 from oretrail.cli_args import EXIT_FAILED, OneLineParser, neo4j_uri, port_number, seconds
 from oretrail.cli_auth import add_auth_commands, run_auth_command
+from oretrail.cli_credential import add_credential_command, run_credential_command
 from oretrail.cli_due_diligence import (
     add_due_diligence_commands,
     fetch_report,
@@ -314,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     add_verify_command(commands)
     add_epcis_commands(commands, add_export_commands(commands))
     add_due_diligence_commands(commands)
+    add_credential_command(commands)
     return parser
 
 
@@ -435,6 +437,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "verify":
         return run_verify(args)
+    if args.command == "credential":
+        return run_credential_command(args, load_federation_config(config_dir).registry)
     if args.command == "schema":
         sys.stdout.write(schema_sdl(args.service))
         return 0

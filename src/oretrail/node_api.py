@@ -38,7 +38,7 @@ query Lots($ids: [ID!]!, $grants: [String!]) {
         transit { country region }
         facility {
           id name kind country region latitude longitude artisanal cahra activities
-          certificates { id subject issuer standard scope validFrom validTo status }
+          certificates { id subject issuer standard scope validFrom validTo status credential }
         }
         inputs { lot owner quantity { value unit } }
       }

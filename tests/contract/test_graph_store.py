@@ -105,7 +105,15 @@ def tricky_seed() -> SeedData:
         ),
         certificates=(
             Certificate(
-                "RMAP-2", FACILITY, "auditor", "RMAP", TRICKY, date(2025, 5, 1), date(2028, 4, 30)
+                "RMAP-2",
+                FACILITY,
+                "auditor",
+                "RMAP",
+                TRICKY,
+                date(2025, 5, 1),
+                date(2028, 4, 30),
+                # The audit credential the holder presents, kept verbatim by every store.
+                credential="aGVhZA.Ym9keQ.c2ln",
             ),
             Certificate(
                 "ISO-1",

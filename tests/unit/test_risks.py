@@ -90,6 +90,32 @@ def test_a_valid_third_party_audit_clears_the_refiner() -> None:
     assert kinds(chain(refined=_with_certificates(refined, audit(date(2027, 1, 1))))) == []
 
 
+def test_a_credential_that_failed_its_check_is_no_audit_and_says_why() -> None:
+    refined = refinery_lot()
+    # Valid dates (2023-01-01 to 2027-01-01 around 2026-11-26): only the check decides.
+    for verification, words in [
+        ("FORGED", "does not verify: forged or altered"),
+        ("REVOKED", "was revoked by its issuer"),
+        ("UNKNOWN_ISSUER", "is not issued by a registered auditor"),
+        ("STATUS_UNKNOWN", "has a revocation status that could not be read"),
+    ]:
+        checked = replace(audit(date(2027, 1, 1)), verification=verification)
+        graph = chain(refined=_with_certificates(refined, checked))
+        [risk] = assess_risks(graph, attribute(graph), ROLES, RiskPolicy(as_of=DAY))
+        assert risk.kind is RiskKind.UNAUDITED_PROCESSOR
+        assert f"RMAP audit credential RMAP-1 {words} ({verification})" in risk.evidence
+    # VALID, and a plain record (UNVERIFIED, the default), clear the refiner.
+    valid = replace(audit(date(2027, 1, 1)), verification="VALID")
+    assert kinds(chain(refined=_with_certificates(refined, valid))) == []
+
+
+def test_a_failed_credential_beside_a_valid_plain_record_leaves_the_record_to_count() -> None:
+    refined = refinery_lot()
+    forged = replace(audit(date(2027, 1, 1)), verification="FORGED")
+    plain = replace(audit(date(2027, 1, 1)), id="RMAP-2")
+    assert kinds(chain(refined=_with_certificates(refined, forged, plain))) == []
+
+
 def test_a_self_issued_or_suspended_audit_does_not_count() -> None:
     refined = refinery_lot()
     own = _with_certificates(refined, audit(date(2027, 1, 1), issuer="ref"))

@@ -402,3 +402,32 @@ def test_case_sample_with_tonne_spelled_out_is_refused(tmp_path: Path) -> None:
         load_seed_dir(seeds)
     [problem] = caught.value.problems
     assert problem.startswith(f"{path}: lot LH-2026-061: quantity: unit 'tonne' is not one of")
+
+
+CERTIFICATE = """
+[[certificates]]
+id = "RMAP-1"
+subject = "plant"
+issuer = "auditor"
+standard = "RMAP"
+scope = "refiner"
+valid_from = 2025-01-01
+valid_to = 2027-12-31
+"""
+
+
+def test_a_certificate_carries_its_credential_as_given(tmp_path: Path) -> None:
+    # Three base64url parts, as a compact JWS is; the seed does not verify it.
+    path = write(tmp_path, GOOD + CERTIFICATE + 'credential = "aGVhZA.Ym9keQ.c2ln"\n')
+    [certificate] = load_seed(path).certificates
+    assert certificate.credential == "aGVhZA.Ym9keQ.c2ln"
+    assert certificate.verification == "UNVERIFIED"
+    [plain] = load_seed(write(tmp_path, GOOD + CERTIFICATE, "plain.toml")).certificates
+    assert plain.credential is None
+
+
+@pytest.mark.parametrize("value", ['"not-a-jws"', "42", '"a.b"'])
+def test_a_credential_that_is_no_compact_jws_is_refused(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, GOOD + CERTIFICATE + f"credential = {value}\n")
+    with pytest.raises(SeedError, match=r"certificates\[0\]: credential must be a compact vc\+jwt"):
+        load_seed(path)

@@ -251,6 +251,12 @@ class Certificate:
     valid_from: date
     valid_to: date
     status: str = "ACTIVE"
+    # The W3C VC 2.0 audit credential (compact vc+jwt) the holder presents for it, if any.
+    credential: str | None = None
+    # What a verifier found (standards.audit_credentials.CredentialStatus): VALID,
+    # EXPIRED, REVOKED, FORGED, UNKNOWN_ISSUER, STATUS_UNKNOWN; UNVERIFIED for a plain
+    # record, or a credential nobody has checked yet.
+    verification: str = "UNVERIFIED"
 
     def valid_on(self, day: date) -> bool:
         return self.status == "ACTIVE" and self.valid_from <= day <= self.valid_to

@@ -40,6 +40,14 @@ AUDIT_STANDARDS = frozenset(
 # Roles that imply chemical processing when a facility's activities are not shown.
 _PROCESSOR_ROLES = frozenset({Role.SMELTER, Role.REFINER, Role.RECYCLER})
 
+# Verification outcomes of an audit credential that make it no audit, and what they mean.
+_REFUSED_VERIFICATIONS = {
+    "FORGED": "does not verify: forged or altered",
+    "REVOKED": "was revoked by its issuer",
+    "UNKNOWN_ISSUER": "is not issued by a registered auditor",
+    "STATUS_UNKNOWN": "has a revocation status that could not be read",
+}
+
 # Custody models behind which origin shares are allocations, not physical content.
 _ALLOCATION_MODELS = frozenset({Custody.MASS_BALANCE, Custody.BOOK_AND_CLAIM})
 
@@ -239,14 +247,23 @@ def needs_audit(lot: TracedLot, owner_roles: Collection[Role]) -> bool:
 def audit_problem(lot: TracedLot, as_of: date) -> str | None:
     """None if the lot's facility or owner holds a valid third-party audit on ``as_of``
     (the lot's production date in a trace)."""
-    audits = [
+    presented = [
         c
         for c in lot.certificates
         if c.standard.upper() in AUDIT_STANDARDS and c.issuer != lot.owner
     ]
+    # A credential that failed verification is no audit at all; a plain record
+    # (UNVERIFIED) still counts, as it did before credentials existed.
+    audits = [c for c in presented if c.verification not in _REFUSED_VERIFICATIONS]
     if any(c.valid_on(as_of) for c in audits):
         return None
     where = lot.facility.name if lot.facility else lot.owner
+    if not audits and presented:
+        c = presented[0]
+        return (
+            f"{where}: {c.standard} audit credential {c.id} "
+            f"{_REFUSED_VERIFICATIONS[c.verification]} ({c.verification})"
+        )
     if not audits:
         return f"{where} processes material on this path without any third-party audit"
     latest = max(audits, key=lambda c: c.valid_to)
@@ -257,9 +274,11 @@ def audit_problem(lot: TracedLot, as_of: date) -> str | None:
             f"{where}: {latest.standard} audit {latest.id} is valid only from "
             f"{latest.valid_from}, after the lot's production on {as_of}"
         )
+    credential = " credential" if latest.verification == "EXPIRED" else ""
+    status = " (EXPIRED)" if latest.verification == "EXPIRED" else ""
     return (
-        f"{where}: {latest.standard} audit {latest.id} expired on {latest.valid_to}, "
-        f"before the lot's production on {as_of}"
+        f"{where}: {latest.standard} audit{credential} {latest.id} expired on "
+        f"{latest.valid_to}, before the lot's production on {as_of}{status}"
     )
 
 

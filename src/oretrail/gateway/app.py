@@ -32,6 +32,7 @@ from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import StoreError, TokenRejected
 from oretrail.gateway.approved import ApprovedRegistry, Transparency
+from oretrail.gateway.audit_credentials import AuditCredentials, StatusListCache, http_download
 from oretrail.gateway.context import Caller
 from oretrail.gateway.node_client import HttpNodeClient, NodeClient
 from oretrail.gateway.resilience import NodeGuards
@@ -80,6 +81,7 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
         self.guards = NodeGuards(settings.resilience)
         self.client: NodeClient | None = None
         self.model: ModelStore | None = None
+        self.credentials: AuditCredentials | None = None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -100,6 +102,7 @@ class _GatewayGraphQL(GraphQLOverHTTP[GatewayContext]):
             pinned=self.security.pinned,
             caller_gone=request.is_disconnected if isinstance(request, Request) else _open,
             commodities=self.security.commodities,
+            credentials=self.credentials,
         )
 
 
@@ -139,11 +142,12 @@ def build_gateway_app(
         async with open_model() as model, contextlib.AsyncExitStack() as stack:
             graphql.model = model
             await _register(model, registry)
-            if client is not None:
-                graphql.client = client
-            else:
-                session = await stack.enter_async_context(aiohttp.ClientSession())
-                graphql.client = HttpNodeClient(session, timeout=settings.node_timeout)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            graphql.client = client or HttpNodeClient(session, timeout=settings.node_timeout)
+            # Auditors' status lists, read from their endpoints (gateway.audit_credentials).
+            graphql.credentials = AuditCredentials(
+                security.pinned, StatusListCache(http_download(session))
+            )
             yield
 
     async def check() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from oretrail.config import GatewaySettings, Registry
 from oretrail.domain.commodities import CommodityProfile
 from oretrail.errors import Forbidden
 from oretrail.gateway.approved import ApprovedQuery, ApprovedRegistry, Transparency
+from oretrail.gateway.audit_credentials import AuditCredentials
 from oretrail.gateway.node_client import NodeClient
 from oretrail.gateway.resilience import NodeGuards
 from oretrail.store.model_port import ModelStore
@@ -67,6 +68,8 @@ class GatewayContext:
     caller_gone: Callable[[], Awaitable[bool]] = _never_gone
     # Commodity due-diligence profiles (issue 15).
     commodities: tuple[CommodityProfile, ...] = ()
+    # Checks the audit credentials nodes present (None: they count as plain records).
+    credentials: AuditCredentials | None = None
 
     def authorised(self, op: str, roots: tuple[str, ...] | None = None) -> RequestContext:
         """The signed request's context, if it authorises ``op`` over exactly ``roots``."""

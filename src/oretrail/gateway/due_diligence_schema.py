@@ -127,6 +127,7 @@ async def due_diligence(
             settings=ctx.settings,
             mint_token=ctx.node_headers(),
             guards=ctx.guards,
+            credentials=ctx.credentials,
         )
         record = trace_record(report, ctx.caller.org)
         await ctx.model.record_trace(record)

@@ -664,11 +664,16 @@ def _certificates(facility: Any) -> tuple[Certificate, ...]:
                     valid_from=date.fromisoformat(_str(_get(c, "validFrom"), "validFrom")),
                     valid_to=date.fromisoformat(_str(_get(c, "validTo"), "validTo")),
                     status=_str(_get(c, "status"), "status"),
+                    credential=_opt_credential(c.get("credential")),
                 )
             )
         except ValueError:
             raise _Shape("a certificate date is not YYYY-MM-DD") from None
     return tuple(result)
+
+
+def _opt_credential(raw: Any) -> str | None:
+    return None if raw is None else _str(raw, "certificate.credential")
 
 
 def _kilograms(raw: Any, what: str) -> float:

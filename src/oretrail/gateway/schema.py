@@ -124,6 +124,7 @@ class Query:
                 mint_token=ctx.node_headers(),
                 guards=ctx.guards,
                 answers=answers,
+                credentials=ctx.credentials,
             )
             record = trace_record(report, ctx.caller.org, receipt_lines(answers.answers))
             # A trace whose caller went away (interrupted, timed out) reached no one: it

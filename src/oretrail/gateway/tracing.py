@@ -12,6 +12,7 @@ from oretrail.domain.lotgraph import LotGraph
 from oretrail.domain.model import Role, parse_lot_id
 from oretrail.domain.risks import Risk, RiskPolicy, Unchecked, assess_risks, unchecked
 from oretrail.errors import Forbidden, InvalidInput, UnknownLot
+from oretrail.gateway.audit_credentials import AuditCredentials
 from oretrail.gateway.node_client import AnswerSink, NodeClient
 from oretrail.gateway.planner import TokenMinter, trace_upstream
 from oretrail.gateway.resilience import NodeGuards
@@ -52,8 +53,13 @@ async def run_trace(
     mint_token: TokenMinter | None = None,
     guards: NodeGuards | None = None,
     answers: AnswerSink | None = None,
+    credentials: AuditCredentials | None = None,
 ) -> TraceReport:
-    """Trace ``root`` upstream. Bad input raises; node failures become gaps."""
+    """Trace ``root`` upstream. Bad input raises; node failures become gaps.
+
+    With ``credentials``, the audit credentials nodes present are checked before the
+    figures are computed; without, they count as plain (UNVERIFIED) records.
+    """
     owner = parse_lot_id(root).org
     registry.get(owner)
     depth = check_depth(max_depth, settings)
@@ -73,7 +79,10 @@ async def run_trace(
             raise UnknownLot(f"lot {root} is not known to its owner {owner!r}")
         if missing is not None and missing.reason == "WITHHELD":
             raise Forbidden(f"{owner} does not show lot {root} to this caller: {missing.detail}")
-    return analyse(graph, depth, as_of or date.today(), registry.roles(), settings.risk)
+    day = as_of or date.today()
+    if credentials is not None:
+        graph = await credentials.check(graph, day)
+    return analyse(graph, depth, day, registry.roles(), settings.risk)
 
 
 def analyse(

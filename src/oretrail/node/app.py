@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
@@ -69,6 +71,10 @@ class NodeSecurity:
     @property
     def witness(self) -> Witness:
         return Witness(self.log, self.node_key, self.shipments)
+
+
+# A status list's name: letters, digits, '.', '_', '-', never a path.
+_STATUS_LIST_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
 class _NodeGraphQL(GraphQLOverHTTP[NodeContext]):
@@ -135,10 +141,30 @@ class _NodeGraphQL(GraphQLOverHTTP[NodeContext]):
 
 
 def build_node_app(
-    open_store: StoreOpener, security: NodeSecurity, *, dev: bool = False
+    open_store: StoreOpener,
+    security: NodeSecurity,
+    *,
+    dev: bool = False,
+    status_lists: Path | None = None,
 ) -> Starlette:
-    """A node serving one organisation's store. GraphiQL only when ``dev`` is set."""
+    """A node serving one organisation's store. GraphiQL only when ``dev`` is set.
+
+    ``status_lists`` is the directory of the status list credentials the organisation
+    publishes as an auditor (``<name>.jwt``, written by ``oretrail credential revoke``);
+    each is read again on every request, so a revocation needs no restart.
+    """
     graphql = _NodeGraphQL(security, dev=dev)
+
+    async def status_list(request: Request) -> Response:
+        """GET /credentials/status/{name}: a published status list credential (vc+jwt)."""
+        name = request.path_params["name"]
+        if status_lists is None or not _STATUS_LIST_NAME.fullmatch(name):
+            return JSONResponse({"error": "no such status list"}, status_code=404)
+        try:
+            token = (status_lists / f"{name}.jwt").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return JSONResponse({"error": "no such status list"}, status_code=404)
+        return Response(token, media_type="application/vc+jwt")
 
     async def authenticate(headers: Headers) -> Principal:
         return await security.authority.principal(
@@ -215,6 +241,8 @@ def build_node_app(
             Route("/health", health_endpoint(check), methods=["GET"]),
             Route("/.well-known/jwks.json", json_endpoint(lambda: security.jwks), methods=["GET"]),
             Route("/trust/statements", statement, methods=["POST"]),
+            # No caller auth: a status list is public, for anyone relying on a credential.
+            Route("/credentials/status/{name}", status_list, methods=["GET"]),
             # No caller auth: checkpoints and proofs are for anyone to witness.
             Route("/log/checkpoint", access_checkpoint, methods=["GET"]),
             Route("/log/consistency", access_consistency, methods=["GET"]),

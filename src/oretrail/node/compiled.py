@@ -235,6 +235,7 @@ def _certificates(certificates: Sequence[Certificate]) -> list[dict[str, Any]]:
             "validFrom": c.valid_from.isoformat(),
             "validTo": c.valid_to.isoformat(),
             "status": c.status,
+            "credential": c.credential,
         }
         for c in certificates
     ]

@@ -103,6 +103,10 @@ class CertificateType:
     valid_from: date = strawberry.field(description="First day of validity.")
     valid_to: date = strawberry.field(description="Last day of validity.")
     status: str = strawberry.field(description="ACTIVE, SUSPENDED or WITHDRAWN.")
+    credential: str | None = strawberry.field(
+        description="The auditor's W3C VC 2.0 audit credential for it (compact vc+jwt), "
+        "when the holder has one; null for a plain record."
+    )
 
     @classmethod
     def of(cls, c: Certificate) -> CertificateType:
@@ -115,6 +119,7 @@ class CertificateType:
             valid_from=c.valid_from,
             valid_to=c.valid_to,
             status=c.status,
+            credential=c.credential,
         )
 
 

@@ -202,6 +202,7 @@ def _seed_parameters(seed: SeedData) -> dict[str, Any]:
                 "valid_from": c.valid_from,
                 "valid_to": c.valid_to,
                 "status": c.status,
+                "credential": c.credential,
             }
             for c in seed.certificates
         ],
@@ -246,6 +247,7 @@ def _certificate(c: dict[str, Any]) -> Certificate:
         _date(c["valid_from"]),
         _date(c["valid_to"]),
         c["status"],
+        c.get("credential"),
     )
 
 

@@ -466,7 +466,19 @@ class _Reader:
             valid_from=valid_from,
             valid_to=valid_to,
             status=status,
+            credential=self.credential(raw, where),
         )
+
+    def credential(self, raw: Mapping[str, Any], where: str) -> str | None:
+        """The record's audit credential: a compact vc+jwt, checked by whoever relies on it."""
+        value = raw.get("credential")
+        if value is None:
+            return None
+        if not isinstance(value, str) or value.count(".") != 2:
+            raise self.fail(
+                where, "credential must be a compact vc+jwt (three dot-separated parts)"
+            )
+        return value
 
 
 def _table(raw: Mapping[str, Any], key: str, r: _Reader, where: str) -> Mapping[str, Any]:
