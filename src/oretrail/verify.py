@@ -26,10 +26,11 @@ import base64
 import json
 import math
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from oretrail.auth.checkpoint import log_origin
 from oretrail.auth.pinned import PinnedRegistry, pinned_from_json
@@ -47,6 +48,7 @@ from oretrail.config import RiskSettings
 from oretrail.domain.lotgraph import GapReason, LotGraph, TracedLot, Unopened
 from oretrail.domain.model import Custody, Role, parse_lot_id
 from oretrail.errors import InvalidLotId, InvalidNodeAnswer, OretrailError
+from oretrail.gateway.audit_credentials import AuditCredentials, StatusListCache
 from oretrail.gateway.evidence import EVIDENCE_FORMAT, trace_figures
 from oretrail.gateway.node_client import parse_lots
 from oretrail.gateway.tracing import TraceReport, analyse
@@ -147,7 +149,9 @@ def verify_evidence(
             continue
         found.answers_checked += 1
         trusted.append(answer)
-    report = recompute(bundle, trusted, roles=roles_of(registry), risk=risk, found=found)
+    report = recompute(
+        bundle, trusted, roles=roles_of(registry), risk=risk, found=found, pinned=registry
+    )
     found.report = report
     _compare(trace_figures(report), _object(bundle.get("figures"), "figures"), found)
     return found
@@ -160,6 +164,7 @@ def recompute(
     roles: Mapping[str, Collection[Role]],
     risk: RiskSettings,
     found: Verification | None = None,
+    pinned: PinnedRegistry | None = None,
 ) -> TraceReport:
     """The trace ``answers`` support, from the bundle's root to its depth, and its figures.
 
@@ -173,7 +178,42 @@ def recompute(
         if answer.get("operation") == "lots":
             rebuild.read_lots(answer, str(answer.get("node")), f"answer {number}")
     graph = rebuild.walk(root, max_depth)
+    if pinned is not None:
+        graph = _check_credentials(graph, as_of, pinned, bundle)
     return analyse(graph, max_depth, as_of, roles, risk)
+
+
+def _check_credentials(
+    graph: LotGraph, as_of: date, pinned: PinnedRegistry, bundle: Mapping[str, Any]
+) -> LotGraph:
+    """The graph with its audit credentials checked as the gateway checks them, against
+    the verifier's pinned keys and the auditors' signed status lists the bundle carries
+    (a list it lacks leaves that credential's status unknown, never valid)."""
+    inputs = bundle.get("inputs")
+    raw = inputs.get("statusLists") if isinstance(inputs, Mapping) else None
+    lists = {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, Mapping) else {}
+
+    async def read(url: str) -> str:
+        token = lists.get(urlsplit(url).path)
+        if token is None:
+            raise OSError(f"the bundle carries no status list at {urlsplit(url).path}")
+        return token
+
+    checker = AuditCredentials(pinned, StatusListCache(read))
+    return _run_now(checker.check(graph, as_of))
+
+
+def _run_now(step: Coroutine[Any, Any, LotGraph]) -> LotGraph:
+    """Run a coroutine that never waits: every await in a credential check here resolves
+    at once (pinned keys in memory, status lists from the bundle), so the verifier stays
+    a plain function that async callers (the client) and scripts alike can call."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        result: LotGraph = done.value
+        return result
+    step.close()
+    raise RuntimeError("a credential check waited for input/output inside the verifier")
 
 
 def compare_answer(answer: Mapping[str, Any], found: Verification) -> None:

@@ -22,8 +22,9 @@ from oretrail.auth.keys import SigningKey, generate_signing_key
 from oretrail.auth.party_keys import FederationKeys, save_member_keys
 from oretrail.bootstrap import Federation, FederationConfig, approve_as_members
 from oretrail.config import Registry
-from oretrail.report import TRACE_QUERY
+from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
 from oretrail.standards.audit_credentials import issue_audit_credential, sign_status_list
+from oretrail.verify import verify_evidence
 from tests.conftest import PACK, ROOT, SEED_DIR, graphql, oem_token, served_federation
 
 pytestmark = pytest.mark.e2e
@@ -265,3 +266,53 @@ async def test_the_cli_issues_revokes_and_verifies_against_the_running_auditor(
     )  # fmt: skip
     assert refused.returncode == 2
     assert "boreal-cobalt is not a registered AUDITOR" in refused.stderr
+
+
+async def test_a_trace_s_evidence_rechecks_its_credentials_without_asking_anyone(
+    running: Running,
+) -> None:
+    """The bundle carries the auditor's signed status list: the verifier re-checks every
+    credential against its own pinned keys, and a revoked one stays revoked."""
+    running.status_file.write_text(
+        sign_status_list(running.auditor, LIST_URL, {BOREAL_INDEX}, ttl_ms=TTL_MS)
+    )
+    await asyncio.sleep(TTL_MS / 1000 + 0.1)
+    try:
+        body = await graphql(
+            running.federation.gateway_url,
+            TRACE_EVIDENCE_QUERY,
+            {"lot": PACK, "asOf": AS_OF},
+            token=oem_token(running.federation),
+        )
+    finally:
+        running.status_file.write_text(
+            sign_status_list(running.auditor, LIST_URL, set(), ttl_ms=TTL_MS)
+        )
+    assert "errors" not in body, body
+    bundle = body["data"]["trace"]["evidence"]
+    assert list(bundle["inputs"]["statusLists"]) == ["/credentials/status/1"]
+    pinned = running.federation.keys.pinned(running.roles)
+    found = verify_evidence(bundle, pinned=pinned)
+    assert found.problems == []
+    assert found.report is not None
+    flagged = {r.lot for r in found.report.risks if str(r.kind) == "UNAUDITED_PROCESSOR"}
+    # Revoked (Boreal), forged (Coastal), unknown issuer (Sulawesi) and expired (Nordic
+    # Nickel), as the gateway found them, plus the sample's own three.
+    assert f"{LOT}boreal-cobalt:CS-2026-102" in flagged
+    assert f"{LOT}coastal-lithium:LH-2026-061" in flagged
+    assert f"{LOT}sulawesi-hpal:MHP-2026-045" in flagged
+    assert f"{LOT}nordic-nickel:NS-2026-310" in flagged
+    # With the list cleared again, Boreal's credential is valid; a verifier without the
+    # list could not say so, so a bundle stripped of it no longer recomputes the same.
+    await asyncio.sleep(TTL_MS / 1000 + 0.1)
+    body = await graphql(
+        running.federation.gateway_url,
+        TRACE_EVIDENCE_QUERY,
+        {"lot": PACK, "asOf": AS_OF},
+        token=oem_token(running.federation),
+    )
+    valid = body["data"]["trace"]["evidence"]
+    assert verify_evidence(valid, pinned=pinned).ok
+    valid["inputs"]["statusLists"] = {}
+    stripped = verify_evidence(valid, pinned=pinned)
+    assert any("risks" in p and "boreal-cobalt" in p for p in stripped.problems)

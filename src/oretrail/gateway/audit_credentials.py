@@ -109,6 +109,20 @@ class AuditCredentials:
         self._pinned = pinned
         self._lists = lists
 
+    def recording(self) -> tuple[AuditCredentials, dict[str, str]]:
+        """A copy for one trace that notes each status list it reads, by URL path: the
+        trace's evidence bundle carries them (signed by their auditors), so a verifier
+        can check revocation again without asking anyone (oretrail.verify)."""
+        seen: dict[str, str] = {}
+        shared = self._lists
+
+        async def download(url: str) -> str:
+            token = await shared.get(url)
+            seen[urlsplit(url).path] = token
+            return token
+
+        return AuditCredentials(self._pinned, StatusListCache(download)), seen
+
     def _auditors(self) -> frozenset[str]:
         return frozenset(org for org, m in self._pinned.members.items() if AUDITOR_ROLE in m.roles)
 

@@ -13,7 +13,8 @@ Shape (JSON object)::
     {"format": "oretrail.evidence/1",
      "root": lot id, "maxDepth": int, "asOf": "YYYY-MM-DD",
      "request": the caller's signed request (compact JWS), "requestHash": hex,
-     "inputs": {"risk": {...}, "registry": {"sha256": hex, "snapshot": {...}}},
+     "inputs": {"risk": {...}, "registry": {"sha256": hex, "snapshot": {...}},
+                "statusLists": {url path: status list credential}},
      "answers": [{"node": org, "operation": "lots", "variables": {...},
                   "response": {"data": ..., "errors": [...], "extensions": {...}}}],
      "gaps": [{"lot", "owner", "reason", "detail"}],
@@ -153,12 +154,14 @@ def evidence_bundle(
     request_hash: str,
     risk: RiskSettings,
     registry: Mapping[str, Any],
+    status_lists: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The evidence bundle of a finished trace (shape in the module docstring).
 
     ``registry`` is the pinned-registry snapshot the gateway ran with (public keys
     and roles only); its RFC 8785 SHA-256 is named beside it, so a verifier can
-    compare it with its own copy.
+    compare it with its own copy. ``status_lists`` are the auditors' status list
+    credentials the trace's credential checks read, by URL path.
     """
     return {
         "format": EVIDENCE_FORMAT,
@@ -170,6 +173,8 @@ def evidence_bundle(
         "inputs": {
             "risk": risk_inputs(risk),
             "registry": {"sha256": _sha256(registry), "snapshot": registry},
+            # The auditors' signed status lists the credential checks read, by URL path.
+            "statusLists": dict(sorted((status_lists or {}).items())),
         },
         "answers": [
             {

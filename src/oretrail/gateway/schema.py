@@ -114,6 +114,9 @@ class Query:
             signed = ctx.authorised("trace", (lot,))
             depth, day = _signed_depth_and_day(signed, max_depth, as_of)
             answers = EvidenceCollector()
+            credentials, status_lists = (
+                (None, {}) if ctx.credentials is None else ctx.credentials.recording()
+            )
             report = await run_trace(
                 lot,
                 depth,
@@ -124,7 +127,7 @@ class Query:
                 mint_token=ctx.node_headers(),
                 guards=ctx.guards,
                 answers=answers,
-                credentials=ctx.credentials,
+                credentials=credentials,
             )
             record = trace_record(report, ctx.caller.org, receipt_lines(answers.answers))
             # A trace whose caller went away (interrupted, timed out) reached no one: it
@@ -147,7 +150,11 @@ class Query:
         names = {p.id: p.name for p in ctx.registry.participants.values()}
         traced_by = Party(ctx.caller.org, names.get(ctx.caller.org, ctx.caller.org))
         return trace_type(
-            report, record.summary.id, traced_by, names, bundle=_bundle(ctx, report, answers)
+            report,
+            record.summary.id,
+            traced_by,
+            names,
+            bundle=_bundle(ctx, report, answers, status_lists),
         )
 
     due_diligence: DueDiligenceReport = strawberry.field(
@@ -291,7 +298,10 @@ class Query:
 
 
 def _bundle(
-    ctx: GatewayContext, report: TraceReport, answers: EvidenceCollector
+    ctx: GatewayContext,
+    report: TraceReport,
+    answers: EvidenceCollector,
+    status_lists: Mapping[str, str],
 ) -> Callable[[], dict[str, Any]]:
     """Builds the trace's evidence bundle when the ``evidence`` field is asked for."""
     request = ctx.caller.request
@@ -303,6 +313,7 @@ def _bundle(
         request_hash=request.hash,
         risk=ctx.settings.risk,
         registry=registry,
+        status_lists=status_lists,
     )
 
 
