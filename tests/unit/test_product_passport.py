@@ -9,7 +9,7 @@ import pytest
 
 from oretrail.domain.attribution import attribute
 from oretrail.domain.lotgraph import LotGraph, TracedInput, TracedLot
-from oretrail.domain.model import Activity, Custody, Facility
+from oretrail.domain.model import Activity, Certificate, Custody, Facility
 from oretrail.standards.dpp import product_passport
 from oretrail.standards.dpp_sources import Party, TracedProduct
 from tests.support.standards_files import untp_validator, vc_validator
@@ -92,3 +92,27 @@ def test_a_withheld_origin_has_no_country_and_withheld_recycled_shares_no_fracti
     assert [(m["name"], m["massFraction"]) for m in withheld] == [
         ("cobalt (Co), origin not traced", pytest.approx(0.04))
     ]
+
+
+@pytest.mark.parametrize(
+    ("verification", "conforms", "words"),
+    [
+        ("UNVERIFIED", True, "Unverified: a plain certificate record"),
+        ("VALID", True, "Verified: an audit credential (vc+jwt)"),
+        ("REVOKED", False, "did not pass its check (REVOKED)"),
+        ("FORGED", False, "did not pass its check (FORGED)"),
+    ],
+)
+def test_a_conformity_claim_says_what_its_certificate_rests_on(
+    verification: str, conforms: bool, words: str
+) -> None:
+    # The mine's audit runs 2025-01-01 to 2027-12-31: its lot, made 2026-03-01, is inside.
+    audit = Certificate(
+        "RMAP-1", "mine:site", "assurance", "RMAP", "smelter audit",
+        date(2025, 1, 1), date(2027, 12, 31), verification=verification,
+    )  # fmt: skip
+    made = graph()
+    made.lots[MINE] = replace(made.lots[MINE], certificates=(audit,))
+    [claim] = passport(made)["credentialSubject"]["conformityClaim"]  # type: ignore[index]
+    assert claim["conformance"] is conforms
+    assert words in claim["description"]

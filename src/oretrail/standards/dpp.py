@@ -10,10 +10,11 @@ What it states, and from what (docs/standards.md maps every field):
   element not traced to an origin is one more ``Material`` with no origin country.
 - ``traceabilityInformation``: one entry per element whose ``verifiedRatio`` is the
   trace's coverage of that element (the share attributed to identified origins).
-- ``conformityClaim``: one per certificate shown on the path. Certificates are plain
-  records the nodes serve, not verifiable credentials, so each claim says it is
-  unverified; ``conformance`` is whether the certificate was valid on the production
-  date of every traced lot it concerns.
+- ``conformityClaim``: one per certificate shown on the path. A plain record the
+  holder's node serves is said to be unverified; a certificate presented with an audit
+  credential says how the gateway's check of it ended (VALID, REVOKED, FORGED...).
+  ``conformance`` is whether the certificate was valid on the production date of every
+  traced lot it concerns, and false for a credential that failed its check.
 
 The issuer is the tracing organisation; it signs the credential with its own key
 (``standards.vc``).
@@ -166,6 +167,21 @@ def _topic(standard: str) -> str:
     return "governance.compliance"
 
 
+def _verification_text(verification: str) -> str:
+    """What the claim rests on: a plain record, or an audit credential and its check."""
+    if verification == "UNVERIFIED":
+        return (
+            "Unverified: a plain certificate record served by the holder's node, not a "
+            "verifiable credential."
+        )
+    if verification == "VALID":
+        return (
+            "Verified: an audit credential (vc+jwt) signed by a registered auditor, valid "
+            "on the production dates and not revoked in its issuer's status list."
+        )
+    return f"Its audit credential did not pass its check ({verification})."
+
+
 def _claims(product: TracedProduct) -> list[dict[str, Any]]:
     claims = []
     for certificate, lots in certificates_on_path(product):
@@ -178,11 +194,14 @@ def _claims(product: TracedProduct) -> list[dict[str, Any]]:
             "description": (
                 f"{certificate.standard} certificate {certificate.id} ({certificate.scope}) "
                 f"held by {holders}, issued by {issuer.name}, valid {certificate.valid_from} "
-                f"to {certificate.valid_to}, status {certificate.status}. Unverified: a plain "
-                "certificate record served by the holder's node, not a verifiable credential."
+                f"to {certificate.valid_to}, status {certificate.status}. "
+                f"{_verification_text(certificate.verification)}"
             ),
             "assessmentDate": certificate.valid_from.isoformat(),
-            "conformance": bool(dates) and all(certificate.valid_on(day) for day in dates),
+            # A credential that failed its check (revoked, forged...) conforms to nothing.
+            "conformance": certificate.verification in ("UNVERIFIED", "VALID")
+            and bool(dates)
+            and all(certificate.valid_on(day) for day in dates),
             "conformityTopic": _topic(certificate.standard),
         }
         owner = _STANDARD_OWNERS.get(certificate.standard.upper())
