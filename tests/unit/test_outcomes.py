@@ -199,3 +199,40 @@ def test_a_profile_whose_elements_the_trace_does_not_hold_does_not_apply() -> No
     attribution = attribute(graph)
     figures = TraceFigures(graph, attribution, [], {})
     assert assess_profile(profile(elements=["Cu"]), figures) is None
+
+
+@pytest.mark.parametrize("failed", ["REVOKED", "FORGED", "EXPIRED", "STATUS_UNKNOWN"])
+def test_an_audit_whose_credential_failed_its_check_is_not_recognised(failed: str) -> None:
+    graph = sample_graph()
+    refiner = graph.lots[R]
+    graph.lots[R] = replace(
+        refiner, certificates=(replace(refiner.certificates[0], verification=failed),)
+    )
+    [status] = [a for a in assess(graph).audits if a.lot == R]
+    assert (status.recognised, status.verification) == (False, failed)
+    assert f"its audit credential failed ({failed})" in status.detail
+
+
+def test_a_verified_credential_is_reported_as_one() -> None:
+    graph = sample_graph()
+    refiner = graph.lots[R]
+    graph.lots[R] = replace(
+        refiner, certificates=(replace(refiner.certificates[0], verification="VALID"),)
+    )
+    [status] = [a for a in assess(graph).audits if a.lot == R]
+    assert (status.recognised, status.verification) == (True, "VERIFIED_CREDENTIAL")
+    assert "an audit credential, verified" in status.detail
+
+
+def test_a_plain_record_beside_a_failed_credential_does_not_count() -> None:
+    graph = sample_graph()
+    refiner = graph.lots[R]
+    plain = refiner.certificates[0]
+    revoked = replace(plain, id="RMAP-2", verification="REVOKED")
+    graph.lots[R] = replace(refiner, certificates=(plain, revoked))
+    [status] = [a for a in assess(graph).audits if a.lot == R]
+    assert (status.recognised, status.certificate, status.verification) == (
+        False,
+        "RMAP-2",
+        "REVOKED",
+    )

@@ -7,7 +7,9 @@ outcome is judged from the trace's own figures:
 - COVERAGE: the element's coverage (share traced to identified origins).
 - AUDITED_PROCESSORS: the share of the element that reached identified origins
   passing only through smelters, refiners and processors holding an audit the
-  profile recognises, valid on the lot's production date.
+  profile recognises, valid on the lot's production date. A processor that presents
+  audit credentials is judged by them alone: one that passed its check counts, a
+  plain record beside them does not, and one that failed is no audit.
 - RED_FLAGS_MANAGED: the share under a red flag of the profile (CAHRA origin or
   transit, artisanal origin) that no risk-management record manages.
 - RECYCLED_CONTENT: the share from recycled origins, pre- plus post-consumer
@@ -363,9 +365,19 @@ def audit_status(profile: CommodityProfile, lot: TracedLot, day: date | None) ->
     audits = [
         c for c in lot.certificates if profile.recognises(c.standard) and c.issuer != lot.owner
     ]
+    # Once a processor presents audit credentials, only a credential that passed its
+    # check counts: a plain record beside them is reported, not recognised (issue 15),
+    # and a credential that failed (revoked, forged, expired, unknown issuer, status
+    # unknown) is no audit, whatever its record says.
+    credentialed = [c for c in audits if c.verification != "UNVERIFIED"]
+    failed = [c for c in credentialed if c.verification != "VALID"]
+    if credentialed:
+        audits = [c for c in credentialed if c.verification == "VALID"]
     valid = [c for c in audits if day is not None and c.valid_on(day)]
     if valid:
-        best = max(valid, key=lambda c: c.valid_to)
+        # A verified credential first; a plain record is said to be one.
+        best = max(valid, key=lambda c: (c.verification == "VALID", c.valid_to))
+        verified = best.verification == "VALID"
         return AuditStatus(
             lot.id,
             lot.owner,
@@ -373,9 +385,20 @@ def audit_status(profile: CommodityProfile, lot: TracedLot, day: date | None) ->
             True,
             best.standard,
             best.id,
-            "PLAIN_RECORD",
+            "VERIFIED_CREDENTIAL" if verified else "PLAIN_RECORD",
             f"{best.standard} {best.id} by {best.issuer}, valid {best.valid_from} to "
-            f"{best.valid_to} (a plain certificate record, not a verified credential)",
+            f"{best.valid_to}"
+            + (
+                " (an audit credential, verified)"
+                if verified
+                else " (a plain certificate record, not a verified credential)"
+            ),
+        )
+    if failed and not audits:
+        worst = max(failed, key=lambda c: c.valid_to)
+        detail = f"{worst.standard} {worst.id}: its audit credential failed ({worst.verification})"
+        return AuditStatus(
+            lot.id, lot.owner, where, False, worst.standard, worst.id, worst.verification, detail
         )
     others = sorted({c.standard for c in lot.certificates})
     if audits:
