@@ -45,7 +45,7 @@ from oretrail.client_results import (
     TraceRecord,
     TransparencyAnswer,
 )
-from oretrail.domain.transparency import last_closed_period
+from oretrail.domain.transparency import TRACE_DEPTH, last_closed_period
 from oretrail.errors import GatewayError, GatewayUnreachable, InvalidInput
 from oretrail.report import TRACE_EVIDENCE_QUERY, TRACE_QUERY
 from oretrail.verify import compare_answer, verify_evidence
@@ -283,7 +283,7 @@ def request_context(
         period_end = last_closed_period(now or datetime.now(UTC)).closes_at
         return RequestContext(
             op="transparency",
-            depth=DEFAULT_DEPTH,
+            depth=TRACE_DEPTH,
             as_of=period_end,
             purpose=purpose or f"approved query {document_id}",
             doc=str(document_id),

@@ -20,6 +20,7 @@ from oretrail.domain.risks import audit_problem, needs_audit
 
 __all__ = [
     "PERIOD_KINDS",
+    "TRACE_DEPTH",
     "ProductTrace",
     "ReportingPeriod",
     "audited_throughput",
@@ -30,6 +31,12 @@ __all__ = [
     "period_containing",
     "recycled_content",
 ]
+
+
+# The depth every approved query traces its product line to. Fixed, not the caller's
+# choice: the first run of a period computes the answer every later run returns, so
+# a shallower first run would fix a truncated answer for the period (DESIGN.md, Trust 5).
+TRACE_DEPTH = 20
 
 
 @dataclass(frozen=True, slots=True)

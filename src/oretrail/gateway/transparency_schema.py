@@ -27,6 +27,7 @@ from strawberry.types import Info
 from oretrail.asgi import as_graphql_error
 from oretrail.domain.disclosure import Group, disclose_all
 from oretrail.domain.transparency import (
+    TRACE_DEPTH,
     ProductTrace,
     ReportingPeriod,
     audited_throughput,
@@ -114,6 +115,12 @@ def _period(ctx: GatewayContext, approved: ApprovedQuery, line: str) -> Reportin
         raise Forbidden(
             "the signed request names another approved query or product line "
             f"({signed.doc!r}, {signed.line!r})"
+        )
+    if signed.depth != TRACE_DEPTH:
+        # One answer per period: its first run may not be shallower (or deeper) than any.
+        raise InvalidInput(
+            f"approved query {approved.id} traces to depth {TRACE_DEPTH}; "
+            f"the signed request names depth {signed.depth}"
         )
     period = closed_period_ending(signed.as_of, approved.period, datetime.now(UTC))
     if isinstance(period, str):
