@@ -26,6 +26,7 @@ from strawberry.types import Info
 
 from oretrail.asgi import as_graphql_error
 from oretrail.domain.disclosure import Group, disclose_all
+from oretrail.domain.lotgraph import GapReason
 from oretrail.domain.transparency import (
     TRACE_DEPTH,
     ProductTrace,
@@ -34,7 +35,7 @@ from oretrail.domain.transparency import (
     closed_period_ending,
     origin_groupings,
 )
-from oretrail.errors import Forbidden, InvalidInput, OretrailError
+from oretrail.errors import Forbidden, InvalidInput, NodeUnreachable, OretrailError
 from oretrail.gateway.approved import ApprovedQuery
 from oretrail.gateway.context import GatewayContext
 from oretrail.gateway.tracing import run_trace
@@ -170,6 +171,7 @@ async def _answer(
         kept = await ctx.model.transparency_answer(key)
         if kept is None:
             traces = await _traces(ctx, approved, line, period)
+            _complete(traces)
             k = max([approved.k, *(q.k for q in ctx.transparency.queries.queries.values())])
             disclosure = disclose_all(groupings_of(traces, period), k)[grouping]
             fresh = {
@@ -183,6 +185,23 @@ async def _answer(
     except OretrailError as exc:
         raise as_graphql_error(exc) from exc
     return _decoded(kept)
+
+
+# Gaps that say a node failed, not what it decided: an answer with them is not kept.
+TRANSIENT_GAPS = frozenset({GapReason.UNREACHABLE, GapReason.TIMEOUT, GapReason.INVALID_RESPONSE})
+
+
+def _complete(traces: Sequence[ProductTrace]) -> None:
+    """Refuse to keep figures computed while a node failed to answer: the period's one
+    answer would miss its lots for good. Names no node (who it is would say who
+    supplies the line)."""
+    if any(
+        gap.reason in TRANSIENT_GAPS for trace in traces for gap in trace.graph.unopened.values()
+    ):
+        raise NodeUnreachable(
+            "a node behind the product line did not answer; no answer was kept for the "
+            "period, try again later"
+        )
 
 
 def _decoded(kept: str) -> TransparencyAnswer:
