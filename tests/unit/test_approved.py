@@ -13,7 +13,7 @@ from oretrail.auth.keys import KeyRing, generate_signing_key
 from oretrail.auth.policy import load_policy
 from oretrail.auth.tokens import org_issuer
 from oretrail.errors import ConfigError, InvalidInput, TokenRejected
-from oretrail.gateway.approved import load_approved
+from oretrail.gateway.approved import Parameter, load_approved
 from tests.conftest import CONFIG_DIR
 
 OEM = generate_signing_key(org_issuer("nordvolt"), "nordvolt-1")
@@ -131,3 +131,11 @@ def test_the_declaration_nodes_check_is_what_approvers_sign() -> None:
         decode_declaration(other.forwarded(), pinned, query.id)
     with pytest.raises(TokenRejected, match="lists no approved query"):
         decode_declaration(query.forwarded(), {}, query.id)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_variable_outside_every_number_is_refused(value: float) -> None:
+    # NaN compares false with both bounds, so a range check alone would let it through
+    # (and a computation keyed by it would be a fresh one); infinities lie outside 0..1.
+    with pytest.raises(InvalidInput, match="share"):
+        Parameter("share", "Float", minimum=0.0, maximum=1.0).check(value)

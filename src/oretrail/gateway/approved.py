@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ class Parameter:
         expected = TYPES[self.type]
         if isinstance(value, bool) or not isinstance(value, expected):
             raise InvalidInput(f"variable {self.name!r} must be a {self.type}")
+        if isinstance(value, float) and not math.isfinite(value):
+            # NaN passes every comparison with a bound; no approved figure takes it.
+            raise InvalidInput(f"variable {self.name!r} must be a finite number")
         if self.values is not None and value not in self.values:
             allowed = ", ".join(map(str, self.values))
             raise InvalidInput(f"variable {self.name!r} must be one of: {allowed}")
